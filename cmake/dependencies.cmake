@@ -30,7 +30,7 @@ target_link_libraries(cairn_httplib INTERFACE ${HTTPLIB_LIBRARY} OpenSSL::SSL Op
                                               Threads::Threads)
 target_compile_definitions(cairn_httplib INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT)
 
-if(CAIRN_WITH_LEARN AND NOT CAIRN_FUZZ)
+if("learn" IN_LIST CAIRN_MODULES AND NOT CAIRN_FUZZ)
   find_package(Torch REQUIRED)
 endif()
 
