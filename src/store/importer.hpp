@@ -1,0 +1,105 @@
+#pragma once
+// The UnixFS importer: turns bytes, files and directory trees into blocks whose CIDs are
+// byte-identical to `ipfs add --cid-version=1` and to npm ipfs-unixfs-importer's defaults:
+// CIDv1, sha2-256, 262144-byte fixed-size chunks stored as raw leaves, a balanced tree of
+// dag-pb UnixFS file nodes with at most 174 links each, and a file of one chunk (or none)
+// being just its raw leaf. Directories are UnixFS directory nodes with links sorted by
+// name; a directory too large for one block (above the reference importer's sharding
+// threshold) is refused with `unsupported` since cairn does not build HAMT shards.
+//
+// Memory stays bounded whatever the input size: the current chunk, plus at most
+// max_links pending links per tree level (about 6 KiB each).
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/bytes.hpp"
+#include "base/error.hpp"
+#include "store/block.hpp"
+#include "store/cid.hpp"
+
+namespace cairn::store {
+
+struct ImportOptions {
+  std::size_t chunk_size = 262144;
+  std::size_t max_links = 174;  // children per file node (the balanced layout's width)
+  // Leaves as raw blocks (codec 0x55). With false, leaves are dag-pb UnixFS File nodes
+  // carrying their data, as `ipfs add --raw-leaves=false` writes them.
+  bool raw_leaves = true;
+  // Called after each chunk with the number of content bytes consumed so far (of the
+  // current file for import_file, of all files for import_path).
+  std::function<void(std::uint64_t bytes_done)> progress;
+};
+
+// The reference importer's sharding threshold: a directory whose links' names plus CIDs
+// exceed this many bytes becomes a HAMT shard there; cairn refuses it.
+inline constexpr std::size_t kShardSplitThresholdBytes = 262144;
+
+struct ImportedFile {
+  Cid cid;
+  std::uint64_t size = 0;      // content bytes
+  std::uint64_t dag_size = 0;  // bytes of all blocks of the DAG (the Tsize a parent records)
+};
+
+// Streaming import of one file: write() any number of times, then finish() once.
+class FileImporter {
+ public:
+  explicit FileImporter(BlockSink& sink, ImportOptions options = {});
+  ~FileImporter();
+  FileImporter(const FileImporter&) = delete;
+  FileImporter& operator=(const FileImporter&) = delete;
+
+  [[nodiscard]] Status write(ByteView data);
+  [[nodiscard]] Result<ImportedFile> finish();
+
+  std::uint64_t bytes_written() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+[[nodiscard]] Result<ImportedFile> import_bytes(ByteView data, BlockSink& sink,
+                                                const ImportOptions& options = {});
+// Reads the file with large sequential reads; fails with `io` naming the file if it
+// cannot be opened or read.
+[[nodiscard]] Result<ImportedFile> import_file(const std::filesystem::path& path, BlockSink& sink,
+                                               const ImportOptions& options = {});
+
+struct ImportedEntry {
+  // Path as `ipfs add -r` prints it: the given file's or directory's own name, then
+  // "/"-joined names below it ("photos", "photos/a.jpg").
+  std::string path;
+  Cid cid;
+  std::uint64_t size = 0;      // content bytes (for a directory: of all files below it)
+  std::uint64_t dag_size = 0;  // bytes of all blocks of the DAG
+  bool directory = false;
+};
+
+// Imports a file, or a directory tree (entries in name order, depth first). Returns every
+// entry in the order `ipfs add -r` prints them: children before their parent, the given
+// path's own entry last. Symbolic links and special files are refused (`unsupported`),
+// as are directories above kShardSplitThresholdBytes.
+[[nodiscard]] Result<std::vector<ImportedEntry>> import_path(const std::filesystem::path& path,
+                                                             BlockSink& sink,
+                                                             const ImportOptions& options = {});
+
+// One child of a directory being built in memory (import_path uses this; exposed so the
+// CLI and tests can assemble directories from already imported DAGs).
+struct DirectoryEntry {
+  std::string name;
+  Cid cid;
+  std::uint64_t dag_size = 0;  // the child's Tsize
+  std::uint64_t size = 0;      // its content bytes (only summed into the result's size)
+};
+// Stores the UnixFS directory node for `entries` (sorted by name here; names must be
+// non-empty, unique, without '/' or NUL) and returns its CID, dag_size, and the sum of
+// the entries' sizes.
+[[nodiscard]] Result<ImportedFile> put_directory(std::vector<DirectoryEntry> entries,
+                                                 BlockSink& sink);
+
+}  // namespace cairn::store
