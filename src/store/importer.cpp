@@ -269,6 +269,9 @@ struct PathImport {
   Result<ImportedEntry> import(const std::filesystem::path& path, const std::string& display) {
     std::error_code ec;
     const auto status = std::filesystem::symlink_status(path, ec);
+    if (status.type() == std::filesystem::file_type::not_found) {
+      return fail(Errc::not_found, fmt::format("{} does not exist", path.string()));
+    }
     if (ec) return fail(Errc::io, fmt::format("cannot stat {}: {}", path.string(), ec.message()));
     if (std::filesystem::is_regular_file(status)) {
       ImportOptions file_options = options;
@@ -288,9 +291,6 @@ struct PathImport {
       return fail(Errc::unsupported,
                   fmt::format("{} is a symbolic link; cairn imports regular files and directories",
                               path.string()));
-    }
-    if (!std::filesystem::exists(status)) {
-      return fail(Errc::not_found, fmt::format("{} does not exist", path.string()));
     }
     return fail(Errc::unsupported,
                 fmt::format("{} is not a regular file or directory", path.string()));
