@@ -3,7 +3,7 @@
 // The options are spelled out as `ipfs add --cid-version=1` has them, rather than left to
 // the package's defaults (which a profile option can change).
 //
-//   node import.mjs [--only-hash] [--bytes] PATH...
+//   node import.mjs [--only-hash] [--bytes] [--chunk-size=N] [--max-links=N] [--file-leaves] PATH...
 //
 // Each PATH is imported separately; a directory as a tree rooted at its own name, entries
 // in name order (byte-wise), hidden files included. --bytes: read each file fully into
@@ -15,18 +15,23 @@ import { fixedSize } from 'ipfs-unixfs-importer/chunker'
 import { balanced } from 'ipfs-unixfs-importer/layout'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 
+const args = process.argv.slice(2)
+const numberOption = (name, fallback) => {
+  const given = args.find(a => a.startsWith(`--${name}=`))
+  return given === undefined ? fallback : Number(given.split('=')[1])
+}
+
 const options = {
   cidVersion: 1,
-  rawLeaves: true,
+  rawLeaves: !args.includes('--file-leaves'),
   reduceSingleLeafToSelf: true,
-  chunker: fixedSize({ chunkSize: 262144 }),
-  layout: balanced({ maxChildrenPerNode: 174 }),
+  chunker: fixedSize({ chunkSize: numberOption('chunk-size', 262144) }),
+  layout: balanced({ maxChildrenPerNode: numberOption('max-links', 174) }),
   shardSplitThresholdBytes: 262144,
   shardSplitStrategy: 'links-bytes',
   wrapWithDirectory: false
 }
 
-const args = process.argv.slice(2)
 const onlyHash = args.includes('--only-hash')
 const wholeFiles = args.includes('--bytes')
 const paths = args.filter(a => !a.startsWith('--'))
