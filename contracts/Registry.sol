@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title Registry — datasets, models, compute offers and device keys: who owns what.
+/// @notice An entry is an owner, a kind, the digest of the thing (a dataset manifest, a
+/// model, a compute offer, a device's public key) and its metadata CID. Storage keeps the
+/// owner, kind and digest; the metadata CID travels in events only.
+contract Registry {
+    enum Kind {
+        Dataset,
+        Model,
+        ComputeOffer,
+        DeviceKey
+    }
+
+    struct Entry {
+        address owner; // slot 0 (with kind and active)
+        Kind kind;
+        bool active;
+        bytes32 digest; // slot 1
+    }
+
+    uint256 public nextEntryId = 1;
+    mapping(uint256 => Entry) private entries;
+    /// The entry registered for a digest, so that a digest is registered at most once.
+    mapping(bytes32 => uint256) public entryOfDigest;
+
+    event Registered(uint256 indexed entryId, address indexed owner, Kind indexed kind, bytes32 digest, string metadataCid);
+    event Updated(uint256 indexed entryId, bytes32 digest, string metadataCid);
+    event Transferred(uint256 indexed entryId, address indexed from, address indexed to);
+    event Retired(uint256 indexed entryId);
+
+    error UnknownEntry(uint256 entryId);
+    error NotOwner(address caller);
+    error ZeroDigest();
+    error DigestAlreadyRegistered(uint256 entryId);
+    error InvalidOwner();
+
+    function register(Kind kind, bytes32 digest, string calldata metadataCid) external returns (uint256 entryId) {
+        if (digest == bytes32(0)) revert ZeroDigest();
+        if (entryOfDigest[digest] != 0) revert DigestAlreadyRegistered(entryOfDigest[digest]);
+        entryId = nextEntryId;
+        unchecked {
+            nextEntryId = entryId + 1;
+        }
+        entries[entryId] = Entry({owner: msg.sender, kind: kind, active: true, digest: digest});
+        entryOfDigest[digest] = entryId;
+        emit Registered(entryId, msg.sender, kind, digest, metadataCid);
+    }
+
+    /// A new version of the thing (new digest and metadata), same entry and owner.
+    function update(uint256 entryId, bytes32 digest, string calldata metadataCid) external {
+        Entry storage entry = _owned(entryId);
+        if (digest == bytes32(0)) revert ZeroDigest();
+        if (entryOfDigest[digest] != 0) revert DigestAlreadyRegistered(entryOfDigest[digest]);
+        delete entryOfDigest[entry.digest];
+        entry.digest = digest;
+        entryOfDigest[digest] = entryId;
+        emit Updated(entryId, digest, metadataCid);
+    }
+
+    function transfer(uint256 entryId, address to) external {
+        Entry storage entry = _owned(entryId);
+        if (to == address(0)) revert InvalidOwner();
+        entry.owner = to;
+        emit Transferred(entryId, msg.sender, to);
+    }
+
+    /// Withdraws an offer or revokes a device key; the entry stays readable, inactive.
+    function retire(uint256 entryId) external {
+        Entry storage entry = _owned(entryId);
+        entry.active = false;
+        emit Retired(entryId);
+    }
+
+    function getEntry(uint256 entryId) external view returns (address owner, Kind kind, bool active, bytes32 digest) {
+        Entry storage entry = entries[entryId];
+        if (entry.owner == address(0)) revert UnknownEntry(entryId);
+        return (entry.owner, entry.kind, entry.active, entry.digest);
+    }
+
+    function _owned(uint256 entryId) private view returns (Entry storage entry) {
+        entry = entries[entryId];
+        if (entry.owner == address(0)) revert UnknownEntry(entryId);
+        if (entry.owner != msg.sender) revert NotOwner(msg.sender);
+        if (!entry.active) revert UnknownEntry(entryId);
+    }
+}
