@@ -173,7 +173,7 @@ int run_sign(Context& ctx, const Args& args) {
     auto imprint = Imprint::from_hex(*hex);
     if (!imprint) throw UsageError("--hash: " + imprint.error().message);
     const Signature signature = unwrap(client.sign(*imprint, 0, client_id), "signing");
-    const fs::path out = args.require("-o");
+    const fs::path out = args.require("--output");
     write_bytes_atomically(out, signature.serialize());
     ctx.result = {{"signatures",
                    {{{"hash", imprint->hex()},
@@ -183,7 +183,7 @@ int run_sign(Context& ctx, const Args& args) {
     return kExitOk;
   }
   if (args.positional().empty()) throw UsageError("give files to sign, or --hash");
-  if (args.has("-o") && args.positional().size() != 1) {
+  if (args.has("--output") && args.positional().size() != 1) {
     throw UsageError("-o names one signature; several files get FILE.ksig each");
   }
   std::vector<Imprint> hashes;
@@ -197,7 +197,8 @@ int run_sign(Context& ctx, const Args& args) {
   nlohmann::json list = nlohmann::json::array();
   for (std::size_t i = 0; i < signatures.size(); ++i) {
     const std::string& file = args.positional()[i];
-    const fs::path out = args.has("-o") ? fs::path(args.require("-o")) : fs::path(file + ".ksig");
+    const fs::path out =
+        args.has("--output") ? fs::path(args.require("--output")) : fs::path(file + ".ksig");
     write_bytes_atomically(out, signatures[i].serialize());
     list.push_back({{"file", file},
                     {"hash", hashes[i].hex()},
@@ -253,7 +254,7 @@ int run_extend(Context& ctx, const Args& args) {
     throw CommandError(Error{Errc::integrity, "the extended signature does not verify: " +
                                                   check.error_code + " " + check.message});
   }
-  const fs::path out = args.get_or("-o", path.string());
+  const fs::path out = args.get_or("--output", path.string());
   write_bytes_atomically(out, extended.serialize());
   const std::string pub_string = encode_publication_string(publication->data);
   ctx.result = {{"signature", out.string()},
