@@ -5,8 +5,10 @@
 // base32 lower case ('b' prefix). A CIDv0 is a bare sha2-256 multihash of a dag-pb block,
 // written in base58btc ("Qm…"). A multihash is varint(function) ‖ varint(length) ‖ digest.
 
+#include <algorithm>
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -80,9 +82,13 @@ class Cid {
   Cid to_v1() const { return v1(codec_, hash_); }
 
   friend bool operator==(const Cid& a, const Cid& b) { return a.bytes_ == b.bytes_; }
+  // Byte-wise order of the binary forms (libc++ 16, which the fuzz build uses, has no
+  // std::lexicographical_compare_three_way).
   friend std::strong_ordering operator<=>(const Cid& a, const Cid& b) {
-    return std::lexicographical_compare_three_way(a.bytes_.begin(), a.bytes_.end(),
-                                                  b.bytes_.begin(), b.bytes_.end());
+    const std::size_t common = std::min(a.bytes_.size(), b.bytes_.size());
+    const int c = common == 0 ? 0 : std::memcmp(a.bytes_.data(), b.bytes_.data(), common);
+    if (c != 0) return c < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
+    return a.bytes_.size() <=> b.bytes_.size();
   }
 
  private:
