@@ -33,10 +33,16 @@ Result<NonceManager::Lease> NonceManager::acquire(const RpcClient& rpc, const Ad
   State& s = state(address);
   std::unique_lock lock(s.mutex);
   CAIRN_TRY_ASSIGN(std::uint64_t pending, rpc.transaction_count(address, "pending"));
-  // Ours can only be ahead of the node's pending count while a just-sent transaction has
-  // not reached its pool; the node being ahead means the key was used elsewhere.
-  const std::uint64_t nonce = s.next ? std::max(*s.next, pending) : pending;
-  return Lease{std::move(lock), nonce};
+  // Sends are serialised per address and a broadcast lands in the node's pool before the
+  // lock is released, so the node's pending count is authoritative. It is ahead of ours
+  // when the key was used elsewhere; behind ours when the node lost transactions (a
+  // restart, a reorganisation): reusing its count closes the gap instead of leaving every
+  // later transaction stuck behind a missing nonce.
+  if (s.next && *s.next > pending) {
+    log::warn("nonce gap for {}: node expects {}, we were at {}; following the node",
+              address.to_checksum(), pending, *s.next);
+  }
+  return Lease{std::move(lock), pending};
 }
 
 void NonceManager::commit(const Address& address, std::uint64_t used_nonce) {
@@ -183,6 +189,10 @@ Result<SignedTransaction> TransactionSender::broadcast(const Signer& signer,
       // Someone else used this nonce (another wallet with the same key): re-read and retry.
       nonces_.invalidate(signer.address);
       continue;
+    }
+    if (sent.error().code == Errc::rejected && mentions(error.message, "insufficient funds")) {
+      return fail(Errc::rejected, "insufficient funds: " + signer.address.to_checksum() +
+                                      " cannot pay value plus gas (node: " + error.message + ")");
     }
     if (sent.error().code == Errc::unavailable) {
       // The node went away mid-call: it may or may not have the transaction. The journal

@@ -26,8 +26,8 @@ struct Signer {
 
 // Hands out nonces per address. Signing and broadcasting happen under the address's lock,
 // so concurrent senders never race for a nonce, and a broadcast that fails does not burn
-// one. The node's pending count is re-read whenever it is ahead of ours (another wallet
-// used the key) or a broadcast fails with a nonce error.
+// one. The nonce is the node's pending count, read under the lock: it follows another
+// wallet using the same key, and closes the gap when the node lost transactions.
 class NonceManager {
  public:
   struct Lease {

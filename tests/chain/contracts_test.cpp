@@ -1,0 +1,217 @@
+// Anchor, Registry and TrainingTask on a real anvil.
+#include <gtest/gtest.h>
+
+#include "anvil_fixture.hpp"
+#include "chain/contract.hpp"
+#include "crypto/hash.hpp"
+
+namespace cairn::chain {
+namespace {
+
+using abi::Value;
+using abi::ValueList;
+
+ByteArray<32> digest(std::string_view text) {
+  return crypto::sha256(text);
+}
+
+class AnchorTest : public testing::AnvilTest {};
+
+TEST_F(AnchorTest, PublishesImmutableRootsPerSigner) {
+  auto anchor = Contract::deploy(sender, accounts[0], "Anchor").value();
+  const std::uint64_t time = 1700000000;
+  auto published = anchor.transact(accounts[1], "publish", {Value(time), Value(digest("root"))});
+  ASSERT_TRUE(published) << published.error().to_string();
+  const auto event = anchor.event_in(published->receipt, "Published").value();
+  EXPECT_EQ(event[0].as_address().value(), accounts[1].address);
+  EXPECT_EQ(event[2].as_bytes32().value(), digest("root"));
+  EXPECT_TRUE(
+      anchor.call("verify", {Value(accounts[1].address), Value(time), Value(digest("root"))})
+          .value()[0]
+          .as_bool()
+          .value());
+  EXPECT_FALSE(
+      anchor.call("verify", {Value(accounts[2].address), Value(time), Value(digest("root"))})
+          .value()[0]
+          .as_bool()
+          .value());
+  // Same pair again: accepted, idempotent, no second event.
+  auto again = anchor.transact(accounts[1], "publish", {Value(time), Value(digest("root"))});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->receipt.logs.empty());
+  EXPECT_FAILS_WITH(anchor.transact(accounts[1], "publish", {Value(time), Value(digest("other"))}),
+                    "AlreadyPublished(0x");
+  EXPECT_FAILS_WITH(
+      anchor.transact(accounts[1], "publish", {Value(time + 1), Value(ByteArray<32>{})}),
+      "ZeroRoot()");
+  // Another signer has its own record for the same time.
+  EXPECT_TRUE(anchor.transact(accounts[2], "publish", {Value(time), Value(digest("other"))}));
+}
+
+class RegistryTest : public testing::AnvilTest {};
+
+TEST_F(RegistryTest, RegistersUpdatesTransfersAndRetires) {
+  auto registry = Contract::deploy(sender, accounts[0], "Registry").value();
+  auto registered =
+      registry.transact(accounts[1], "register",
+                        {Value(0), Value(digest("dataset v1")), Value::text("bafymetadata")});
+  ASSERT_TRUE(registered) << registered.error().to_string();
+  const auto event = registry.event_in(registered->receipt, "Registered").value();
+  const U256 id = event[0].as_uint().value();
+  EXPECT_EQ(event[4].as_string().value(), "bafymetadata");
+  auto entry = registry.call("getEntry", {Value(id)}).value();
+  EXPECT_EQ(entry[0].as_address().value(), accounts[1].address);
+  EXPECT_EQ(entry[3].as_bytes32().value(), digest("dataset v1"));
+  EXPECT_EQ(
+      registry.call("entryOfDigest", {Value(digest("dataset v1"))}).value()[0].as_uint().value(),
+      id);
+
+  EXPECT_FAILS_WITH(registry.transact(accounts[2], "register",
+                                      {Value(1), Value(digest("dataset v1")), Value::text("")}),
+                    "DigestAlreadyRegistered(1)");
+  EXPECT_FAILS_WITH(registry.transact(accounts[2], "register",
+                                      {Value(1), Value(ByteArray<32>{}), Value::text("")}),
+                    "ZeroDigest()");
+  EXPECT_FAILS_WITH(
+      registry.transact(accounts[2], "update", {Value(id), Value(digest("v2")), Value::text("")}),
+      "NotOwner(");
+  ASSERT_TRUE(registry.transact(accounts[1], "update",
+                                {Value(id), Value(digest("dataset v2")), Value::text("bafy2")}));
+  EXPECT_EQ(
+      registry.call("entryOfDigest", {Value(digest("dataset v1"))}).value()[0].as_uint().value(),
+      U256(0));
+  EXPECT_FAILS_WITH(registry.transact(accounts[1], "transfer", {Value(id), Value(Address{})}),
+                    "InvalidOwner()");
+  ASSERT_TRUE(registry.transact(accounts[1], "transfer", {Value(id), Value(accounts[2].address)}));
+  EXPECT_FAILS_WITH(registry.transact(accounts[1], "retire", {Value(id)}), "NotOwner(");
+  ASSERT_TRUE(registry.transact(accounts[2], "retire", {Value(id)}));
+  EXPECT_FALSE(registry.call("getEntry", {Value(id)}).value()[2].as_bool().value());
+  EXPECT_FAILS_WITH(registry.call("getEntry", {Value(99)}), "UnknownEntry(99)");
+  // Device keys are entries too (kind 3).
+  EXPECT_TRUE(registry.transact(accounts[3], "register",
+                                {Value(3), Value(digest("device pk")), Value::text("")}));
+  // An out-of-range kind is refused by the ABI decoder in the contract.
+  EXPECT_FALSE(
+      registry.transact(accounts[3], "register", {Value(4), Value(digest("x")), Value::text("")}));
+}
+
+class TrainingTaskTest : public testing::AnvilTest {
+ protected:
+  void SetUp() override {
+    AnvilTest::SetUp();
+    if (HasFatalFailure()) return;
+    task.emplace(Contract::deploy(sender, owner(), "TrainingTask").value());
+  }
+  const Signer& owner() { return accounts[0]; }
+  std::uint64_t now() { return rpc->block(std::nullopt).value().timestamp; }
+  U256 create(std::uint64_t rounds, std::uint64_t max_participants, const U256& reward) {
+    auto created = task->transact(
+        owner(), "createTask",
+        {Value(digest("spec")), Value(rounds), Value(max_participants), Value(now() + 3600)},
+        reward);
+    EXPECT_TRUE(created) << created.error().to_string();
+    return task->event_in(created->receipt, "TaskCreated").value()[0].as_uint().value();
+  }
+  std::optional<Contract> task;
+};
+
+TEST_F(TrainingTaskTest, FullTaskPaysContributions) {
+  const U256 reward(1000000);
+  const U256 id = create(2, 2, reward);
+  EXPECT_FAILS_WITH(
+      task->transact(accounts[1], "submitUpdate", {Value(id), Value(0), Value(digest("u"))}),
+      "NotParticipant(");
+  ASSERT_TRUE(task->transact(accounts[1], "join", {Value(id)}));
+  EXPECT_FAILS_WITH(task->transact(accounts[1], "join", {Value(id)}), "AlreadyJoined()");
+  ASSERT_TRUE(task->transact(accounts[2], "join", {Value(id)}));
+  EXPECT_FAILS_WITH(task->transact(accounts[3], "join", {Value(id)}), "TaskFull()");
+  for (std::uint64_t round = 0; round < 2; ++round) {
+    for (int p = 1; p <= 2; ++p) {
+      ASSERT_TRUE(task->transact(accounts[p], "submitUpdate",
+                                 {Value(id), Value(round), Value(digest("update"))}));
+    }
+    EXPECT_FAILS_WITH(task->transact(accounts[1], "submitUpdate",
+                                     {Value(id), Value(round), Value(digest("again"))}),
+                      "AlreadyCommitted()");
+    EXPECT_FAILS_WITH(task->transact(accounts[1], "submitAggregate",
+                                     {Value(id), Value(round), Value(digest("agg"))}),
+                      "NotOwner(");
+    EXPECT_FAILS_WITH(task->transact(owner(), "submitAggregate",
+                                     {Value(id), Value(round + 1), Value(digest("agg"))}),
+                      "WrongRound(" + std::to_string(round) + ")");
+    ASSERT_TRUE(task->transact(owner(), "submitAggregate",
+                               {Value(id), Value(round), Value(digest("agg"))}));
+  }
+  EXPECT_EQ(
+      task->call("aggregateCommitments", {Value(id), Value(1)}).value()[0].as_bytes32().value(),
+      digest("agg"));
+  // Rewards beyond the pool are refused; an overflowing sum panics in the contract.
+  EXPECT_FAILS_WITH(
+      task->transact(owner(), "reportContributions",
+                     {Value(id), Value(digest("report")),
+                      Value(ValueList{Value(accounts[1].address), Value(accounts[2].address)}),
+                      Value(ValueList{Value(600000), Value(600000)})}),
+      "RewardExceeded(1200000, 1000000)");
+  EXPECT_FAILS_WITH(
+      task->transact(owner(), "reportContributions",
+                     {Value(id), Value(digest("report")),
+                      Value(ValueList{Value(accounts[1].address), Value(accounts[2].address)}),
+                      Value(ValueList{Value(U256::max()), Value(1)})}),
+      "Panic(0x11): arithmetic overflow or underflow");
+  const U256 owner_before = balance(owner().address);
+  auto reported =
+      task->transact(owner(), "reportContributions",
+                     {Value(id), Value(digest("report")),
+                      Value(ValueList{Value(accounts[1].address), Value(accounts[2].address)}),
+                      Value(ValueList{Value(600000), Value(300000)})});
+  ASSERT_TRUE(reported) << reported.error().to_string();
+  // The unassigned 100 000 wei went back to the owner.
+  EXPECT_EQ(
+      balance(owner().address),
+      owner_before.checked_add(U256(100000)).value().checked_sub(gas_cost(*reported)).value());
+  const U256 before = balance(accounts[1].address);
+  auto claimed = task->transact(accounts[1], "claim", {Value(id)});
+  ASSERT_TRUE(claimed);
+  EXPECT_EQ(balance(accounts[1].address),
+            before.checked_add(U256(600000)).value().checked_sub(gas_cost(*claimed)).value());
+  EXPECT_FAILS_WITH(task->transact(accounts[1], "claim", {Value(id)}), "NothingToClaim()");
+  EXPECT_FAILS_WITH(task->transact(accounts[3], "claim", {Value(id)}), "NothingToClaim()");
+  EXPECT_TRUE(task->transact(accounts[2], "claim", {Value(id)}));
+  EXPECT_EQ(balance(task->address()), U256(0));
+}
+
+TEST_F(TrainingTaskTest, RefundOnlyAfterExpiryAndOnlyToTheOwner) {
+  const U256 reward(5000);
+  const U256 id = create(3, 4, reward);
+  ASSERT_TRUE(task->transact(accounts[1], "join", {Value(id)}));
+  EXPECT_FAILS_WITH(task->transact(owner(), "refundExpired", {Value(id)}), "DeadlineNotPassed()");
+  EXPECT_FAILS_WITH(
+      task->transact(owner(), "reportContributions",
+                     {Value(id), Value(digest("r")), Value(ValueList{}), Value(ValueList{})}),
+      "TrainingNotFinished()");
+  advance_time(3601);
+  EXPECT_FAILS_WITH(
+      task->transact(accounts[1], "submitUpdate", {Value(id), Value(0), Value(digest("late"))}),
+      "DeadlinePassed()");
+  EXPECT_FAILS_WITH(task->transact(accounts[1], "refundExpired", {Value(id)}), "NotOwner(");
+  const U256 before = balance(owner().address);
+  auto refunded = task->transact(owner(), "refundExpired", {Value(id)});
+  ASSERT_TRUE(refunded);
+  EXPECT_EQ(balance(owner().address),
+            before.checked_add(reward).value().checked_sub(gas_cost(*refunded)).value());
+  EXPECT_FAILS_WITH(task->transact(owner(), "refundExpired", {Value(id)}), "TaskNotOpen()");
+  EXPECT_FAILS_WITH(task->transact(owner(), "refundExpired", {Value(99)}), "UnknownTask(99)");
+}
+
+TEST_F(TrainingTaskTest, RejectsBadParameters) {
+  EXPECT_FAILS_WITH(
+      task->transact(owner(), "createTask",
+                     {Value(digest("spec")), Value(0), Value(1), Value(now() + 100)}, U256(1)),
+      "InvalidParameters()");
+  EXPECT_FAILS_WITH(task->transact(owner(), "createTask",
+                                   {Value(digest("spec")), Value(1), Value(1), Value(1)}, U256(1)),
+                    "InvalidParameters()");
+}
+
+}  // namespace
+}  // namespace cairn::chain
