@@ -1,0 +1,193 @@
+#include "cli/cmd_chain_support.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "chain/keystore.hpp"
+
+namespace cairn::cli::chain_support {
+namespace {
+
+using nlohmann::json;
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw CommandError(Error{Errc::io, "cannot read " + path.string()});
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void write_text_atomically(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  const auto temp = path.string() + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << text;
+    if (!out) throw CommandError(Error{Errc::io, "cannot write " + temp});
+  }
+  std::filesystem::rename(temp, path);
+}
+
+}  // namespace
+
+std::filesystem::path chain_dir(const Context& ctx) {
+  return ctx.repo / "chain";
+}
+std::filesystem::path keystore_dir(const Context& ctx) {
+  return ctx.repo / "keystore";
+}
+
+std::optional<ChainConfig> load_config(const Context& ctx) {
+  const auto path = chain_dir(ctx) / "config.json";
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  const auto doc = json::parse(read_text(path), nullptr, false);
+  const auto bad = [&](const std::string& what) {
+    return CommandError(Error{Errc::parse, path.string() + ": " + what});
+  };
+  if (doc.is_discarded() || !doc.is_object()) throw bad("not a JSON object");
+  ChainConfig config;
+  if (!doc.contains("rpc") || !doc["rpc"].is_string()) throw bad("missing rpc");
+  if (!doc.contains("chainId") || !doc["chainId"].is_number_unsigned())
+    throw bad("missing chainId");
+  config.rpc = doc["rpc"].get<std::string>();
+  config.chain_id = doc["chainId"].get<std::uint64_t>();
+  config.start_block = doc.value("startBlock", std::uint64_t{0});
+  if (!doc.contains("contracts") || !doc["contracts"].is_object()) throw bad("missing contracts");
+  for (const auto& [name, value] : doc["contracts"].items()) {
+    if (!value.is_string()) throw bad("contract " + name + " is not an address");
+    auto address = chain::Address::parse(value.get<std::string>());
+    if (!address) throw bad("contract " + name + ": " + address.error().message);
+    config.contracts[name] = *address;
+  }
+  return config;
+}
+
+void save_config(const Context& ctx, const ChainConfig& config) {
+  json contracts = json::object();
+  for (const auto& [name, address] : config.contracts)
+    contracts[name] = address.to_checksum();
+  const json doc = {{"rpc", config.rpc},
+                    {"chainId", config.chain_id},
+                    {"startBlock", config.start_block},
+                    {"contracts", contracts}};
+  write_text_atomically(chain_dir(ctx) / "config.json", doc.dump(2) + "\n");
+}
+
+chain::Address contract_address(const ChainConfig& config, const std::string& name) {
+  auto it = config.contracts.find(name);
+  if (it == config.contracts.end()) {
+    throw CommandError(
+        Error{Errc::not_found, name + " is not in the deployment; run `cairn chain deploy`"});
+  }
+  return it->second;
+}
+
+std::optional<UpAnvil> running_anvil(const Context& ctx) {
+  const auto path = chain_dir(ctx) / "anvil.json";
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  const auto doc = json::parse(read_text(path), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("pid") || !doc.contains("url"))
+    return std::nullopt;
+  UpAnvil up{doc["pid"].get<pid_t>(), doc.value("port", std::uint16_t{0}),
+             doc["url"].get<std::string>()};
+  if (!chain::process_alive(up.pid)) return std::nullopt;
+  return up;
+}
+
+std::vector<OptionSpec> connection_options() {
+  return {{"--rpc", true,
+           "JSON-RPC URL of the node (default: the deployment's node, `cairn chain up`'s "
+           "anvil, or a private anvil for this command)",
+           "", false}};
+}
+
+std::vector<OptionSpec> signer_options() {
+  return {{"--dev-account", true, "use anvil's well-known test account N (0-9; local chains only)",
+           "", false},
+          {"--keystore", true, "a keystore v3 file (geth, MetaMask, ethers, `cairn wallet new`)",
+           "", false},
+          {"--from", true, "the address of a keystore under <repo>/keystore", "", false},
+          {"--password-file", true, "file holding the keystore password (else $CAIRN_PASSWORD)", "",
+           false}};
+}
+
+Connection connect(Context& ctx, const Args& args) {
+  Connection connection;
+  connection.config = load_config(ctx);
+  std::string url;
+  if (auto rpc = args.get("--rpc")) {
+    url = *rpc;
+  } else if (connection.config) {
+    url = connection.config->rpc;
+  } else if (auto up = running_anvil(ctx)) {
+    url = up->url;
+  } else {
+    ctx.progress("no --rpc and no `cairn chain up`: starting a private anvil for this command");
+    connection.private_anvil = unwrap(chain::Anvil::start(), "starting anvil");
+    url = connection.private_anvil->url();
+  }
+  connection.rpc = unwrap(chain::RpcClient::create(url));
+  std::optional<std::uint64_t> expected;
+  if (connection.config && !args.has("--rpc")) expected = connection.config->chain_id;
+  connection.sender = unwrap(chain::TransactionSender::create(*connection.rpc, {}, expected),
+                             "connecting to " + url);
+  // A deployment recorded for another chain does not apply to this node.
+  if (connection.config && connection.config->chain_id != connection.sender->chain_id())
+    connection.config.reset();
+  return connection;
+}
+
+Connection connect_deployed(Context& ctx, const Args& args) {
+  Connection connection = connect(ctx, args);
+  if (!connection.config) {
+    throw CommandError(
+        Error{Errc::not_found, "no contracts deployed for this chain in " + ctx.repo.string() +
+                                   "; run `cairn chain up` and `cairn chain deploy` first"});
+  }
+  return connection;
+}
+
+std::string read_password(const Args& args) {
+  if (auto file = args.get("--password-file")) {
+    std::string text = read_text(*file);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+      text.pop_back();
+    return text;
+  }
+  if (const char* env = std::getenv("CAIRN_PASSWORD"); env != nullptr) return env;
+  throw UsageError("a password is needed: --password-file FILE or $CAIRN_PASSWORD");
+}
+
+chain::Signer signer(Context& ctx, const Args& args, const Connection& connection) {
+  if (auto n = args.get_int("--dev-account", 0, chain::kDevAccountCount - 1)) {
+    return chain::Signer::from_key(chain::dev_account_key(static_cast<std::size_t>(*n)));
+  }
+  std::optional<std::filesystem::path> file;
+  if (auto keystore = args.get("--keystore")) {
+    file = *keystore;
+  } else if (auto from = args.get("--from")) {
+    const auto wanted = chain::Address::parse(*from);
+    if (!wanted) throw UsageError("--from: " + wanted.error().message);
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(keystore_dir(ctx), ec)) {
+      auto address = chain::keystore_address(read_text(entry.path()));
+      if (address && *address == *wanted) file = entry.path();
+    }
+    if (!file)
+      throw CommandError(
+          Error{Errc::not_found, "no keystore for " + *from + " in " + keystore_dir(ctx).string()});
+  }
+  if (file) {
+    const auto key = unwrap(chain::keystore_decrypt(read_text(*file), read_password(args)),
+                            "opening " + file->string());
+    return chain::Signer::from_key(key);
+  }
+  if (connection.sender->chain_id() == 31337) {
+    ctx.progress(
+        "signing with anvil's dev account 0 (use --dev-account, --keystore or --from to choose)");
+    return chain::Signer::from_key(chain::dev_account_key(0));
+  }
+  throw UsageError("choose who signs: --keystore FILE, --from ADDRESS or --dev-account N");
+}
+
+}  // namespace cairn::cli::chain_support
