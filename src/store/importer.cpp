@@ -246,6 +246,15 @@ Result<ImportedFile> import_file_with(const std::filesystem::path& path, BlockSi
   return result;
 }
 
+const Cid& empty_directory_cid() {
+  static const Cid cid = [] {
+    PbNode node;
+    node.data = unixfs::directory_data();
+    return Cid::of(codec::kDagPb, encode_pb_node(node));
+  }();
+  return cid;
+}
+
 std::string entry_name(const std::filesystem::path& path) {
   auto normal = path.lexically_normal();
   if (!normal.has_filename()) normal = normal.parent_path();
@@ -312,7 +321,8 @@ struct PathImport {
     for (const auto& name : names) {
       CAIRN_TRY_ASSIGN(auto child, import(path / name, display + "/" + name));
       size += child.size;
-      children.push_back(DirectoryEntry{name, child.cid, child.dag_size, child.size});
+      const bool counts = !child.directory || child.cid == empty_directory_cid();
+      children.push_back(DirectoryEntry{name, child.cid, child.dag_size, child.size, counts});
     }
     auto directory = put_directory(std::move(children), sink);
     if (!directory) return std::unexpected(std::move(directory).error().context(path.string()));
@@ -352,7 +362,7 @@ Result<ImportedFile> put_directory(std::vector<DirectoryEntry> entries, BlockSin
                   fmt::format("'{}' cannot be a directory entry name", entry.name));
     }
     // The reference's "links-bytes" estimate of the directory block.
-    estimate += entry.name.size() + entry.cid.bytes().size();
+    if (entry.counts_toward_sharding) estimate += entry.name.size() + entry.cid.bytes().size();
     dag_size += entry.dag_size;
     content_size += entry.size;
     node.links.push_back(PbLink{std::move(entry.cid), std::move(entry.name), entry.dag_size});

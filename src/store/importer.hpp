@@ -95,6 +95,10 @@ struct DirectoryEntry {
   Cid cid;
   std::uint64_t dag_size = 0;  // the child's Tsize
   std::uint64_t size = 0;      // its content bytes (only summed into the result's size)
+  // Whether the entry counts toward the sharding threshold. The reference importer counts
+  // files and empty directories (name bytes + CID bytes) but not directories that have
+  // entries: those have no CID yet while it decides. import_path follows that rule.
+  bool counts_toward_sharding = true;
 };
 // Stores the UnixFS directory node for `entries` (sorted by name here; names must be
 // non-empty, unique, without '/' or NUL) and returns its CID, dag_size, and the sum of

@@ -47,7 +47,8 @@ TEST(Cid, VerifiesBlocks) {
 }
 
 TEST(Cid, RejectsMalformedText) {
-  for (const char* bad : {"", "b", "bafy", "Qm", "xafkrei", "bAFKREIFZJUT3TE2NHYEKKLSS27NH3K72YSCO7Y32KOAO5EEI66WOF36N5E",
+  for (const char* bad : {"", "b", "bafy", "Qm", "xafkrei",
+                          "bAFKREIFZJUT3TE2NHYEKKLSS27NH3K72YSCO7Y32KOAO5EEI66WOF36N5E",
                           "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5", "z0OIl",
                           "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5eaa"}) {
     const auto r = Cid::parse(bad);

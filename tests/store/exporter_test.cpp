@@ -224,7 +224,8 @@ TEST(Exporter, MissingBlockInATreeLeavesNothingAtTheDestination) {
   const auto a = import_bytes(as_bytes(std::string_view("a")), store)->cid;
   const auto b = import_bytes(as_bytes(std::string_view("b")), store)->cid;
   const auto dir =
-      put_directory({DirectoryEntry{"a", a, 1, 1}, DirectoryEntry{"b", b, 1, 1}}, store)->cid;
+      put_directory({DirectoryEntry{"a", a, 1, 1, true}, DirectoryEntry{"b", b, 1, 1, true}}, store)
+          ->cid;
   ASSERT_TRUE(store.erase(b));
   const auto result = export_to_path(dir, store, tmp / "out");
   ASSERT_FALSE(result);

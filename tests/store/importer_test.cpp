@@ -284,10 +284,10 @@ TEST(Importer, RefusesSymlinksMissingPathsAndHugeDirectories) {
   const Cid child = Cid::of(codec::kRaw, {});
   std::vector<DirectoryEntry> entries;
   for (int i = 0; i < 2621; ++i) {
-    entries.push_back(DirectoryEntry{fmt::format("{:064d}", i), child, 0, 0});
+    entries.push_back(DirectoryEntry{fmt::format("{:064d}", i), child, 0, 0, true});
   }
   EXPECT_TRUE(put_directory(entries, sink));
-  entries.push_back(DirectoryEntry{fmt::format("{:064d}", 2621), child, 0, 0});
+  entries.push_back(DirectoryEntry{fmt::format("{:064d}", 2621), child, 0, 0, true});
   const auto big = put_directory(entries, sink);
   ASSERT_FALSE(big);
   EXPECT_EQ(big.error().code, Errc::unsupported);
@@ -298,10 +298,10 @@ TEST(Importer, PutDirectoryRejectsBadNames) {
   DiscardingSink sink;
   const Cid child = Cid::of(codec::kRaw, {});
   for (const std::string name : {std::string(), std::string("a/b"), std::string("a\0b", 3)}) {
-    EXPECT_FALSE(put_directory({DirectoryEntry{name, child, 0, 0}}, sink)) << name;
+    EXPECT_FALSE(put_directory({DirectoryEntry{name, child, 0, 0, true}}, sink)) << name;
   }
-  EXPECT_FALSE(
-      put_directory({DirectoryEntry{"x", child, 0, 0}, DirectoryEntry{"x", child, 0, 0}}, sink));
+  EXPECT_FALSE(put_directory(
+      {DirectoryEntry{"x", child, 0, 0, true}, DirectoryEntry{"x", child, 0, 0, true}}, sink));
 }
 
 }  // namespace

@@ -185,6 +185,31 @@ TEST(JsCrosscheck, RandomDirectoryTree) {
   expect_same(reference, ours);
 }
 
+// The sharding threshold, to the entry: 200-byte names + 36-byte CIDs are 236 bytes a link,
+// and 1110 of them (261960 bytes) stay under 262144. A non-empty subdirectory does not count
+// (the reference has no CID for it yet when it decides), so adding one keeps the directory
+// flat even though its links now pass the threshold. One more file crosses it: the
+// reference builds a HAMT shard, which cairn refuses.
+TEST(JsCrosscheck, ShardingThreshold) {
+  testing::TempDir tmp;
+  const auto wide = tmp / "wide";
+  std::filesystem::create_directories(wide / std::string(200, 's'));
+  testing::write_file(wide / std::string(200, 's') / "inner", as_bytes(std::string_view("x")));
+  for (int i = 0; i < 1110; ++i) {
+    testing::write_file(wide / fmt::format("{:0>200}", i), testing::pseudo_random_bytes(3, i));
+  }
+  expect_same(run_reference({wide}, ""), run_cairn({wide}, {}));
+
+  testing::write_file(wide / fmt::format("{:0>200}", 1110), testing::pseudo_random_bytes(3, 1110));
+  const auto reference = run_reference({wide}, "");
+  ASSERT_TRUE(reference.contains("wide"));
+  DiscardingSink sink;
+  const auto ours = import_path(wide, sink);
+  ASSERT_FALSE(ours);
+  EXPECT_EQ(ours.error().code, Errc::unsupported);
+  EXPECT_NE(ours.error().message.find("sharding threshold"), std::string::npos);
+}
+
 TEST(JsCrosscheck, FailsLoudlyWithoutNode) {
   // The reference tools must be where scripts/setup puts them: a missing node_modules is a
   // broken set-up, never a reason to skip the cross-checks above.

@@ -6,7 +6,7 @@
 //   node import.mjs [--only-hash] [--bytes] [--chunk-size=N] [--max-links=N] [--file-leaves] PATH...
 //
 // Each PATH is imported separately; a directory as a tree rooted at its own name, entries
-// in name order (byte-wise), hidden files included. --bytes: read each file fully into
+// in name order (byte-wise), hidden files included, empty directories kept. --bytes: read each file fully into
 // memory first rather than streaming it (for the benchmark).
 import fs from 'node:fs'
 import path from 'node:path'
@@ -49,8 +49,13 @@ function byteCompare (a, b) {
 function * candidates (fsPath, displayPath) {
   const stat = fs.lstatSync(fsPath)
   if (stat.isDirectory()) {
-    yield { path: displayPath }
-    for (const name of fs.readdirSync(fsPath).sort(byteCompare)) {
+    // A directory is implied by the paths of what is in it; only an empty one is given as
+    // an entry of its own. (Given as an entry first, a directory would count toward its
+    // parent's sharding estimate until its first child arrives, making the parent's shape
+    // depend on the order entries arrive in.)
+    const names = fs.readdirSync(fsPath).sort(byteCompare)
+    if (names.length === 0) yield { path: displayPath }
+    for (const name of names) {
       yield * candidates(path.join(fsPath, name), `${displayPath}/${name}`)
     }
   } else if (stat.isFile()) {
