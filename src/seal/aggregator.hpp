@@ -23,7 +23,7 @@ struct TreeLeaf {
 class AggregationTree {
  public:
   // REQUIRES: leaves not empty. Memory: one imprint per node (about two per leaf).
-  static Result<AggregationTree> build(const std::vector<TreeLeaf>& leaves, HashId algorithm);
+  static Result<AggregationTree> build(std::vector<TreeLeaf> leaves, HashId algorithm);
 
   const Imprint& root() const { return root_; }
   std::uint8_t root_level() const { return root_level_; }

@@ -137,7 +137,7 @@ void SigningService::close_round() {
     leaves.push_back(std::move(leaf.leaf));
     round.metadata_links.push_back(std::move(leaf.metadata_link));
   }
-  auto tree = AggregationTree::build(leaves, options_.algorithm);
+  auto tree = AggregationTree::build(std::move(leaves), options_.algorithm);
   if (!tree) {
     for (auto& request : requests)
       request.promise.set_value(std::unexpected(tree.error()));
@@ -167,7 +167,7 @@ void SigningService::commit_second() {
     std::vector<TreeLeaf> roots;
     for (const auto& round : rounds)
       roots.push_back({round.tree->root(), round.tree->root_level()});
-    auto built = AggregationTree::build(roots, options_.algorithm);
+    auto built = AggregationTree::build(std::move(roots), options_.algorithm);
     if (!built) return fail_all(built.error());
     top = std::move(*built);
     leaf = top->root();
@@ -301,7 +301,7 @@ Result<std::vector<Signature>> sign_block(const std::vector<Imprint>& items,
   leaves.reserve(items.size());
   for (const auto& item : items)
     leaves.push_back({item, 0});
-  CAIRN_TRY_ASSIGN(AggregationTree tree, AggregationTree::build(leaves, algorithm));
+  CAIRN_TRY_ASSIGN(AggregationTree tree, AggregationTree::build(std::move(leaves), algorithm));
   CAIRN_TRY_ASSIGN(Signature root_signature, sign_root(tree.root(), tree.root_level()));
   if (root_signature.aggregation_chains.empty() ||
       root_signature.aggregation_chains.front().links.empty() ||

@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace cairn::seal {
 namespace {
@@ -38,10 +40,15 @@ Result<Signature> SealClient::sign(const Imprint& hash, std::uint8_t level,
                                    const std::string& client_id) {
   httplib::Params params{{"level", std::to_string(level)}, {"client", client_id}};
   const std::string path = httplib::append_query_params("/sign", params);
-  CAIRN_TRY_ASSIGN(
-      std::string body,
-      body_of(client_->Post(path, std::string(as_chars(hash.bytes())), "application/octet-stream"),
-              "signing"));
+  // A busy service refuses connections beyond its listen backlog; failed exchanges (no
+  // HTTP answer at all) are retried with a growing pause, answers are final.
+  const std::string request(as_chars(hash.bytes()));
+  httplib::Result result = client_->Post(path, request, "application/octet-stream");
+  for (int attempt = 1; !result && attempt <= 8; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25 * attempt * attempt));
+    result = client_->Post(path, request, "application/octet-stream");
+  }
+  CAIRN_TRY_ASSIGN(std::string body, body_of(result, "signing"));
   auto signature = Signature::parse(as_bytes(body));
   if (!signature) return std::unexpected(signature.error().context("the service's signature"));
   if (!(signature->aggregation_chains.front().input_hash == hash)) {
