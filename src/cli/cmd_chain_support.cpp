@@ -30,10 +30,36 @@ void write_text_atomically(const std::filesystem::path& path, const std::string&
 
 }  // namespace
 
+void ensure_repo(const Context& ctx) {
+  constexpr std::string_view kVersionLine = "cairn-repo 1";
+  const auto version_file = ctx.repo / "version";
+  std::error_code ec;
+  if (std::filesystem::exists(version_file, ec)) {
+    std::ifstream in(version_file);
+    std::string line;
+    std::getline(in, line);
+    if (line != kVersionLine) {
+      throw CommandError(Error{Errc::unsupported,
+                               ctx.repo.string() + " is a repository of version '" + line + "'"});
+    }
+    return;
+  }
+  if (std::filesystem::exists(ctx.repo, ec) && !std::filesystem::is_empty(ctx.repo, ec)) {
+    throw CommandError(
+        Error{Errc::invalid_argument, ctx.repo.string() +
+                                          " is not empty and is not a cairn repository (it has no "
+                                          "version file); choose another --repo"});
+  }
+  write_text_atomically(version_file, std::string(kVersionLine) + "\n");
+}
+
 std::filesystem::path chain_dir(const Context& ctx) {
+  ensure_repo(ctx);
   return ctx.repo / "chain";
 }
+
 std::filesystem::path keystore_dir(const Context& ctx) {
+  ensure_repo(ctx);
   return ctx.repo / "keystore";
 }
 

@@ -21,6 +21,10 @@ struct ChainConfig {
   std::uint64_t start_block = 0;  // the deployment's block: where event scans begin
 };
 
+// Makes sure --repo is a cairn repository before anything is written into it: creates it
+// (with the store's version marker, "cairn-repo 1") when missing or empty, and refuses a
+// non-empty directory without the marker, exactly as the store does.
+void ensure_repo(const Context& ctx);
 std::filesystem::path chain_dir(const Context& ctx);     // <repo>/chain
 std::filesystem::path keystore_dir(const Context& ctx);  // <repo>/keystore
 std::optional<ChainConfig> load_config(const Context& ctx);

@@ -1,0 +1,474 @@
+// The DataTransfer flow with real files (seed 003's data exchange):
+//
+//   provider  cairn data offer FILE --price 1ether      schema into the store (+ Registry)
+//   consumer  cairn data buy --provider ADDR --schema CID --price 1ether
+//                                                        X25519 key; escrow; deal id
+//   provider  cairn data provide DEAL                    file sealed (XChaCha20-Poly1305),
+//                                                        its key wrapped to the consumer's
+//                                                        X25519 key, both stored, digests
+//                                                        on chain
+//   consumer  cairn data accept DEAL -o OUT              unwrap, decrypt, check against
+//                                                        the schema, pay the provider
+//   consumer  cairn data cancel DEAL                     nothing delivered by the expiry
+//   either    cairn data dispute DEAL                    ask the authority to step in
+//   authority cairn data settle DEAL | refund DEAL       force payment or refund
+//
+// On chain a bytes32 is the sha2-256 digest inside a CID (its multihash digest), so the
+// CID is rebuilt from the chain alone: raw for single blocks, raw or dag-pb for files.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "base/encoding.hpp"
+#include "chain/contract.hpp"
+#include "chain/data_transfer.hpp"
+#include "cli/cmd_chain_support.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/random.hpp"
+#include "crypto/sodium.hpp"
+#include "store/exporter.hpp"
+#include "store/importer.hpp"
+#include "store/repo.hpp"
+
+namespace cairn::cli {
+namespace {
+
+using namespace chain_support;
+using nlohmann::json;
+using store::Cid;
+
+std::vector<OptionSpec> join(std::vector<OptionSpec> a, const std::vector<OptionSpec>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<OptionSpec> common_options() {
+  return join(connection_options(), signer_options());
+}
+
+ByteArray<32> digest_of(const Cid& cid) {
+  const auto& digest = cid.hash().digest;
+  if (cid.hash().code != store::multihash_code::kSha2_256 || digest.size() != 32) {
+    throw CommandError("CID " + cid.to_string() + " is not sha2-256: it cannot go on chain");
+  }
+  ByteArray<32> out;
+  std::copy(digest.begin(), digest.end(), out.begin());
+  return out;
+}
+
+Cid cid_of_digest(std::uint64_t codec, const ByteArray<32>& digest) {
+  store::Multihash hash;
+  hash.code = store::multihash_code::kSha2_256;
+  hash.digest = Bytes(digest.begin(), digest.end());
+  return Cid::v1(codec, hash);
+}
+
+// The raw-codec CID of a stored block whose CID carries `digest`. (The store keys blocks
+// by multihash, so presence says nothing about the codec; read_file() settles that.)
+Cid find_cid(store::Blockstore& blocks, const ByteArray<32>& digest, std::string_view what) {
+  const Cid cid = cid_of_digest(store::codec::kRaw, digest);
+  if (unwrap(blocks.has(cid))) return cid;
+  throw CommandError(Error{
+      Errc::not_found, fmt::format("{} (digest 0x{}) is not in this repository's store; fetch it "
+                                   "first (`cairn fetch`, or `cairn car import`)",
+                                   what, to_hex(digest))});
+}
+
+Cid put_raw(store::Blockstore& blocks, ByteView bytes, std::string_view name) {
+  const Cid cid = Cid::of(store::codec::kRaw, bytes);
+  unwrap(blocks.put(cid, bytes));
+  unwrap(blocks.pin(cid, name));
+  return cid;
+}
+
+Bytes read_whole_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CommandError(Error{Errc::io, "cannot read " + path.string()});
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return to_bytes(text);
+}
+
+void write_private_file(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  const auto temp = path.string() + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << text;
+    if (!out) throw CommandError(Error{Errc::io, "cannot write " + temp});
+  }
+  ::chmod(temp.c_str(), 0600);
+  std::filesystem::rename(temp, path);
+}
+
+std::filesystem::path data_dir(const Context& ctx) {
+  return ctx.repo / "data";
+}
+
+chain::U256 parse_deal_id(const Args& args) {
+  auto id = chain::U256::parse(args.positional(0, "DEAL"));
+  if (!id || id->is_zero()) throw UsageError("DEAL must be a deal number (1, 2, …)");
+  return *id;
+}
+
+// The associated data binds the ciphertext to its deal: a sealed file cannot be passed
+// off as the delivery of another deal.
+std::string deal_binding(const chain::Address& contract, const chain::U256& deal_id) {
+  return "cairn DataTransfer " + contract.to_checksum() + " deal " + deal_id.to_decimal();
+}
+
+// The deal's event of this name (DealInitiated, DataProvided), from the chain's logs.
+chain::DataTransferEvent deal_event(const Connection& connection,
+                                    const chain::DataTransfer& contract, const chain::U256& deal_id,
+                                    std::string_view name) {
+  const auto abi = unwrap(chain::embedded_abi("DataTransfer"));
+  chain::LogFilter filter;
+  filter.addresses = {contract.address()};
+  filter.from_block = connection.config->start_block;
+  filter.topics = {abi->event(name)->topic0(), deal_id.to_be_bytes()};
+  const auto logs = unwrap(connection.rpc->logs(filter), "reading deal events");
+  if (logs.empty()) {
+    throw CommandError(
+        Error{Errc::not_found, fmt::format("deal {} has no {} event", deal_id.to_decimal(), name)});
+  }
+  return unwrap(chain::decode_data_transfer_event(logs.back()));
+}
+
+struct Opened {
+  Connection connection;
+  std::optional<chain::DataTransfer> contract;
+  chain::Signer signer;
+};
+
+Opened open_data_transfer(Context& ctx, const Args& args) {
+  Opened opened{connect_deployed(ctx, args), std::nullopt, {}};
+  opened.contract.emplace(unwrap(chain::DataTransfer::at(
+      opened.connection.sender, contract_address(*opened.connection.config, "DataTransfer"))));
+  opened.signer = signer(ctx, args, opened.connection);
+  return opened;
+}
+
+json tx_json(const chain::SentTransaction& tx) {
+  return {{"tx", "0x" + to_hex(tx.signed_tx.hash)},
+          {"block", tx.receipt.block_number},
+          {"gasUsed", tx.receipt.gas_used}};
+}
+
+// ---- offer ----
+int run_offer(Context& ctx, const Args& args) {
+  args.expect_positional(1, 1);
+  const std::filesystem::path file = args.positional(0, "FILE");
+  const Bytes content = read_whole_file(file);
+  const auto price = unwrap(chain::U256::parse_amount(args.get_or("--price", "0")), "--price");
+  Opened opened = open_data_transfer(ctx, args);
+  auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
+  // The schema: what a buyer learns before paying, and checks the delivery against.
+  const json schema = {{"name", file.filename().string()},
+                       {"size", content.size()},
+                       {"sha256", to_hex(crypto::sha256(content))},
+                       {"description", args.get_or("--description", "")},
+                       {"price", price.to_decimal()},
+                       {"provider", opened.signer.address.to_checksum()}};
+  const std::string schema_text = schema.dump();
+  const Cid schema_cid =
+      put_raw(repo->blocks(), as_bytes(schema_text), "schema of " + file.filename().string());
+  const auto schema_digest = digest_of(schema_cid);
+  // The provider keeps where the file is, to deliver it later.
+  const json offer = {{"file", std::filesystem::absolute(file).string()},
+                      {"schema", schema_cid.to_string()}};
+  write_private_file(data_dir(ctx) / "offers" / (to_hex(schema_digest) + ".json"),
+                     offer.dump() + "\n");
+  json result = {{"schema", schema_cid.to_string()},
+                 {"schemaDigest", "0x" + to_hex(schema_digest)},
+                 {"provider", opened.signer.address.to_checksum()}};
+  if (opened.connection.config->contracts.contains("Registry")) {
+    const auto registry =
+        unwrap(chain::Contract::at(opened.connection.sender, "Registry",
+                                   contract_address(*opened.connection.config, "Registry")));
+    auto registered = registry.transact(opened.signer, "register",
+                                        {chain::abi::Value(0), chain::abi::Value(schema_digest),
+                                         chain::abi::Value::text(schema_cid.to_string())});
+    if (registered) {
+      const auto event = unwrap(registry.event_in(registered->receipt, "Registered"));
+      result["registryEntry"] = unwrap(event[0].as_uint()).to_decimal();
+    } else if (registered.error().message.find("DigestAlreadyRegistered") == std::string::npos) {
+      throw CommandError(registered.error().context("registering the offer"));
+    }
+  }
+  ctx.print("schema " + schema_cid.to_string());
+  ctx.print(fmt::format("offer: cairn data buy --provider {} --schema {} --price {}wei",
+                        opened.signer.address.to_checksum(), schema_cid.to_string(),
+                        price.to_decimal()));
+  ctx.result = result;
+  return kExitOk;
+}
+
+// ---- buy ----
+int run_buy(Context& ctx, const Args& args) {
+  args.expect_positional(0, 0);
+  const auto provider = chain::Address::parse(args.require("--provider"));
+  if (!provider) throw UsageError("--provider: " + provider.error().message);
+  const auto schema_cid = Cid::parse(args.require("--schema"));
+  if (!schema_cid) throw UsageError("--schema: " + schema_cid.error().message);
+  const auto price = unwrap(chain::U256::parse_amount(args.require("--price")), "--price");
+  Opened opened = open_data_transfer(ctx, args);
+  auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
+  // A fresh X25519 key per deal: the provider wraps the data key to its public half.
+  const auto key = crypto::x25519_generate();
+  const Cid pub_cid = put_raw(repo->blocks(), key.public_key, "consumer key");
+  const auto initiated =
+      unwrap(opened.contract->init_transaction(opened.signer, *provider, digest_of(*schema_cid),
+                                               digest_of(pub_cid), price),
+             "initTransaction");
+  const json deal = {{"dealId", initiated.deal_id.to_decimal()},
+                     {"contract", opened.contract->address().to_checksum()},
+                     {"consumer", opened.signer.address.to_checksum()},
+                     {"x25519Secret", to_hex(key.secret_key)},
+                     {"x25519Public", to_hex(key.public_key)}};
+  write_private_file(data_dir(ctx) / "deals" /
+                         (opened.contract->address().to_lower_hex() + "-" +
+                          initiated.deal_id.to_decimal() + ".json"),
+                     deal.dump() + "\n");
+  ctx.print("deal " + initiated.deal_id.to_decimal());
+  ctx.result = {{"dealId", initiated.deal_id.to_decimal()}, {"consumerKey", pub_cid.to_string()}};
+  ctx.result.update(tx_json(initiated.tx));
+  return kExitOk;
+}
+
+// ---- provide ----
+int run_provide(Context& ctx, const Args& args) {
+  args.expect_positional(1, 2);
+  const auto deal_id = parse_deal_id(args);
+  Opened opened = open_data_transfer(ctx, args);
+  const auto init = std::get<chain::DealInitiated>(
+      deal_event(opened.connection, *opened.contract, deal_id, "DealInitiated"));
+  if (init.provider != opened.signer.address) {
+    throw CommandError(fmt::format("deal {} is for provider {}, not {}", deal_id.to_decimal(),
+                                   init.provider.to_checksum(),
+                                   opened.signer.address.to_checksum()));
+  }
+  std::filesystem::path file;
+  if (args.positional().size() > 1) {
+    file = args.positional(1, "FILE");
+  } else {
+    const auto offer_path = data_dir(ctx) / "offers" / (to_hex(init.schema) + ".json");
+    if (!std::filesystem::exists(offer_path)) {
+      throw UsageError(
+          "no offer of this repository matches the deal's schema; give the FILE to deliver");
+    }
+    std::ifstream in(offer_path);
+    file = json::parse(in)["file"].get<std::string>();
+  }
+  auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
+  const Cid pub_cid = find_cid(repo->blocks(), init.consumer_pub_key, "the consumer's key");
+  const Bytes consumer_key = unwrap(repo->blocks().get(pub_cid));
+  const Bytes content = read_whole_file(file);
+  const auto data_key = crypto::random_array<32>();
+  const std::string binding = deal_binding(opened.contract->address(), deal_id);
+  const Bytes sealed = crypto::aead_seal(data_key, content, as_bytes(binding));
+  const auto imported =
+      unwrap(store::import_bytes(sealed, repo->blocks()), "storing the encrypted data");
+  unwrap(repo->blocks().pin(imported.cid, "deal " + deal_id.to_decimal() + " data"));
+  const Bytes wrapped = unwrap(crypto::wrap_key(consumer_key, data_key), "wrapping the data key");
+  const Cid wrapped_cid = put_raw(repo->blocks(), wrapped, "deal " + deal_id.to_decimal() + " key");
+  const auto tx =
+      unwrap(opened.contract->provide_data(opened.signer, deal_id, digest_of(wrapped_cid),
+                                           digest_of(imported.cid)),
+             "provideData");
+  ctx.print("encrypted data " + imported.cid.to_string());
+  ctx.print("wrapped key    " + wrapped_cid.to_string());
+  ctx.result = {{"dealId", deal_id.to_decimal()},
+                {"data", imported.cid.to_string()},
+                {"encryptedKey", wrapped_cid.to_string()}};
+  ctx.result.update(tx_json(tx));
+  return kExitOk;
+}
+
+// ---- accept ----
+int run_accept(Context& ctx, const Args& args) {
+  args.expect_positional(1, 1);
+  const auto deal_id = parse_deal_id(args);
+  const std::filesystem::path out = args.require("--output");
+  if (std::filesystem::exists(out))
+    throw UsageError(out.string() + " exists; choose a new --output");
+  Opened opened = open_data_transfer(ctx, args);
+  const auto deal_file =
+      data_dir(ctx) / "deals" /
+      (opened.contract->address().to_lower_hex() + "-" + deal_id.to_decimal() + ".json");
+  if (!std::filesystem::exists(deal_file)) {
+    throw CommandError(Error{Errc::not_found, "no key for deal " + deal_id.to_decimal() + " in " +
+                                                  ctx.repo.string() +
+                                                  " (was it bought with this repository?)"});
+  }
+  std::ifstream in(deal_file);
+  const json deal = json::parse(in);
+  const auto secret = unwrap(from_hex(deal["x25519Secret"].get<std::string>()));
+  ByteArray<32> secret_key;
+  std::copy(secret.begin(), secret.end(), secret_key.begin());
+  const auto x25519 = crypto::x25519_from_secret(secret_key);
+
+  const auto init = std::get<chain::DealInitiated>(
+      deal_event(opened.connection, *opened.contract, deal_id, "DealInitiated"));
+  const auto provided = std::get<chain::DataProvided>(
+      deal_event(opened.connection, *opened.contract, deal_id, "DataProvided"));
+  auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
+  const Cid key_cid = find_cid(repo->blocks(), provided.encrypted_key, "the wrapped key");
+  const Cid data_cid = find_cid(repo->blocks(), provided.data, "the encrypted data");
+  const Cid schema_cid = find_cid(repo->blocks(), init.schema, "the schema");
+  const Bytes wrapped = unwrap(repo->blocks().get(key_cid));
+  const Bytes data_key_bytes =
+      unwrap(crypto::unwrap_key(x25519, wrapped), "unwrapping the data key");
+  if (data_key_bytes.size() != 32)
+    throw CommandError("the wrapped data key is not 32 bytes: dispute the deal");
+  ByteArray<32> data_key;
+  std::copy(data_key_bytes.begin(), data_key_bytes.end(), data_key.begin());
+  // A file of more than one chunk is a dag-pb UnixFS root; a one-chunk file is its raw leaf.
+  Bytes sealed;
+  const auto collect = [&](ByteView chunk) -> Status {
+    append(sealed, chunk);
+    return {};
+  };
+  if (!store::export_file(cid_of_digest(store::codec::kDagPb, provided.data), repo->blocks(),
+                          collect)) {
+    sealed.clear();
+    unwrap(store::export_file(data_cid, repo->blocks(), collect), "reading the encrypted data");
+  }
+  auto plain = crypto::aead_open(data_key, sealed,
+                                 as_bytes(deal_binding(opened.contract->address(), deal_id)));
+  if (!plain) {
+    throw CommandError(Error{Errc::integrity,
+                             "the delivered data does not decrypt for this deal; run `cairn data "
+                             "dispute " +
+                                 deal_id.to_decimal() + "`"});
+  }
+  const auto schema = json::parse(as_chars(unwrap(repo->blocks().get(schema_cid))), nullptr, false);
+  if (!schema.is_object() || schema.value("sha256", "") != to_hex(crypto::sha256(*plain)) ||
+      schema.value("size", std::uint64_t{0}) != plain->size()) {
+    throw CommandError(Error{Errc::integrity,
+                             "the delivered data does not match the schema the deal was made for; "
+                             "run `cairn data dispute " +
+                                 deal_id.to_decimal() + "`"});
+  }
+  {
+    std::ofstream file(out, std::ios::binary | std::ios::trunc);
+    file.write(reinterpret_cast<const char*>(plain->data()),
+               static_cast<std::streamsize>(plain->size()));
+    if (!file) throw CommandError(Error{Errc::io, "cannot write " + out.string()});
+  }
+  const auto tx = unwrap(opened.contract->verified_data(opened.signer, deal_id), "verifiedData");
+  ctx.print(fmt::format("{} bytes written to {}; provider paid", plain->size(), out.string()));
+  ctx.result = {
+      {"dealId", deal_id.to_decimal()}, {"output", out.string()}, {"bytes", plain->size()}};
+  ctx.result.update(tx_json(tx));
+  return kExitOk;
+}
+
+// ---- cancel / dispute / settle / refund / status ----
+int run_simple(Context& ctx, const Args& args, std::string_view what) {
+  args.expect_positional(1, 1);
+  const auto deal_id = parse_deal_id(args);
+  Opened opened = open_data_transfer(ctx, args);
+  chain::SentTransaction tx;
+  if (what == "cancel") {
+    tx = unwrap(opened.contract->cancel(opened.signer, deal_id), "cancel");
+  } else if (what == "dispute") {
+    const auto deal = unwrap(opened.contract->deal(deal_id));
+    if (!deal.exists())
+      throw CommandError(Error{Errc::not_found, "deal " + deal_id.to_decimal() + " is not open"});
+    if (opened.signer.address == deal.consumer) {
+      tx = unwrap(opened.contract->request_forceful_refund(opened.signer, deal_id),
+                  "requestForcefulRefund");
+    } else if (opened.signer.address == deal.provider) {
+      tx = unwrap(opened.contract->request_forceful_settle(opened.signer, deal_id),
+                  "requestForcefulSettle");
+    } else {
+      throw CommandError(opened.signer.address.to_checksum() +
+                         " is neither the consumer nor the provider of deal " +
+                         deal_id.to_decimal());
+    }
+  } else if (what == "settle") {
+    tx = unwrap(opened.contract->execute_forceful_settle(opened.signer, deal_id),
+                "executeForcefulSettle");
+  } else {
+    tx = unwrap(opened.contract->execute_forceful_refund(opened.signer, deal_id),
+                "executeForcefulRefund");
+  }
+  ctx.print(fmt::format("deal {}: {} done in block {}", deal_id.to_decimal(), what,
+                        tx.receipt.block_number));
+  ctx.result = {{"dealId", deal_id.to_decimal()}, {"action", std::string(what)}};
+  ctx.result.update(tx_json(tx));
+  return kExitOk;
+}
+
+int run_status(Context& ctx, const Args& args) {
+  args.expect_positional(1, 1);
+  const auto deal_id = parse_deal_id(args);
+  Connection connection = connect_deployed(ctx, args);
+  const auto contract = unwrap(chain::DataTransfer::at(
+      connection.sender, contract_address(*connection.config, "DataTransfer")));
+  const auto deal = unwrap(contract.deal(deal_id));
+  if (!deal.exists()) {
+    ctx.print("deal " + deal_id.to_decimal() + ": closed or unknown");
+    ctx.result = {{"dealId", deal_id.to_decimal()}, {"open", false}};
+    return kExitOk;
+  }
+  ctx.print(fmt::format("deal {}: consumer {} provider {} price {} wei, expires {}, data {}{}{}",
+                        deal_id.to_decimal(), deal.consumer.to_checksum(),
+                        deal.provider.to_checksum(), deal.price.to_decimal(), deal.expiration_time,
+                        deal.data_provided ? "provided" : "not provided",
+                        deal.requested_forceful_refund ? ", refund requested" : "",
+                        deal.requested_forceful_settle ? ", settlement requested" : ""));
+  ctx.result = {{"dealId", deal_id.to_decimal()},
+                {"open", true},
+                {"consumer", deal.consumer.to_checksum()},
+                {"provider", deal.provider.to_checksum()},
+                {"price", deal.price.to_decimal()},
+                {"expirationTime", deal.expiration_time},
+                {"dataProvided", deal.data_provided},
+                {"requestedForcefulRefund", deal.requested_forceful_refund},
+                {"requestedForcefulSettle", deal.requested_forceful_settle}};
+  return kExitOk;
+}
+
+const CommandRegistration offer_command{Command{
+    "data", "offer", "provider: put a file's schema in the store and list it in the Registry",
+    "FILE --price AMOUNT",
+    join(common_options(), {{"--price", true, "asking price (e.g. 1ether, 5gwei, 1000)", "", false},
+                            {"--description", true, "free text for buyers", "", false}}),
+    "", run_offer}};
+const CommandRegistration buy_command{Command{
+    "data", "buy", "consumer: escrow the price for a provider's schema (initTransaction)",
+    "--provider ADDRESS --schema CID --price AMOUNT",
+    join(common_options(), {{"--provider", true, "the provider's address", "", false},
+                            {"--schema", true, "the schema CID from `cairn data offer`", "", false},
+                            {"--price", true, "what to escrow (e.g. 1ether)", "", false}}),
+    "", run_buy}};
+const CommandRegistration provide_command{Command{
+    "data", "provide", "provider: deliver the file encrypted to the consumer (provideData)",
+    "DEAL [FILE]", common_options(),
+    "Without FILE, the file offered for the deal's schema from this repository.", run_provide}};
+const CommandRegistration accept_command{Command{
+    "data", "accept", "consumer: decrypt and check the delivery, then pay (verifiedData)",
+    "DEAL -o FILE",
+    join(common_options(), {{"--output", true, "where to write the decrypted data", "-o", false}}),
+    "", run_accept}};
+const CommandRegistration cancel_command{
+    Command{"data", "cancel", "consumer: take the escrow back after expiry when nothing came",
+            "DEAL", common_options(), "",
+            [](Context& ctx, const Args& args) { return run_simple(ctx, args, "cancel"); }}};
+const CommandRegistration dispute_command{
+    Command{"data", "dispute", "consumer or provider: ask the authority for a refund / settlement",
+            "DEAL", common_options(), "",
+            [](Context& ctx, const Args& args) { return run_simple(ctx, args, "dispute"); }}};
+const CommandRegistration settle_command{Command{
+    "data", "settle", "authority: pay the provider of a disputed deal", "DEAL", common_options(),
+    "", [](Context& ctx, const Args& args) { return run_simple(ctx, args, "settle"); }}};
+const CommandRegistration refund_command{Command{
+    "data", "refund", "authority: refund the consumer of a disputed deal", "DEAL", common_options(),
+    "", [](Context& ctx, const Args& args) { return run_simple(ctx, args, "refund"); }}};
+const CommandRegistration status_command{Command{"data", "status", "a deal's state on chain",
+                                                 "DEAL", connection_options(), "", run_status}};
+
+}  // namespace
+}  // namespace cairn::cli
