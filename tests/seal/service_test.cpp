@@ -179,6 +179,67 @@ TEST_F(ServiceTest, BlockSignerGivesEachItemItsOwnSignature) {
   }
 }
 
+TEST_F(ServiceTest, RoundsOfOneSecondMeetInASecondChain) {
+  // Two rounds closed within one second share a calendar leaf through a second tree.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const Imprint a = document("round a " + std::to_string(attempt));
+    const Imprint b = document("round b " + std::to_string(attempt));
+    auto first = service_->submit(a);
+    service_->tick(false);
+    auto second = service_->submit(b);
+    service_->tick(false);
+    service_->tick(true);
+    auto sa = first.get();
+    auto sb = second.get();
+    ASSERT_TRUE(sa && sb);
+    if (sa->aggregation_time() != sb->aggregation_time()) continue;  // crossed a second
+    ASSERT_EQ(sa->aggregation_chains.size(), 2u);
+    ASSERT_EQ(sb->aggregation_chains.size(), 2u);
+    EXPECT_EQ(sa->aggregation_chains[0].chain_index.size(), 2u);
+    for (const auto& [signature, hash] : {std::pair{&*sa, a}, std::pair{&*sb, b}}) {
+      auto ctx = context(*signature, hash);
+      const auto result = verify(ctx, Policy::calendar);
+      EXPECT_EQ(result.verdict, Verdict::ok) << result.error_code << " " << result.message;
+    }
+    return;
+  }
+  FAIL() << "every attempt crossed a second boundary";
+}
+
+class RecordingAnchor : public PublicationAnchor {
+ public:
+  Result<AnchorReceipt> anchor(std::uint64_t publication_time, const Imprint& root) override {
+    anchored.emplace_back(publication_time, root);
+    return AnchorReceipt{"test-ledger", "0xabc", 7};
+  }
+  std::vector<std::pair<std::uint64_t, Imprint>> anchored;
+};
+
+TEST_F(ServiceTest, PublishingAnchorsTheRootAndRecordsTheReceipt) {
+  RecordingAnchor anchor;
+  service_->set_anchor(&anchor);
+  sign(document("anchored"));
+  auto publication = service_->publish();
+  ASSERT_TRUE(publication);
+  ASSERT_EQ(anchor.anchored.size(), 1u);
+  EXPECT_EQ(anchor.anchored[0].first, publication->data.publication_time);
+  EXPECT_EQ(anchor.anchored[0].second, publication->data.published_hash);
+  EXPECT_EQ(anchor.anchored[0].second,
+            *service_->calendar().root(publication->data.publication_time));
+  bool recorded = false;
+  for (const auto& reference : publication->references) {
+    recorded |= reference.find("0xabc") != std::string::npos;
+  }
+  EXPECT_TRUE(recorded);
+}
+
+TEST_F(ServiceTest, RefusesRequestLevelsThatWouldOverflow) {
+  auto future = service_->submit(document("x"), 254);
+  auto result = future.get();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, Errc::invalid_argument);
+}
+
 TEST(Calendar, ChainsHaveTheShapeOfTheirTimeAndReachTheRoot) {
   Calendar calendar;
   std::mt19937_64 rng(7);
