@@ -3,20 +3,19 @@
 // --sha256 it also times plain SHA-256 (OpenSSL) over the same file in the same process,
 // the floor the importer's hashing cannot beat.
 //
-//   add_bench FILE [--repeat N] [--sha256]
+//   add_bench FILE [--repeat N] [--sha256] [--threads N]   (N hashing threads, 0 = per core)
 //   add_bench --pattern BYTES      import BYTES of tests/store/js/vectors.mjs's pattern,
 //                                  generated in memory (no file needed, any size)
 //
 // The last line is one JSON object: {"cid", "bytes", "seconds", "mib_per_s", ...}.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "crypto/hash.hpp"
 #include "store/importer.hpp"
@@ -85,11 +84,14 @@ int main(int argc, char** argv) {
   }
   const char* path = argv[1];
   int repeat = 1;
+  std::size_t threads = 0;
   bool sha = false;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--repeat" && i + 1 < argc) {
       repeat = std::stoi(argv[++i]);
+    } else if (arg == "--threads" && i + 1 < argc) {
+      threads = std::stoul(argv[++i]);
     } else if (arg == "--sha256") {
       sha = true;
     } else {
@@ -102,7 +104,9 @@ int main(int argc, char** argv) {
   for (int r = 0; r < repeat; ++r) {
     cairn::store::DiscardingSink sink;
     const auto start = std::chrono::steady_clock::now();
-    auto result = cairn::store::import_file(path, sink);
+    cairn::store::ImportOptions options;
+    options.threads = threads;
+    auto result = cairn::store::import_file(path, sink, options);
     const double took = seconds_since(start);
     if (!result) {
       std::fprintf(stderr, "add_bench: %s\n", result.error().to_string().c_str());
@@ -116,17 +120,18 @@ int main(int argc, char** argv) {
   if (sha) {
     double sha_best = 1e300;
     std::uint64_t bytes = 0;
-    for (int r = 0; r < repeat; ++r) sha_best = std::min(sha_best, time_sha256(path, bytes));
+    for (int r = 0; r < repeat; ++r)
+      sha_best = std::min(sha_best, time_sha256(path, bytes));
     extra = fmt::format(", \"sha256_seconds\": {:.3f}, \"sha256_mib_per_s\": {:.1f}", sha_best,
                         static_cast<double>(bytes) / (1024.0 * 1024.0) / sha_best);
     std::printf("openssl sha256: %.3f s, %.1f MiB/s\n", sha_best,
                 static_cast<double>(bytes) / (1024.0 * 1024.0) / sha_best);
   }
   std::printf("import: %s %llu bytes in %.3f s, %.1f MiB/s (best of %d)\n",
-              imported.cid.to_string().c_str(), static_cast<unsigned long long>(imported.size), best,
-              mib / best, repeat);
+              imported.cid.to_string().c_str(), static_cast<unsigned long long>(imported.size),
+              best, mib / best, repeat);
   std::printf("{\"cid\": \"%s\", \"bytes\": %llu, \"seconds\": %.3f, \"mib_per_s\": %.1f%s}\n",
-              imported.cid.to_string().c_str(), static_cast<unsigned long long>(imported.size), best,
-              mib / best, extra.c_str());
+              imported.cid.to_string().c_str(), static_cast<unsigned long long>(imported.size),
+              best, mib / best, extra.c_str());
   return 0;
 }

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <future>
+#include <system_error>
+#include <thread>
 
 #include "store/dag_pb.hpp"
 #include "store/unixfs.hpp"
@@ -48,16 +51,23 @@ struct FileImporter::State {
   std::uint64_t leaves = 0;
   std::uint64_t bytes = 0;
   bool finished = false;
-  Bytes node_buffer;  // reused for every dag-pb node
+  std::size_t threads;  // hashing threads for whole chunks arriving together
+  Bytes node_buffer;    // reused for every dag-pb node
   Bytes unixfs_buffer;
 
   State(BlockSink& s, ImportOptions o)
-      : sink(s), options(std::move(o)), options_ok(check_options(options)) {}
+      : sink(s),
+        options(std::move(o)),
+        options_ok(check_options(options)),
+        threads(options.threads != 0
+                    ? options.threads
+                    : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8)) {}
 
-  Status put_leaf(ByteView data) {
+  // `hashed`: the raw leaf's CID when the caller already computed it (parallel hashing).
+  Status put_leaf(ByteView data, const Cid* hashed = nullptr) {
     PendingLink link{Cid(), data.size(), data.size()};
     if (options.raw_leaves) {
-      link.cid = Cid::of(codec::kRaw, data);
+      link.cid = hashed != nullptr ? *hashed : Cid::of(codec::kRaw, data);
       CAIRN_TRY(sink.put(link.cid, data));
     } else {
       // A UnixFS File node holding the chunk, as ipfs-unixfs-importer writes with
@@ -139,6 +149,36 @@ Status FileImporter::write(ByteView data) {
   if (s.finished) return fail(Errc::invalid_argument, "FileImporter::write after finish");
   const std::size_t chunk_size = s.options.chunk_size;
   while (!data.empty()) {
+    if (s.chunk_fill == 0 && s.threads > 1 && s.options.raw_leaves &&
+        data.size() >= 2 * chunk_size) {
+      // Several whole chunks at once: hash them on several threads, then store them and
+      // fold them into the tree in order, on this thread (sinks need not be thread-safe).
+      const std::size_t whole = data.size() / chunk_size;
+      std::vector<Cid> cids(whole);
+      const std::size_t workers = std::min(s.threads, whole);
+      const auto hash_share = [&](std::size_t worker) {
+        for (std::size_t i = worker; i < whole; i += workers) {
+          cids[i] = Cid::of(codec::kRaw, data.subspan(i * chunk_size, chunk_size));
+        }
+      };
+      std::vector<std::future<void>> helpers;
+      helpers.reserve(workers - 1);
+      for (std::size_t w = 1; w < workers; ++w) {
+        try {
+          helpers.push_back(std::async(std::launch::async, hash_share, w));
+        } catch (const std::system_error&) {
+          hash_share(w);  // no thread to be had: hash that share here
+        }
+      }
+      hash_share(0);
+      for (auto& helper : helpers)
+        helper.get();
+      for (std::size_t i = 0; i < whole; ++i) {
+        CAIRN_TRY(s.put_leaf(data.subspan(i * chunk_size, chunk_size), &cids[i]));
+      }
+      data = data.subspan(whole * chunk_size);
+      continue;
+    }
     if (s.chunk_fill == 0 && data.size() >= chunk_size) {
       // Whole chunks straight from the caller's buffer: no copy.
       CAIRN_TRY(s.put_leaf(data.first(chunk_size)));

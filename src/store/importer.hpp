@@ -7,8 +7,8 @@
 // name; a directory too large for one block (above the reference importer's sharding
 // threshold) is refused with `unsupported` since cairn does not build HAMT shards.
 //
-// Memory stays bounded whatever the input size: the current chunk, plus at most
-// max_links pending links per tree level (about 6 KiB each).
+// Memory stays bounded whatever the input size: the current chunk (import_file: one
+// 4 MiB read buffer), plus at most max_links pending links per tree level (about 6 KiB each).
 
 #include <cstdint>
 #include <filesystem>
@@ -33,6 +33,10 @@ struct ImportOptions {
   // Called after each chunk with the number of content bytes consumed so far (of the
   // current file for import_file, of all files for import_path).
   std::function<void(std::uint64_t bytes_done)> progress;
+  // Threads hashing raw leaves when a write() brings several whole chunks (import_file
+  // always does): 0 = one per core (at most 8), 1 = hash on the calling thread only. The
+  // blocks still reach the sink one at a time, in order, from the calling thread.
+  std::size_t threads = 0;
 };
 
 // The reference importer's sharding threshold: a directory whose links' names plus CIDs

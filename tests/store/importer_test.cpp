@@ -133,6 +133,29 @@ TEST(Importer, ResultDoesNotDependOnHowBytesArrive) {
   }
 }
 
+TEST(Importer, ParallelHashingStoresTheSameBlocksInTheSameOrder) {
+  const auto data = testing::pseudo_random_bytes(37 * kChunk + 100, 17);
+  class RecordingSink final : public BlockSink {
+   public:
+    Status put(const Cid& cid, ByteView) override {
+      order.push_back(cid);
+      return {};
+    }
+    std::vector<Cid> order;
+  };
+  RecordingSink serial;
+  RecordingSink parallel;
+  ImportOptions one;
+  one.threads = 1;
+  ImportOptions many;
+  many.threads = 5;
+  const auto a = import_bytes(data, serial, one).value();
+  const auto b = import_bytes(data, parallel, many).value();
+  EXPECT_EQ(a.cid, b.cid);
+  EXPECT_EQ(serial.order, parallel.order);
+  EXPECT_EQ(serial.order.size(), 37u + 1u + 1u);
+}
+
 TEST(Importer, StoresEveryBlockOfABalancedTree) {
   // 175 chunks: a root over a full 174-leaf node and a node over the one leaf left.
   MemoryBlockStore store;
