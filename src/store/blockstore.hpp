@@ -7,7 +7,8 @@
 //
 // Pins live in their own column family, keyed by the CIDv1 of a root. A pin is the only
 // way the store claims that a DAG is complete, and it is written last: `pin()` first makes
-// every block written so far durable (a synced write), then checks that the DAG below the
+// every block written so far durable (blocks skip the write-ahead log; their memtable is
+// flushed to disk and waited for), then checks that the DAG below the
 // root is all there, then records the pin with a second synced write. A process killed
 // in the middle of an add therefore leaves blocks without a pin (which `gc()` removes),
 // never a pin without its blocks.
@@ -41,8 +42,8 @@ struct BlockstoreOptions {
   // Open without taking the database lock: sees what was durable when it opened, and
   // refuses every write. Lets `cairn cat` read a repository that a gateway is serving.
   bool read_only = false;
-  // Puts are collected in a write batch and handed to RocksDB when it reaches this size
-  // (unsynced; `flush()` and `pin()` sync).
+  // Puts are collected in a write batch and handed to RocksDB (memtable only, no WAL)
+  // when it reaches this size; `flush()` and `pin()` flush them to disk.
   std::size_t batch_bytes = 8u << 20;
 };
 
@@ -88,7 +89,7 @@ class Blockstore final : public BlockSink, public BlockSource {
 
   // Removes a block (pins are not consulted; gc() is the safe way to free space).
   Status remove(const Cid& cid);
-  // Makes every put so far durable (a synced RocksDB write).
+  // Makes every put so far durable (flushes the blocks' memtable to disk and waits).
   Status flush();
 
   // Records `root` as a complete, pinned DAG. Syncs pending blocks first, then walks the
@@ -114,7 +115,7 @@ class Blockstore final : public BlockSink, public BlockSource {
 
  private:
   Blockstore(std::filesystem::path dir, BlockstoreOptions options);
-  Status write_pending_locked(bool sync);
+  Status write_pending_locked(bool durable);
   Status require_writable(std::string_view doing) const;
 
   std::filesystem::path dir_;
