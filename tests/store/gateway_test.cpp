@@ -212,6 +212,27 @@ TEST_F(GatewayTest, FetchFromALyingGatewayStoresNothing) {
   lying_gateway.stop();
 }
 
+TEST_F(GatewayTest, AGatewayMissingAChildBlockEndsTheCarAndTheFetchStoresNothing) {
+  const Cid third_leaf = Cid::of(codec::kRaw, ByteView(content_).subspan(2 * 262144, 262144));
+  ASSERT_TRUE(store_->remove(third_leaf));
+  // The root is there, so the gateway commits to 200 and then stops short.
+  auto res = client_->Get(path(file_, "?format=car"));
+  if (res) {
+    EXPECT_FALSE(parse_car(as_bytes(res->body)) &&
+                 parse_car(as_bytes(res->body))->sections.size() == 5u);
+  }
+  for (const bool blocks_only : {false, true}) {
+    testing::TempDir local;
+    auto target = Blockstore::open(local / "blocks").value();
+    FetchOptions options;
+    options.temp_dir = local.path();
+    options.blocks_only = blocks_only;
+    const auto report = fetch(gateway_->url(), file_, *target, options);
+    ASSERT_FALSE(report);
+    EXPECT_EQ(target->verify_all().value().blocks, 0u) << report.error().to_string();
+  }
+}
+
 TEST_F(GatewayTest, FetchOfAMissingCidIsNotFound) {
   testing::TempDir local;
   auto target = Blockstore::open(local / "blocks").value();
