@@ -1,0 +1,835 @@
+#include "market/passport.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <set>
+
+#include "base/encoding.hpp"
+#include "chain/contract.hpp"
+#include "crypto/hash.hpp"
+#include "seal/publication.hpp"
+#include "seal/verify.hpp"
+#include "store/exporter.hpp"
+#include "store/importer.hpp"
+
+namespace cairn::market {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------------------
+// Helpers shared by writing and checking
+
+Bytes canonical_json_bytes(const json& value) {
+  // nlohmann::json keeps object keys sorted, so dump() is canonical for a given value.
+  return to_bytes(value.dump());
+}
+
+Result<store::Cid> unixfs_cid(ByteView bytes) {
+  store::DiscardingSink sink;
+  CAIRN_TRY_ASSIGN(store::ImportedFile imported, store::import_bytes(bytes, sink));
+  return imported.cid;
+}
+
+Result<store::Cid> unixfs_cid_of_file(const std::filesystem::path& path) {
+  store::DiscardingSink sink;
+  CAIRN_TRY_ASSIGN(store::ImportedFile imported, store::import_file(path, sink));
+  return imported.cid;
+}
+
+Result<ByteArray<32>> cid_commitment(const store::Cid& cid) {
+  if (!cid.valid()) return fail(Errc::invalid_argument, "empty CID");
+  if (cid.hash().code != store::multihash_code::kSha2_256 || cid.hash().digest.size() != 32) {
+    return fail(Errc::unsupported, "commitments need a sha2-256 CID: " + cid.to_string());
+  }
+  ByteArray<32> word{};
+  std::copy(cid.hash().digest.begin(), cid.hash().digest.end(), word.begin());
+  return word;
+}
+
+Result<seal::Imprint> cid_imprint(const store::Cid& cid) {
+  CAIRN_TRY_ASSIGN(ByteArray<32> word, cid_commitment(cid));
+  return seal::Imprint::of(seal::HashId::sha2_256, word);
+}
+
+seal::Imprint body_imprint(const PassportBody& body) {
+  const Bytes bytes = canonical_json_bytes(body_to_json(body));
+  return seal::hash_data(seal::HashId::sha2_256, bytes);
+}
+
+namespace {
+
+std::string hash_hex(const ByteArray<32>& hash) { return "0x" + to_hex(hash); }
+
+// ---------------------------------------------------------------------------------------
+// Writing
+
+json sealed_json(const SealedArtifact& artifact) {
+  return {{"cid", artifact.cid.to_string()}, {"seal", to_hex(artifact.signature)}};
+}
+
+json anchor_json(const AnchorRecord& anchor) {
+  return {{"publication_time", anchor.publication_time},
+          {"root", anchor.root.hex()},
+          {"contract", anchor.contract.to_checksum()},
+          {"signer", anchor.signer.to_checksum()},
+          {"tx", hash_hex(anchor.tx)},
+          {"block", anchor.block}};
+}
+
+// ---------------------------------------------------------------------------------------
+// Strict reading: every accessor names the field's path in its error.
+
+class Node {
+ public:
+  Node(const json& value, std::string path) : value_(value), path_(std::move(path)) {}
+
+  const std::string& path() const { return path_; }
+  const json& raw() const { return value_; }
+
+  Error error(std::string_view problem) const {
+    return Error{Errc::parse, fmt::format("{}: {}", path_, problem)};
+  }
+
+  // An object with exactly these keys (all required unless listed in `optional`).
+  Status object(std::initializer_list<std::string_view> required,
+                std::initializer_list<std::string_view> optional = {}) const {
+    if (!value_.is_object()) return std::unexpected(error("must be an object"));
+    for (std::string_view key : required) {
+      if (!value_.contains(std::string(key))) {
+        return std::unexpected(Error{Errc::parse, fmt::format("{}.{}: missing", path_, key)});
+      }
+    }
+    for (const auto& [key, unused] : value_.items()) {
+      bool known = false;
+      for (std::string_view k : required) known = known || k == key;
+      for (std::string_view k : optional) known = known || k == key;
+      if (!known) {
+        return std::unexpected(Error{Errc::parse, fmt::format("{}.{}: unknown field", path_, key)});
+      }
+    }
+    return {};
+  }
+
+  bool has(std::string_view key) const { return value_.contains(std::string(key)); }
+  Node operator[](std::string_view key) const {
+    return Node(value_.at(std::string(key)), fmt::format("{}.{}", path_, key));
+  }
+
+  Result<std::vector<Node>> array() const {
+    if (!value_.is_array()) return std::unexpected(error("must be an array"));
+    std::vector<Node> items;
+    for (std::size_t i = 0; i < value_.size(); ++i)
+      items.emplace_back(value_[i], fmt::format("{}[{}]", path_, i));
+    return items;
+  }
+
+  Result<std::string> string() const {
+    if (!value_.is_string()) return std::unexpected(error("must be a string"));
+    return value_.get<std::string>();
+  }
+  Result<std::uint64_t> u64() const {
+    if (!value_.is_number_unsigned() && !(value_.is_number_integer() && value_.get<std::int64_t>() >= 0)) {
+      return std::unexpected(error("must be a non-negative integer"));
+    }
+    return value_.get<std::uint64_t>();
+  }
+  Result<double> number() const {
+    if (!value_.is_number()) return std::unexpected(error("must be a number"));
+    return value_.get<double>();
+  }
+  Result<json> object_value() const {
+    if (!value_.is_object()) return std::unexpected(error("must be an object"));
+    return value_;
+  }
+  Result<store::Cid> cid() const {
+    CAIRN_TRY_ASSIGN(std::string text, string());
+    auto parsed = store::Cid::parse(text);
+    if (!parsed) return std::unexpected(error("not a CID (" + parsed.error().message + ")"));
+    if (parsed->to_string() != text) return std::unexpected(error("CID not in canonical form"));
+    return *parsed;
+  }
+  Result<chain::Address> address() const {
+    CAIRN_TRY_ASSIGN(std::string text, string());
+    auto parsed = chain::Address::parse(text);
+    if (!parsed) return std::unexpected(error("not an address (" + parsed.error().message + ")"));
+    return *parsed;
+  }
+  Result<ByteArray<32>> hash32() const {
+    CAIRN_TRY_ASSIGN(std::string text, string());
+    if (text.size() != 66 || text.rfind("0x", 0) != 0) {
+      return std::unexpected(error("must be 0x and 64 hex digits"));
+    }
+    auto bytes = from_hex(std::string_view(text).substr(2));
+    if (!bytes) return std::unexpected(error("not hex"));
+    if (to_hex(*bytes) != text.substr(2)) return std::unexpected(error("hex must be lower case"));
+    ByteArray<32> out{};
+    std::copy(bytes->begin(), bytes->end(), out.begin());
+    return out;
+  }
+  Result<Bytes> hex_bytes() const {
+    CAIRN_TRY_ASSIGN(std::string text, string());
+    auto bytes = from_hex(text);
+    if (!bytes) return std::unexpected(error("not hex"));
+    if (to_hex(*bytes) != text) return std::unexpected(error("hex must be lower case"));
+    return *bytes;
+  }
+  Result<seal::Imprint> imprint() const {
+    CAIRN_TRY_ASSIGN(std::string text, string());
+    auto parsed = seal::Imprint::from_hex(text);
+    if (!parsed) return std::unexpected(error("not an imprint (" + parsed.error().message + ")"));
+    if (parsed->hex() != text) return std::unexpected(error("imprint not in canonical form"));
+    return *parsed;
+  }
+  Result<chain::U256> u256_decimal() const {
+    CAIRN_TRY_ASSIGN(std::string text, string());
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
+      return std::unexpected(error("must be a decimal integer string"));
+    }
+    auto parsed = chain::U256::parse(text);
+    if (!parsed || parsed->to_decimal() != text) {
+      return std::unexpected(error("not a canonical 256-bit decimal"));
+    }
+    return *parsed;
+  }
+
+ private:
+  const json& value_;
+  std::string path_;
+};
+
+Result<SealedArtifact> read_sealed(const Node& node) {
+  CAIRN_TRY(node.object({"cid", "seal"}));
+  SealedArtifact artifact;
+  CAIRN_TRY_ASSIGN(artifact.cid, node["cid"].cid());
+  CAIRN_TRY_ASSIGN(artifact.signature, node["seal"].hex_bytes());
+  if (auto parsed = seal::Signature::parse(artifact.signature); !parsed) {
+    return std::unexpected(node["seal"].error("not a KSI signature (" + parsed.error().message + ")"));
+  }
+  return artifact;
+}
+
+Result<AnchorRecord> read_anchor(const Node& node) {
+  CAIRN_TRY(node.object({"publication_time", "root", "contract", "signer", "tx", "block"}));
+  AnchorRecord anchor;
+  CAIRN_TRY_ASSIGN(anchor.publication_time, node["publication_time"].u64());
+  CAIRN_TRY_ASSIGN(anchor.root, node["root"].imprint());
+  CAIRN_TRY_ASSIGN(anchor.contract, node["contract"].address());
+  CAIRN_TRY_ASSIGN(anchor.signer, node["signer"].address());
+  CAIRN_TRY_ASSIGN(anchor.tx, node["tx"].hash32());
+  CAIRN_TRY_ASSIGN(anchor.block, node["block"].u64());
+  return anchor;
+}
+
+Result<PassportBody> read_body(const Node& node) {
+  CAIRN_TRY(node.object({"model", "task", "participants", "datasets", "rounds", "anchors",
+                         "evaluation", "software", "calendar_certificate"}));
+  PassportBody body;
+  {
+    Node model = node["model"];
+    CAIRN_TRY(model.object({"cid", "seal", "size", "format"}));
+    CAIRN_TRY_ASSIGN(body.model.sealed.cid, model["cid"].cid());
+    CAIRN_TRY_ASSIGN(body.model.sealed.signature, model["seal"].hex_bytes());
+    CAIRN_TRY_ASSIGN(body.model.size, model["size"].u64());
+    CAIRN_TRY_ASSIGN(body.model.format, model["format"].string());
+  }
+  {
+    Node task = node["task"];
+    CAIRN_TRY(task.object({"chain_id", "training_task", "registry", "task_id", "owner", "spec",
+                           "spec_cid", "rounds", "create_tx"}));
+    CAIRN_TRY_ASSIGN(body.task.chain_id, task["chain_id"].u64());
+    CAIRN_TRY_ASSIGN(body.task.training_task, task["training_task"].address());
+    CAIRN_TRY_ASSIGN(body.task.registry, task["registry"].address());
+    CAIRN_TRY_ASSIGN(body.task.task_id, task["task_id"].u64());
+    CAIRN_TRY_ASSIGN(body.task.owner, task["owner"].address());
+    CAIRN_TRY_ASSIGN(body.task.spec, task["spec"].object_value());
+    CAIRN_TRY_ASSIGN(body.task.spec_cid, task["spec_cid"].cid());
+    CAIRN_TRY_ASSIGN(body.task.rounds, task["rounds"].u64());
+    CAIRN_TRY_ASSIGN(body.task.create_tx, task["create_tx"].hash32());
+  }
+  CAIRN_TRY_ASSIGN(auto participants, node["participants"].array());
+  for (const Node& item : participants) {
+    CAIRN_TRY(item.object({"name", "address", "roles"}, {"join_tx"}));
+    Participant participant;
+    CAIRN_TRY_ASSIGN(participant.name, item["name"].string());
+    CAIRN_TRY_ASSIGN(participant.address, item["address"].address());
+    CAIRN_TRY_ASSIGN(auto roles, item["roles"].array());
+    for (const Node& role : roles) {
+      CAIRN_TRY_ASSIGN(std::string text, role.string());
+      participant.roles.push_back(std::move(text));
+    }
+    if (item.has("join_tx")) {
+      CAIRN_TRY_ASSIGN(participant.join_tx, item["join_tx"].hash32());
+    }
+    body.participants.push_back(std::move(participant));
+  }
+  CAIRN_TRY_ASSIGN(auto datasets, node["datasets"].array());
+  for (const Node& item : datasets) {
+    CAIRN_TRY(item.object({"owner", "manifest", "manifest_cid", "seal", "registry_entry",
+                           "register_tx"}));
+    DatasetRecord dataset;
+    CAIRN_TRY_ASSIGN(dataset.owner, item["owner"].address());
+    CAIRN_TRY_ASSIGN(dataset.manifest, item["manifest"].object_value());
+    CAIRN_TRY_ASSIGN(dataset.sealed.cid, item["manifest_cid"].cid());
+    CAIRN_TRY_ASSIGN(dataset.sealed.signature, item["seal"].hex_bytes());
+    CAIRN_TRY_ASSIGN(dataset.registry_entry, item["registry_entry"].u64());
+    CAIRN_TRY_ASSIGN(dataset.register_tx, item["register_tx"].hash32());
+    body.datasets.push_back(std::move(dataset));
+  }
+  CAIRN_TRY_ASSIGN(auto rounds, node["rounds"].array());
+  for (const Node& item : rounds) {
+    CAIRN_TRY(item.object({"round", "global_model", "updates", "aggregate", "aggregate_tx",
+                           "result_model", "accuracy"}));
+    RoundRecord round;
+    CAIRN_TRY_ASSIGN(round.round, item["round"].u64());
+    CAIRN_TRY_ASSIGN(round.global_model, item["global_model"].cid());
+    CAIRN_TRY_ASSIGN(auto updates, item["updates"].array());
+    for (const Node& update_node : updates) {
+      CAIRN_TRY(update_node.object({"participant", "cid", "seal", "commit_tx"}));
+      UpdateRecord update;
+      CAIRN_TRY_ASSIGN(update.participant, update_node["participant"].address());
+      CAIRN_TRY_ASSIGN(update.sealed.cid, update_node["cid"].cid());
+      CAIRN_TRY_ASSIGN(update.sealed.signature, update_node["seal"].hex_bytes());
+      CAIRN_TRY_ASSIGN(update.commit_tx, update_node["commit_tx"].hash32());
+      round.updates.push_back(std::move(update));
+    }
+    CAIRN_TRY_ASSIGN(round.aggregate, read_sealed(item["aggregate"]));
+    CAIRN_TRY_ASSIGN(round.aggregate_tx, item["aggregate_tx"].hash32());
+    CAIRN_TRY_ASSIGN(round.result_model, read_sealed(item["result_model"]));
+    CAIRN_TRY_ASSIGN(round.accuracy, item["accuracy"].number());
+    body.rounds.push_back(std::move(round));
+  }
+  CAIRN_TRY_ASSIGN(auto anchors, node["anchors"].array());
+  for (const Node& item : anchors) {
+    CAIRN_TRY_ASSIGN(AnchorRecord anchor, read_anchor(item));
+    body.anchors.push_back(std::move(anchor));
+  }
+  {
+    Node evaluation = node["evaluation"];
+    CAIRN_TRY(evaluation.object({"report", "report_cid", "seal", "report_tx", "rewards",
+                                 "final_accuracy"}));
+    CAIRN_TRY_ASSIGN(body.evaluation.report, evaluation["report"].object_value());
+    CAIRN_TRY_ASSIGN(body.evaluation.sealed.cid, evaluation["report_cid"].cid());
+    CAIRN_TRY_ASSIGN(body.evaluation.sealed.signature, evaluation["seal"].hex_bytes());
+    CAIRN_TRY_ASSIGN(body.evaluation.report_tx, evaluation["report_tx"].hash32());
+    CAIRN_TRY_ASSIGN(auto rewards, evaluation["rewards"].array());
+    for (const Node& item : rewards) {
+      CAIRN_TRY(item.object({"participant", "amount_wei"}));
+      RewardRecord reward;
+      CAIRN_TRY_ASSIGN(reward.participant, item["participant"].address());
+      CAIRN_TRY_ASSIGN(reward.amount, item["amount_wei"].u256_decimal());
+      body.evaluation.rewards.push_back(reward);
+    }
+    CAIRN_TRY_ASSIGN(body.evaluation.final_accuracy, evaluation["final_accuracy"].number());
+  }
+  {
+    Node software = node["software"];
+    CAIRN_TRY(software.object({"cairn_version", "git_commit", "libtorch_version", "binary_sha256"}));
+    CAIRN_TRY_ASSIGN(body.software.cairn_version, software["cairn_version"].string());
+    CAIRN_TRY_ASSIGN(body.software.git_commit, software["git_commit"].string());
+    CAIRN_TRY_ASSIGN(body.software.libtorch_version, software["libtorch_version"].string());
+    CAIRN_TRY_ASSIGN(body.software.binary_sha256, software["binary_sha256"].string());
+  }
+  CAIRN_TRY_ASSIGN(body.calendar_certificate, node["calendar_certificate"].hex_bytes());
+  return body;
+}
+
+}  // namespace
+
+json body_to_json(const PassportBody& body) {
+  json out;
+  out["model"] = {{"cid", body.model.sealed.cid.to_string()},
+                  {"seal", to_hex(body.model.sealed.signature)},
+                  {"size", body.model.size},
+                  {"format", body.model.format}};
+  out["task"] = {{"chain_id", body.task.chain_id},
+                 {"training_task", body.task.training_task.to_checksum()},
+                 {"registry", body.task.registry.to_checksum()},
+                 {"task_id", body.task.task_id},
+                 {"owner", body.task.owner.to_checksum()},
+                 {"spec", body.task.spec},
+                 {"spec_cid", body.task.spec_cid.to_string()},
+                 {"rounds", body.task.rounds},
+                 {"create_tx", hash_hex(body.task.create_tx)}};
+  out["participants"] = json::array();
+  for (const auto& participant : body.participants) {
+    json item = {{"name", participant.name},
+                 {"address", participant.address.to_checksum()},
+                 {"roles", participant.roles}};
+    if (participant.join_tx) item["join_tx"] = hash_hex(*participant.join_tx);
+    out["participants"].push_back(std::move(item));
+  }
+  out["datasets"] = json::array();
+  for (const auto& dataset : body.datasets) {
+    out["datasets"].push_back({{"owner", dataset.owner.to_checksum()},
+                               {"manifest", dataset.manifest},
+                               {"manifest_cid", dataset.sealed.cid.to_string()},
+                               {"seal", to_hex(dataset.sealed.signature)},
+                               {"registry_entry", dataset.registry_entry},
+                               {"register_tx", hash_hex(dataset.register_tx)}});
+  }
+  out["rounds"] = json::array();
+  for (const auto& round : body.rounds) {
+    json updates = json::array();
+    for (const auto& update : round.updates) {
+      updates.push_back({{"participant", update.participant.to_checksum()},
+                         {"cid", update.sealed.cid.to_string()},
+                         {"seal", to_hex(update.sealed.signature)},
+                         {"commit_tx", hash_hex(update.commit_tx)}});
+    }
+    out["rounds"].push_back({{"round", round.round},
+                             {"global_model", round.global_model.to_string()},
+                             {"updates", std::move(updates)},
+                             {"aggregate", sealed_json(round.aggregate)},
+                             {"aggregate_tx", hash_hex(round.aggregate_tx)},
+                             {"result_model", sealed_json(round.result_model)},
+                             {"accuracy", round.accuracy}});
+  }
+  out["anchors"] = json::array();
+  for (const auto& anchor : body.anchors) out["anchors"].push_back(anchor_json(anchor));
+  json rewards = json::array();
+  for (const auto& reward : body.evaluation.rewards) {
+    rewards.push_back({{"participant", reward.participant.to_checksum()},
+                       {"amount_wei", reward.amount.to_decimal()}});
+  }
+  out["evaluation"] = {{"report", body.evaluation.report},
+                       {"report_cid", body.evaluation.sealed.cid.to_string()},
+                       {"seal", to_hex(body.evaluation.sealed.signature)},
+                       {"report_tx", hash_hex(body.evaluation.report_tx)},
+                       {"rewards", std::move(rewards)},
+                       {"final_accuracy", body.evaluation.final_accuracy}};
+  out["software"] = {{"cairn_version", body.software.cairn_version},
+                     {"git_commit", body.software.git_commit},
+                     {"libtorch_version", body.software.libtorch_version},
+                     {"binary_sha256", body.software.binary_sha256}};
+  out["calendar_certificate"] = to_hex(body.calendar_certificate);
+  return out;
+}
+
+json passport_to_json(const Passport& passport) {
+  return {{"format", kPassportFormat},
+          {"version", kPassportVersion},
+          {"body", body_to_json(passport.body)},
+          {"closing",
+           {{"seal", to_hex(passport.closing_signature)},
+            {"anchor", anchor_json(passport.closing_anchor)}}}};
+}
+
+std::string serialize_passport(const Passport& passport) {
+  return passport_to_json(passport).dump(2) + "\n";
+}
+
+Result<Passport> passport_from_json(const json& value) {
+  Node root(value, "passport");
+  CAIRN_TRY(root.object({"format", "version", "body", "closing"}));
+  CAIRN_TRY_ASSIGN(std::string format, root["format"].string());
+  if (format != kPassportFormat) {
+    return std::unexpected(root["format"].error(fmt::format("expected \"{}\"", kPassportFormat)));
+  }
+  CAIRN_TRY_ASSIGN(std::uint64_t version, root["version"].u64());
+  if (version != kPassportVersion) {
+    return fail(Errc::unsupported,
+                fmt::format("passport.version: {} is not supported (this cairn reads {})", version,
+                            kPassportVersion));
+  }
+  Passport passport;
+  CAIRN_TRY_ASSIGN(passport.body, read_body(root["body"]));
+  Node closing = root["closing"];
+  CAIRN_TRY(closing.object({"seal", "anchor"}));
+  CAIRN_TRY_ASSIGN(passport.closing_signature, closing["seal"].hex_bytes());
+  CAIRN_TRY_ASSIGN(passport.closing_anchor, read_anchor(closing["anchor"]));
+  return passport;
+}
+
+Result<Passport> parse_passport(ByteView text) {
+  const auto* begin = reinterpret_cast<const char*>(text.data());
+  json value = json::parse(begin, begin + text.size(), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return fail(Errc::parse, "passport: not valid JSON");
+  return passport_from_json(value);
+}
+
+// ---------------------------------------------------------------------------------------
+// Verification
+
+bool VerifyReport::ok() const {
+  for (const auto& link : links) {
+    if (!link.ok && !link.skipped) return false;
+  }
+  return !links.empty();
+}
+
+std::string VerifyReport::failures() const {
+  std::string out;
+  for (const auto& link : links) {
+    if (!link.ok && !link.skipped) out += link.link + ": " + link.message + "\n";
+  }
+  return out;
+}
+
+json VerifyReport::to_json() const {
+  json items = json::array();
+  for (const auto& link : links) {
+    items.push_back({{"link", link.link},
+                     {"status", link.ok ? "ok" : (link.skipped ? "skipped" : "fail")},
+                     {"message", link.message}});
+  }
+  return {{"ok", ok()}, {"links", std::move(items)}};
+}
+
+namespace {
+
+class Verifier {
+ public:
+  Verifier(const Passport& passport, const VerifyOptions& options)
+      : passport_(passport), body_(passport.body), options_(options) {}
+
+  VerifyReport run(const std::filesystem::path& model_path) {
+    certificate_.certificates.push_back(
+        {certificate_id(body_.calendar_certificate), body_.calendar_certificate});
+    check_model(model_path);
+    check_inline("task spec", body_.task.spec, body_.task.spec_cid);
+    for (std::size_t i = 0; i < body_.datasets.size(); ++i) {
+      const auto& dataset = body_.datasets[i];
+      const std::string name = fmt::format("dataset {} manifest", i);
+      check_inline(name, dataset.manifest, dataset.sealed.cid);
+      check_seal(name + " seal", dataset.sealed);
+    }
+    for (const auto& round : body_.rounds) {
+      const std::string prefix = fmt::format("round {}", round.round);
+      check_stored(prefix + " global model", round.global_model);
+      for (std::size_t k = 0; k < round.updates.size(); ++k) {
+        const std::string name = fmt::format("{} update {}", prefix, k);
+        check_stored(name, round.updates[k].sealed.cid);
+        check_seal(name + " seal", round.updates[k].sealed);
+      }
+      check_stored(prefix + " aggregate", round.aggregate.cid);
+      check_seal(prefix + " aggregate seal", round.aggregate);
+      check_stored(prefix + " result model", round.result_model.cid);
+      check_seal(prefix + " result model seal", round.result_model);
+    }
+    check_round_chaining();
+    check_inline("evaluation report", body_.evaluation.report, body_.evaluation.sealed.cid);
+    check_seal("evaluation report seal", body_.evaluation.sealed);
+    check_seal("model seal", body_.model.sealed);
+    check_closing();
+    if (options_.rpc_url) check_chain();
+    return std::move(report_);
+  }
+
+ private:
+  void pass(std::string link, std::string message = "ok") {
+    report_.links.push_back({std::move(link), true, false, std::move(message)});
+  }
+  void failed(std::string link, std::string message) {
+    report_.links.push_back({std::move(link), false, false, std::move(message)});
+  }
+  void skipped(std::string link, std::string message) {
+    report_.links.push_back({std::move(link), false, true, std::move(message)});
+  }
+  void record(std::string link, const Status& status, std::string ok_message = "ok") {
+    if (status) {
+      pass(std::move(link), std::move(ok_message));
+    } else {
+      failed(std::move(link), status.error().message);
+    }
+  }
+
+  static Bytes certificate_id(ByteView der) {
+    const auto digest = crypto::sha256(der);
+    return Bytes(digest.begin(), digest.begin() + 4);
+  }
+
+  void check_model(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) return failed("model", "cannot read " + path.string() + ": " + ec.message());
+    auto cid = unixfs_cid_of_file(path);
+    if (!cid) return failed("model", cid.error().message);
+    if (!(*cid == body_.model.sealed.cid)) {
+      return failed("model", "CID mismatch: the file is " + cid->to_string() +
+                                 ", the passport names " + body_.model.sealed.cid.to_string());
+    }
+    if (size != body_.model.size) {
+      return failed("model", fmt::format("size mismatch: the file has {} bytes, the passport says {}",
+                                         size, body_.model.size));
+    }
+    pass("model", "bytes match " + cid->to_string());
+  }
+
+  void check_inline(const std::string& link, const json& value, const store::Cid& cid) {
+    auto computed = unixfs_cid(canonical_json_bytes(value));
+    if (!computed) return failed(link, computed.error().message);
+    if (!(*computed == cid)) {
+      return failed(link, "CID mismatch: the content hashes to " + computed->to_string() +
+                              ", the passport names " + cid.to_string());
+    }
+    pass(link, "content matches " + cid.to_string());
+  }
+
+  void check_stored(const std::string& link, const store::Cid& cid) {
+    if (options_.store == nullptr) return skipped(link, "no store given");
+    auto present = options_.store->has(cid);
+    if (!present) return failed(link, present.error().message);
+    if (!*present) return skipped(link, "not in the store");
+    std::uint64_t bytes = 0;
+    // The store re-hashes every block it hands out, and the exporter checks the DAG's
+    // structure: a successful export is the CID verified.
+    Status exported = store::export_file(cid, *options_.store, [&](ByteView chunk) -> Status {
+      bytes += chunk.size();
+      return {};
+    });
+    if (!exported) return failed(link, "CID mismatch: " + exported.error().message);
+    pass(link, fmt::format("{} bytes fetched and re-hashed", bytes));
+  }
+
+  const AnchorRecord* anchor_at(std::uint64_t time) const {
+    for (const auto& anchor : body_.anchors) {
+      if (anchor.publication_time == time) return &anchor;
+    }
+    return nullptr;
+  }
+
+  // The signature verifies for `document` (internal policy, then the calendar
+  // authentication record against the passport's calendar certificate); its calendar root
+  // is returned for the anchor check.
+  Result<seal::PublishedData> verify_signature(ByteView signature_bytes,
+                                               const seal::Imprint& document) const {
+    CAIRN_TRY_ASSIGN(seal::Signature signature, seal::Signature::parse(signature_bytes));
+    seal::VerificationContext context;
+    context.signature = &signature;
+    context.document_hash = document;
+    context.publications_file = &certificate_;
+    const seal::VerificationResult internal = seal::verify(context, seal::Policy::internal);
+    if (!internal.ok()) {
+      return fail(Errc::integrity, fmt::format("signature fails the internal policy ({} {})",
+                                               internal.error_code, internal.message));
+    }
+    const seal::VerificationResult key = seal::verify(context, seal::Policy::key_based);
+    if (!key.ok()) {
+      return fail(Errc::integrity, fmt::format("signature fails against the calendar key ({} {})",
+                                               key.error_code, key.message));
+    }
+    if (!signature.calendar_chain) return fail(Errc::integrity, "signature has no calendar chain");
+    seal::PublishedData published;
+    published.publication_time = signature.calendar_chain->publication_time;
+    CAIRN_TRY_ASSIGN(published.published_hash, seal::compute_calendar_chain(*signature.calendar_chain));
+    return published;
+  }
+
+  void check_seal(const std::string& link, const SealedArtifact& artifact) {
+    auto document = cid_imprint(artifact.cid);
+    if (!document) return failed(link, document.error().message);
+    auto published = verify_signature(artifact.signature, *document);
+    if (!published) return failed(link, published.error().message);
+    const AnchorRecord* anchor = anchor_at(published->publication_time);
+    if (anchor == nullptr) {
+      return failed(link, fmt::format("no anchor for the calendar publication at {}",
+                                       published->publication_time));
+    }
+    if (!(anchor->root == published->published_hash)) {
+      return failed(link, fmt::format("calendar root differs from the anchored root at {}",
+                                       published->publication_time));
+    }
+    pass(link, fmt::format("signed, calendar root anchored at {}", published->publication_time));
+  }
+
+  // Each round starts from the model the previous round produced.
+  void check_round_chaining() {
+    for (std::size_t i = 0; i < body_.rounds.size(); ++i) {
+      const auto& round = body_.rounds[i];
+      const std::string link = fmt::format("round {} order", round.round);
+      if (round.round != i) {
+        failed(link, fmt::format("round {} is listed at position {}", round.round, i));
+        continue;
+      }
+      if (i > 0 && !(round.global_model == body_.rounds[i - 1].result_model.cid)) {
+        failed(link, "starts from a model the previous round did not produce");
+        continue;
+      }
+      if (i == 0) {
+        const auto initial = body_.task.spec.find("initial_parameters");
+        if (initial == body_.task.spec.end() || !initial->is_string() ||
+            initial->get<std::string>() != round.global_model.to_string()) {
+          failed(link, "does not start from the task's initial parameters");
+          continue;
+        }
+      }
+      pass(link);
+    }
+    if (body_.rounds.size() != body_.task.rounds) {
+      failed("task rounds", fmt::format("the task has {} rounds, the passport lists {}",
+                                        body_.task.rounds, body_.rounds.size()));
+    }
+  }
+
+  void check_closing() {
+    const seal::Imprint document = body_imprint(body_);
+    auto published = verify_signature(passport_.closing_signature, document);
+    if (!published) return failed("closing seal", published.error().message + " (the body changed?)");
+    const AnchorRecord& anchor = passport_.closing_anchor;
+    if (published->publication_time != anchor.publication_time ||
+        !(published->published_hash == anchor.root)) {
+      return failed("closing seal", "calendar root differs from the closing anchor");
+    }
+    pass("closing seal", "the body is as sealed");
+  }
+
+  // ---- against the chain ----
+
+  Result<chain::abi::ValueList> view(std::string_view contract_name, const chain::Address& address,
+                                     std::string_view function_name,
+                                     const chain::abi::ValueList& args) const {
+    CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi(contract_name));
+    const chain::abi::Function* function = abi->function(function_name);
+    if (function == nullptr) return fail(Errc::internal, std::string("no function ") + std::string(function_name));
+    chain::CallRequest request;
+    request.to = address;
+    CAIRN_TRY_ASSIGN(request.data, function->encode_call(args));
+    CAIRN_TRY_ASSIGN(chain::CallOutcome outcome, rpc_->eth_call(request));
+    if (outcome.reverted) {
+      return fail(Errc::integrity, fmt::format("{}.{} reverted on chain", contract_name, function_name));
+    }
+    return function->decode_output(outcome.data);
+  }
+
+  Status transaction_succeeded(const ByteArray<32>& hash) const {
+    CAIRN_TRY_ASSIGN(auto receipt, rpc_->receipt(hash));
+    if (!receipt) return fail(Errc::integrity, "transaction " + hash_hex(hash) + " is not on chain");
+    if (!receipt->success) return fail(Errc::integrity, "transaction " + hash_hex(hash) + " reverted");
+    return {};
+  }
+
+  Status equal_word(const chain::abi::Value& value, const store::Cid& cid, std::string_view what) const {
+    CAIRN_TRY_ASSIGN(ByteArray<32> on_chain, value.as_bytes32());
+    CAIRN_TRY_ASSIGN(ByteArray<32> expected, cid_commitment(cid));
+    if (on_chain != expected) {
+      return fail(Errc::integrity, fmt::format("{} on chain differs ({})", what, hash_hex(on_chain)));
+    }
+    return {};
+  }
+
+  Status check_task_on_chain() const {
+    CAIRN_TRY_ASSIGN(std::uint64_t chain_id, rpc_->chain_id());
+    if (chain_id != body_.task.chain_id) {
+      return fail(Errc::integrity, fmt::format("the RPC serves chain {}, the task is on chain {}",
+                                               chain_id, body_.task.chain_id));
+    }
+    CAIRN_TRY_ASSIGN(auto task, view("TrainingTask", body_.task.training_task, "getTask",
+                                     {chain::abi::Value(body_.task.task_id)}));
+    if (task.size() != 9) return fail(Errc::parse, "getTask: unexpected answer");
+    CAIRN_TRY_ASSIGN(chain::Address owner, task[0].as_address());
+    if (owner != body_.task.owner) return fail(Errc::integrity, "owner on chain differs");
+    CAIRN_TRY(equal_word(task[1], body_.task.spec_cid, "spec"));
+    CAIRN_TRY_ASSIGN(chain::U256 rounds, task[3].as_uint());
+    if (rounds != chain::U256(body_.task.rounds)) return fail(Errc::integrity, "rounds on chain differ");
+    CAIRN_TRY_ASSIGN(chain::U256 current, task[4].as_uint());
+    if (current != chain::U256(body_.task.rounds)) {
+      return fail(Errc::integrity, "the task's rounds are not all aggregated on chain");
+    }
+    return transaction_succeeded(body_.task.create_tx);
+  }
+
+  void check_chain() {
+    auto client = chain::RpcClient::create(*options_.rpc_url);
+    if (!client) return failed("chain", client.error().message);
+    rpc_.emplace(std::move(*client));
+    auto anchor_status = [&](const AnchorRecord& anchor) {
+      AnchoredPublication anchored;
+      anchored.publication_time = anchor.publication_time;
+      anchored.root = anchor.root;
+      anchored.chain_id = body_.task.chain_id;
+      anchored.contract = anchor.contract;
+      anchored.signer = anchor.signer;
+      anchored.transaction = anchor.tx;
+      anchored.block = anchor.block;
+      return verify_anchor_on_chain(*rpc_, anchored);
+    };
+    for (std::size_t i = 0; i < body_.anchors.size(); ++i)
+      record(fmt::format("anchor {}", i), anchor_status(body_.anchors[i]), "on chain");
+    record("closing anchor", anchor_status(passport_.closing_anchor), "on chain");
+    record("task on chain", check_task_on_chain(), "on chain");
+    const chain::Address& tasks = body_.task.training_task;
+    const chain::abi::Value task_id(body_.task.task_id);
+    for (std::size_t i = 0; i < body_.participants.size(); ++i) {
+      const auto& participant = body_.participants[i];
+      if (!participant.join_tx) continue;
+      auto status = [&]() -> Status {
+        CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "participants",
+                                           {task_id, chain::abi::Value(participant.address)}));
+        CAIRN_TRY_ASSIGN(bool joined, values.at(0).as_bool());
+        if (!joined) return fail(Errc::integrity, "not a participant of the task on chain");
+        return transaction_succeeded(*participant.join_tx);
+      }();
+      record(fmt::format("participant {} on chain", i), status, "joined");
+    }
+    for (std::size_t i = 0; i < body_.datasets.size(); ++i) {
+      const auto& dataset = body_.datasets[i];
+      auto status = [&]() -> Status {
+        CAIRN_TRY_ASSIGN(auto values, view("Registry", body_.task.registry, "getEntry",
+                                           {chain::abi::Value(dataset.registry_entry)}));
+        CAIRN_TRY_ASSIGN(chain::Address owner, values.at(0).as_address());
+        if (owner != dataset.owner) return fail(Errc::integrity, "registry owner on chain differs");
+        CAIRN_TRY(equal_word(values.at(3), dataset.sealed.cid, "registered manifest digest"));
+        return transaction_succeeded(dataset.register_tx);
+      }();
+      record(fmt::format("dataset {} on chain", i), status, "registered");
+    }
+    for (const auto& round : body_.rounds) {
+      for (std::size_t k = 0; k < round.updates.size(); ++k) {
+        const auto& update = round.updates[k];
+        auto status = [&]() -> Status {
+          CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "updateCommitments",
+                                             {task_id, chain::abi::Value(round.round),
+                                              chain::abi::Value(update.participant)}));
+          CAIRN_TRY(equal_word(values.at(0), update.sealed.cid, "commitment"));
+          return transaction_succeeded(update.commit_tx);
+        }();
+        record(fmt::format("round {} update {} on chain", round.round, k), status, "committed");
+      }
+      auto status = [&]() -> Status {
+        CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "aggregateCommitments",
+                                           {task_id, chain::abi::Value(round.round)}));
+        CAIRN_TRY(equal_word(values.at(0), round.aggregate.cid, "commitment"));
+        return transaction_succeeded(round.aggregate_tx);
+      }();
+      record(fmt::format("round {} aggregate on chain", round.round), status, "committed");
+    }
+    auto report_status = [&]() -> Status {
+      CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "contributionReports", {task_id}));
+      CAIRN_TRY(equal_word(values.at(0), body_.evaluation.sealed.cid, "contribution report"));
+      return transaction_succeeded(body_.evaluation.report_tx);
+    }();
+    record("evaluation on chain", report_status, "reported");
+    for (std::size_t i = 0; i < body_.evaluation.rewards.size(); ++i) {
+      const auto& reward = body_.evaluation.rewards[i];
+      auto status = [&]() -> Status {
+        CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "participants",
+                                           {task_id, chain::abi::Value(reward.participant)}));
+        CAIRN_TRY_ASSIGN(bool claimed, values.at(1).as_bool());
+        CAIRN_TRY_ASSIGN(chain::U256 owed, values.at(2).as_uint());
+        // Paid rewards are pulled: owed until claimed, then zero and marked claimed.
+        if (claimed ? owed != chain::U256{} : owed != reward.amount) {
+          return fail(Errc::integrity, "reward on chain differs (owed " + owed.to_decimal() + " wei)");
+        }
+        return {};
+      }();
+      record(fmt::format("reward {} on chain", i), status, "recorded");
+    }
+  }
+
+  const Passport& passport_;
+  const PassportBody& body_;
+  const VerifyOptions& options_;
+  seal::PublicationsFile certificate_;  // holds only the calendar certificate
+  std::optional<chain::RpcClient> rpc_;
+  VerifyReport report_;
+};
+
+}  // namespace
+
+VerifyReport verify_passport(const std::filesystem::path& model_path, const Passport& passport,
+                             const VerifyOptions& options) {
+  return Verifier(passport, options).run(model_path);
+}
+
+}  // namespace cairn::market
