@@ -430,6 +430,9 @@ Result<GcReport> Blockstore::gc() {
     // Give the space back now rather than at some later compaction.
     rocksdb::CompactRangeOptions compact;
     compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    // Rewrite every blob file that holds a deleted block, so its space is returned too.
+    compact.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+    compact.blob_garbage_collection_age_cutoff = 1.0;
     CAIRN_TRY(check(db_->CompactRange(compact, blocks_cf_, nullptr, nullptr),
                     "compacting the block store"));
   }

@@ -122,6 +122,28 @@ TEST(Blockstore, GcKeepsPinnedDagsAndFreesTheRest) {
   EXPECT_EQ(store->gc().value().blocks_removed, 0u);
 }
 
+std::uintmax_t disk_usage(const std::filesystem::path& dir) {
+  std::uintmax_t total = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) total += entry.file_size();
+  }
+  return total;
+}
+
+TEST(Blockstore, GcGivesTheDiskSpaceBack) {
+  testing::TempDir dir;
+  auto store = open_store(dir / "blocks");
+  const auto kept = import_bytes(testing::pseudo_random_bytes(262144, 6), *store).value();
+  ASSERT_TRUE(import_bytes(testing::pseudo_random_bytes(16u << 20, 7), *store));
+  ASSERT_TRUE(store->pin(kept.cid));  // also flushes everything to disk
+  const auto before = disk_usage(dir / "blocks");
+  EXPECT_GT(before, 16u << 20);
+  const auto report = store->gc().value();
+  EXPECT_EQ(report.blocks_removed, 65u);  // 64 leaves and their parent
+  const auto after = disk_usage(dir / "blocks");
+  EXPECT_LT(after, before - (15u << 20)) << before << " -> " << after;
+}
+
 TEST(Blockstore, GcDeletesNothingWhenAPinnedDagIsDamaged) {
   testing::TempDir dir;
   auto store = open_store(dir / "blocks");
