@@ -152,10 +152,10 @@ RequestLeaf request_leaf(const Imprint& request, std::uint8_t level, const std::
   RequestLeaf out;
   out.metadata_link.left = true;
   out.metadata_link.kind = AggregationLink::Kind::metadata;
-  out.metadata_link.metadata = LinkMetadata::make(client_id);
+  out.metadata_link.metadata = std::make_shared<const LinkMetadata>(LinkMetadata::make(client_id));
   out.metadata_link.level_correction = level;
   ImprintHasher hasher(algorithm);
-  hasher.update(request.bytes()).update(out.metadata_link.metadata.content);
+  hasher.update(request.bytes()).update(out.metadata_link.metadata->content);
   hasher.update(static_cast<std::uint8_t>(level + 1));
   out.leaf.hash = hasher.finish();
   out.leaf.level = static_cast<std::uint8_t>(level + 1);

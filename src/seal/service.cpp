@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
 
 #include "base/log.hpp"
 
@@ -130,12 +131,25 @@ void SigningService::close_round() {
   ClosedRound round;
   std::vector<TreeLeaf> leaves;
   leaves.reserve(requests.size());
-  round.metadata_links.reserve(requests.size());
+  round.metadata_index.reserve(requests.size());
+  // Requesters share a metadata link per (client id, level): memory per request stays a
+  // few dozen bytes however large the round.
+  std::map<std::pair<std::string, std::uint8_t>, std::uint32_t> distinct;
+  ImprintHasher hasher(options_.algorithm);
   for (const auto& request : requests) {
-    RequestLeaf leaf =
-        request_leaf(request.hash, request.level, request.client_id, options_.algorithm);
-    leaves.push_back(std::move(leaf.leaf));
-    round.metadata_links.push_back(std::move(leaf.metadata_link));
+    auto [it, added] =
+        distinct.try_emplace({request.client_id, request.level},
+                             static_cast<std::uint32_t>(round.metadata_links.size()));
+    if (added) {
+      round.metadata_links.push_back(
+          request_leaf(request.hash, request.level, request.client_id, options_.algorithm)
+              .metadata_link);
+    }
+    const AggregationLink& link = round.metadata_links[it->second];
+    hasher.update(request.hash.bytes()).update(link.metadata->content);
+    hasher.update(static_cast<std::uint8_t>(request.level + 1));
+    leaves.push_back({hasher.finish(), static_cast<std::uint8_t>(request.level + 1)});
+    round.metadata_index.push_back(it->second);
   }
   auto tree = AggregationTree::build(std::move(leaves), options_.algorithm);
   if (!tree) {
@@ -203,7 +217,7 @@ void SigningService::commit_second() {
       auto& request = round.requests[i];
       std::vector<AggregationLink> links;
       links.reserve(1 + 24);
-      links.push_back(round.metadata_links[i]);
+      links.push_back(round.metadata_links[round.metadata_index[i]]);
       for (auto& link : round.tree->path(i))
         links.push_back(std::move(link));
       Signature signature;

@@ -84,7 +84,8 @@ class SigningService {
   };
   struct ClosedRound {
     std::vector<Pending> requests;
-    std::vector<AggregationLink> metadata_links;
+    std::vector<AggregationLink> metadata_links;  // one per distinct (client id, level)
+    std::vector<std::uint32_t> metadata_index;    // each request's entry in metadata_links
     std::optional<AggregationTree> tree;
   };
 

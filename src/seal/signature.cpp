@@ -116,11 +116,13 @@ Result<AggregationLink> parse_aggregation_link(const TlvElement& element) {
         CAIRN_TRY(check_legacy_id(child.value));
         link.legacy_id = to_bytes(child.value);
         break;
-      case 0x04:
+      case 0x04: {
         ++siblings;
         link.kind = AggregationLink::Kind::metadata;
-        CAIRN_TRY(assign_to(link.metadata, parse_metadata(child)));
+        CAIRN_TRY_ASSIGN(LinkMetadata metadata, parse_metadata(child));
+        link.metadata = std::make_shared<const LinkMetadata>(std::move(metadata));
         break;
+      }
       default:
         CAIRN_TRY(skip_unknown(child, "aggregation link"));
     }
@@ -357,7 +359,7 @@ ByteView AggregationLink::sibling_bytes() const {
     case Kind::legacy_id:
       return legacy_id;
     case Kind::metadata:
-      return metadata.content;
+      return metadata ? ByteView(metadata->content) : ByteView();
   }
   return {};
 }
@@ -504,7 +506,7 @@ Bytes encode_aggregation_chain(const AggregationChain& chain) {
         write_tlv(link_body, 0x03, link.legacy_id);
         break;
       case AggregationLink::Kind::metadata:
-        write_tlv(link_body, 0x04, link.metadata.content);
+        write_tlv(link_body, 0x04, link.metadata->content);
         break;
     }
     write_tlv(body, link.left ? tag::left_link : tag::right_link, link_body);

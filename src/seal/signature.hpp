@@ -3,6 +3,7 @@
 // hash-chain arithmetic the verifier and the signing service share.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,7 +54,8 @@ struct AggregationLink {
   Kind kind = Kind::sibling_hash;
   Imprint sibling;
   Bytes legacy_id;
-  LinkMetadata metadata;
+  // Shared and immutable: a round's requesters from one client carry the same metadata.
+  std::shared_ptr<const LinkMetadata> metadata;
 
   // The bytes that stand beside the running hash in this step.
   ByteView sibling_bytes() const;

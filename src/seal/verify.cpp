@@ -116,7 +116,7 @@ Step internal_rules(const VerificationContext& ctx, InternalState& state) {
   }
   for (const auto& chain : sig.aggregation_chains) {
     for (const auto& link : chain.links) {
-      if (link.kind == AggregationLink::Kind::metadata) CAIRN_RULE(check_metadata(link.metadata));
+      if (link.kind == AggregationLink::Kind::metadata) CAIRN_RULE(check_metadata(*link.metadata));
     }
   }
   for (const auto& chain : sig.aggregation_chains) {
