@@ -155,6 +155,54 @@ Status write_all(int fd, ByteView data, const std::filesystem::path& path) {
   return {};
 }
 
+// The entries of a HAMT-sharded directory (UnixFS HAMTShard nodes, as the reference
+// importer and go-ipfs build them): each link's name is the slot as hex digits (two for
+// fanout 256), followed by the entry's name, or the slot alone for a sub-shard.
+Status collect_hamt_entries(BlockSource& source, const Cid& cid, const UnixfsNode& node, int depth,
+                            std::vector<PbLink>& out) {
+  const auto fanout = node.data.fanout.value_or(0);
+  if (fanout < 2 || fanout > 4096 || (fanout & (fanout - 1)) != 0) {
+    return fail(Errc::parse, fmt::format("HAMT shard {} has fanout {}, not a power of two in "
+                                         "2..4096",
+                                         cid.to_string(), fanout));
+  }
+  if (node.data.hash_type != 0x22) {
+    return fail(Errc::unsupported, fmt::format("HAMT shard {} uses hash function 0x{:x}, not "
+                                               "murmur3-x64-64",
+                                               cid.to_string(), node.data.hash_type.value_or(0)));
+  }
+  if (depth > kMaxDagDepth) {
+    return fail(Errc::parse,
+                fmt::format("HAMT shard {} nested deeper than {}", cid.to_string(), kMaxDagDepth));
+  }
+  const std::size_t prefix = fmt::format("{:X}", fanout - 1).size();
+  for (const auto& link : node.node.links) {
+    if (!link.name || link.name->size() < prefix) {
+      return fail(Errc::integrity, fmt::format("HAMT shard {} has a link name shorter than its "
+                                               "{}-digit slot",
+                                               cid.to_string(), prefix));
+    }
+    if (link.name->size() > prefix) {
+      out.push_back(PbLink{link.cid, link.name->substr(prefix), link.tsize});
+      continue;
+    }
+    CAIRN_TRY_ASSIGN(const auto block, get_block(source, link.cid));
+    if (link.cid.codec() != codec::kDagPb) {
+      return fail(Errc::integrity, fmt::format("HAMT shard {} links a {} block as a sub-shard",
+                                               cid.to_string(), codec_name(link.cid.codec())));
+    }
+    CAIRN_TRY_ASSIGN(const auto sub, decode_unixfs(link.cid, block));
+    if (sub.data.type != unixfs::DataType::hamt_shard) {
+      return fail(Errc::integrity,
+                  fmt::format("HAMT shard {} links a UnixFS {} node as a "
+                              "sub-shard",
+                              cid.to_string(), unixfs::data_type_name(sub.data.type)));
+    }
+    CAIRN_TRY(collect_hamt_entries(source, link.cid, sub, depth + 1, out));
+  }
+  return {};
+}
+
 Status write_tree(BlockSource& source, const Cid& cid, const std::filesystem::path& path,
                   int depth) {
   if (depth > kMaxDirectoryDepth) {
@@ -165,20 +213,22 @@ Status write_tree(BlockSource& source, const Cid& cid, const std::filesystem::pa
   bool directory = false;
   if (cid.codec() == codec::kDagPb) {
     CAIRN_TRY_ASSIGN(auto node, decode_unixfs(cid, block));
-    if (node.data.type == unixfs::DataType::hamt_shard) {
-      return fail(Errc::unsupported, fmt::format("{} is a HAMT-sharded directory; cairn does not "
-                                                 "read those",
-                                                 cid.to_string()));
-    }
-    if (node.data.type == unixfs::DataType::directory) {
+    if (node.data.type == unixfs::DataType::directory ||
+        node.data.type == unixfs::DataType::hamt_shard) {
       directory = true;
+      std::vector<PbLink> entries;
+      if (node.data.type == unixfs::DataType::hamt_shard) {
+        CAIRN_TRY(collect_hamt_entries(source, cid, node, 0, entries));
+      } else {
+        entries = std::move(node.node.links);
+      }
       std::error_code ec;
       if (!std::filesystem::create_directory(path, ec) || ec) {
         return fail(Errc::io, fmt::format("cannot create directory {}: {}", path.string(),
                                           ec ? ec.message() : "it exists"));
       }
       std::set<std::string> names;
-      for (const auto& link : node.node.links) {
+      for (const auto& link : entries) {
         CAIRN_TRY(check_entry_name(cid, link.name));
         if (!names.insert(*link.name).second) {
           return fail(Errc::integrity,

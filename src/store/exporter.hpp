@@ -32,7 +32,8 @@ inline constexpr int kMaxDirectoryDepth = 256;
 // It is built under a temporary name beside `destination` and renamed into place only when
 // complete, so a failure leaves nothing at `destination`. Names in a directory are refused
 // (`integrity`) when empty, ".", "..", or containing '/' or NUL, or when repeated.
-// Symbolic links and HAMT-sharded directories are `unsupported`.
+// HAMT-sharded directories are read (fanout a power of two, murmur3-x64-64 hashing; the
+// slot prefixes are checked for shape, not recomputed). Symbolic links are `unsupported`.
 [[nodiscard]] Status export_to_path(const Cid& cid, BlockSource& source,
                                     const std::filesystem::path& destination);
 

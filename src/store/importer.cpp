@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "store/dag_pb.hpp"
+#include "store/murmur3.hpp"
 #include "store/unixfs.hpp"
 
 namespace cairn::store {
@@ -364,7 +365,7 @@ struct PathImport {
       const bool counts = !child.directory || child.cid == empty_directory_cid();
       children.push_back(DirectoryEntry{name, child.cid, child.dag_size, child.size, counts});
     }
-    auto directory = put_directory(std::move(children), sink);
+    auto directory = put_directory(std::move(children), sink, options.shard_threshold);
     if (!directory) return std::unexpected(std::move(directory).error().context(path.string()));
     ImportedEntry entry{display, directory->cid, size, directory->dag_size, true};
     entries.push_back(entry);
@@ -389,7 +390,80 @@ Result<std::vector<ImportedEntry>> import_path(const std::filesystem::path& path
   return entries;
 }
 
-Result<ImportedFile> put_directory(std::vector<DirectoryEntry> entries, BlockSink& sink) {
+namespace {
+
+// One name in a HAMT-sharded directory, with the hash that places it.
+struct HamtEntry {
+  PbLink link;  // name without the slot prefix
+  std::array<std::uint8_t, 16> hash;
+};
+
+constexpr std::size_t kHamtFanout = 256;  // 8 bits of the hash per level
+constexpr std::uint64_t kHamtHashMurmur3 = 0x22;
+
+// The occupied-slot bitfield as ipfs-unixfs-importer writes it (sparse-array's bitField(),
+// reversed): slot i is bit i%8 of byte i/8, bytes up to the one holding the highest slot
+// (no zero bytes above it), then the bytes reversed (big-endian, go-unixfs order).
+Bytes hamt_bitfield(const std::vector<std::size_t>& slots) {
+  Bytes bytes(slots.back() / 8 + 1);
+  for (const auto slot : slots)
+    bytes[slot / 8] |= static_cast<std::byte>(1u << (slot % 8));
+  std::reverse(bytes.begin(), bytes.end());
+  return bytes;
+}
+
+// Stores the shard holding `entries` (all sharing the hash bytes before `level`) and any
+// sub-shards below it; returns its CID and Tsize. The layout is what the reference's
+// hamt-sharding buckets converge to: a slot holds one name, or a sub-shard when several
+// names' hashes share it.
+Result<ImportedFile> put_hamt_shard(std::span<HamtEntry> entries, std::size_t level,
+                                    BlockSink& sink) {
+  if (level >= 8) {
+    return fail(Errc::unsupported, fmt::format("directory names '{}' and '{}' share all 64 bits of "
+                                               "their HAMT hash; cairn does not extend the hash",
+                                               *entries[0].link.name, *entries[1].link.name));
+  }
+  std::stable_sort(entries.begin(), entries.end(), [level](const HamtEntry& a, const HamtEntry& b) {
+    return a.hash[level] < b.hash[level];
+  });
+  PbNode node;
+  std::vector<std::size_t> slots;
+  std::uint64_t children_size = 0;
+  for (std::size_t i = 0; i < entries.size();) {
+    const std::size_t slot = entries[i].hash[level];
+    std::size_t j = i + 1;
+    while (j < entries.size() && entries[j].hash[level] == slot)
+      ++j;
+    const std::string prefix = fmt::format("{:02X}", slot);
+    if (j - i == 1) {
+      const auto& link = entries[i].link;
+      node.links.push_back(PbLink{link.cid, prefix + *link.name, link.tsize});
+      children_size += *link.tsize;
+    } else {
+      CAIRN_TRY_ASSIGN(auto sub, put_hamt_shard(entries.subspan(i, j - i), level + 1, sink));
+      node.links.push_back(PbLink{sub.cid, prefix, sub.dag_size});
+      children_size += sub.dag_size;
+    }
+    slots.push_back(slot);
+    i = j;
+  }
+  unixfs::Data data;
+  data.type = unixfs::DataType::hamt_shard;
+  data.data = hamt_bitfield(slots);
+  data.hash_type = kHamtHashMurmur3;
+  data.fanout = kHamtFanout;
+  node.data = unixfs::encode(data);
+  sort_links_by_name(node.links);  // already in slot order; the hex prefixes sort the same
+  const Bytes block = encode_pb_node(node);
+  const Cid cid = Cid::of(codec::kDagPb, block);
+  CAIRN_TRY(sink.put(cid, block));
+  return ImportedFile{cid, 0, block.size() + children_size};
+}
+
+}  // namespace
+
+Result<ImportedFile> put_directory(std::vector<DirectoryEntry> entries, BlockSink& sink,
+                                   std::size_t shard_threshold) {
   std::size_t estimate = 0;
   PbNode node;
   node.links.reserve(entries.size());
@@ -407,19 +481,23 @@ Result<ImportedFile> put_directory(std::vector<DirectoryEntry> entries, BlockSin
     content_size += entry.size;
     node.links.push_back(PbLink{std::move(entry.cid), std::move(entry.name), entry.dag_size});
   }
-  if (estimate > kShardSplitThresholdBytes) {
-    return fail(Errc::unsupported,
-                fmt::format("directory of {} entries is above the {}-byte sharding threshold "
-                            "(names + CIDs = {} bytes); cairn does not build HAMT-sharded "
-                            "directories",
-                            node.links.size(), kShardSplitThresholdBytes, estimate));
-  }
   sort_links_by_name(node.links);
   for (std::size_t i = 1; i < node.links.size(); ++i) {
     if (node.links[i].name == node.links[i - 1].name) {
       return fail(Errc::invalid_argument,
                   fmt::format("directory has two entries named '{}'", *node.links[i].name));
     }
+  }
+  if (estimate > shard_threshold) {
+    std::vector<HamtEntry> hamt;
+    hamt.reserve(node.links.size());
+    for (auto& link : node.links) {
+      const auto hash = murmur3_x64_128(as_bytes(*link.name));
+      hamt.push_back(HamtEntry{std::move(link), hash});
+    }
+    CAIRN_TRY_ASSIGN(auto shard, put_hamt_shard(hamt, 0, sink));
+    shard.size = content_size;
+    return shard;
   }
   node.data = unixfs::directory_data();
   const Bytes block = encode_pb_node(node);

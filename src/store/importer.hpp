@@ -37,6 +37,9 @@ struct ImportOptions {
   // always does): 0 = one per core (at most 8), 1 = hash on the calling thread only. The
   // blocks still reach the sink one at a time, in order, from the calling thread.
   std::size_t threads = 0;
+  // Directories whose links' names + CIDs exceed this many bytes become HAMT shards (the
+  // reference's shardSplitThresholdBytes).
+  std::size_t shard_threshold = 262144;
 };
 
 // The reference importer's sharding threshold: a directory whose links' names plus CIDs
@@ -107,7 +110,8 @@ struct DirectoryEntry {
 // Stores the UnixFS directory node for `entries` (sorted by name here; names must be
 // non-empty, unique, without '/' or NUL) and returns its CID, dag_size, and the sum of
 // the entries' sizes.
-[[nodiscard]] Result<ImportedFile> put_directory(std::vector<DirectoryEntry> entries,
-                                                 BlockSink& sink);
+[[nodiscard]] Result<ImportedFile> put_directory(
+    std::vector<DirectoryEntry> entries, BlockSink& sink,
+    std::size_t shard_threshold = kShardSplitThresholdBytes);
 
 }  // namespace cairn::store

@@ -184,6 +184,66 @@ TEST(Exporter, ExportsDirectoryTreesToDisk) {
   EXPECT_EQ(as_chars(testing::read_file(tmp / "hello.txt")), "hello world");
 }
 
+TEST(Exporter, ExportsHamtShardedDirectories) {
+  testing::TempDir tmp;
+  const auto source = tmp / "many";
+  std::filesystem::create_directories(source / "sub");
+  testing::write_file(source / "sub" / "x", as_bytes(std::string_view("x")));
+  for (int i = 0; i < 700; ++i) {
+    testing::write_file(source / ("n" + std::to_string(i)), as_bytes(std::to_string(i * i)));
+  }
+  ImportOptions options;
+  options.shard_threshold = 2000;  // sub-shards under the root
+  MemoryBlockStore store;
+  const auto root = import_path(source, store, options).value().back().cid;
+  EXPECT_EQ(unixfs::decode(*decode_pb_node(store.get(root).value())->data)->type,
+            unixfs::DataType::hamt_shard);
+  ASSERT_TRUE(export_to_path(root, store, tmp / "out"));
+  std::size_t count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(tmp / "out")) {
+    (void)entry;
+    ++count;
+  }
+  EXPECT_EQ(count, 701u);
+  EXPECT_EQ(as_chars(testing::read_file(tmp / "out" / "n12")), "144");
+  EXPECT_EQ(as_chars(testing::read_file(tmp / "out" / "sub" / "x")), "x");
+  EXPECT_EQ(import_path(tmp / "out", store, options).value().back().cid, root);
+}
+
+TEST(Exporter, RefusesMalformedHamtShards) {
+  testing::TempDir tmp;
+  MemoryBlockStore store;
+  const auto file = import_bytes(as_bytes(std::string_view("f")), store)->cid;
+  const auto put_shard = [&](std::vector<PbLink> links, std::uint64_t fanout, std::uint64_t hash) {
+    unixfs::Data data;
+    data.type = unixfs::DataType::hamt_shard;
+    data.data = Bytes{std::byte{1}};
+    data.hash_type = hash;
+    data.fanout = fanout;
+    PbNode node;
+    node.links = std::move(links);
+    node.data = unixfs::encode(data);
+    const auto block = encode_pb_node(node);
+    const auto cid = Cid::of(codec::kDagPb, block);
+    EXPECT_TRUE(store.put(cid, block));
+    return cid;
+  };
+  const auto expect_code = [&](const Cid& cid, Errc code) {
+    const auto result = export_to_path(cid, store, tmp / "out");
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code, code) << result.error().to_string();
+    EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
+  };
+  expect_code(put_shard({PbLink{file, std::string("0"), 1}}, 256, 0x22), Errc::integrity);
+  expect_code(put_shard({PbLink{file, std::string("00../x"), 1}}, 256, 0x22), Errc::integrity);
+  expect_code(put_shard({PbLink{file, std::string("00"), 1}}, 256, 0x22), Errc::integrity);
+  expect_code(put_shard({PbLink{file, std::string("00a"), 1}}, 100, 0x22), Errc::parse);
+  expect_code(put_shard({PbLink{file, std::string("00a"), 1}}, 256, 0x12), Errc::unsupported);
+  ASSERT_TRUE(export_to_path(put_shard({PbLink{file, std::string("00a"), 1}}, 256, 0x22), store,
+                             tmp / "ok"));
+  EXPECT_EQ(as_chars(testing::read_file(tmp / "ok" / "a")), "f");
+}
+
 Cid put_raw_directory(MemoryBlockStore& store, std::vector<PbLink> links) {
   PbNode node;
   node.links = std::move(links);

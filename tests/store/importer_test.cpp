@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "base/encoding.hpp"
 #include "store/dag_pb.hpp"
 #include "store/memory_blockstore.hpp"
+#include "store/murmur3.hpp"
 #include "store/unixfs.hpp"
 #include "testing/testing.hpp"
 
@@ -290,7 +292,7 @@ TEST(Importer, EmptyDirectoryAndSingleFilePath) {
   EXPECT_EQ(file[0].cid.to_string(), "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e");
 }
 
-TEST(Importer, RefusesSymlinksMissingPathsAndHugeDirectories) {
+TEST(Importer, RefusesSymlinksAndMissingPathsShardsHugeDirectories) {
   testing::TempDir tmp;
   std::filesystem::create_directory(tmp / "d");
   std::filesystem::create_symlink("/etc/passwd", tmp / "d" / "link");
@@ -303,18 +305,21 @@ TEST(Importer, RefusesSymlinksMissingPathsAndHugeDirectories) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, Errc::not_found);
 
-  // 262144 / (36-byte CID + 64-byte name) = 2621.44: 2622 entries cross the threshold.
+  // 262144 / (36-byte CID + 64-byte name) = 2621.44: 2622 entries cross the threshold and
+  // the directory becomes a HAMT shard.
   const Cid child = Cid::of(codec::kRaw, {});
   std::vector<DirectoryEntry> entries;
   for (int i = 0; i < 2621; ++i) {
     entries.push_back(DirectoryEntry{fmt::format("{:064d}", i), child, 0, 0, true});
   }
-  EXPECT_TRUE(put_directory(entries, sink));
+  MemoryBlockStore store;
+  const auto flat = put_directory(entries, store).value();
+  EXPECT_EQ(unixfs::decode(*decode_pb_node(store.get(flat.cid).value())->data)->type,
+            unixfs::DataType::directory);
   entries.push_back(DirectoryEntry{fmt::format("{:064d}", 2621), child, 0, 0, true});
-  const auto big = put_directory(entries, sink);
-  ASSERT_FALSE(big);
-  EXPECT_EQ(big.error().code, Errc::unsupported);
-  EXPECT_NE(big.error().message.find("sharding threshold"), std::string::npos);
+  const auto sharded = put_directory(entries, store).value();
+  EXPECT_EQ(unixfs::decode(*decode_pb_node(store.get(sharded.cid).value())->data)->type,
+            unixfs::DataType::hamt_shard);
 }
 
 TEST(Importer, PutDirectoryRejectsBadNames) {
@@ -325,6 +330,48 @@ TEST(Importer, PutDirectoryRejectsBadNames) {
   }
   EXPECT_FALSE(put_directory(
       {DirectoryEntry{"x", child, 0, 0, true}, DirectoryEntry{"x", child, 0, 0, true}}, sink));
+}
+
+}  // namespace
+}  // namespace cairn::store
+
+namespace cairn::store {
+namespace {
+
+TEST(Murmur3, MatchesTheReference) {
+  // Values from @multiformats/murmur3's murmur3128.
+  const auto hex = [](std::string_view text) {
+    const auto h = murmur3_x64_128(as_bytes(text));
+    return to_hex(ByteView(reinterpret_cast<const std::byte*>(h.data()), h.size()));
+  };
+  EXPECT_EQ(hex(""), "00000000000000000000000000000000");
+  EXPECT_EQ(hex("a"), "85555565f6597889e6b53a48510e895a");
+  EXPECT_EQ(hex("hello"), "cbd8a7b341bd9b025b1e906a48ae1d19");
+  EXPECT_EQ(hex("abcdefghijklmnop"), "c4ca3ca3224cb7234333d695b331eb1a");
+  EXPECT_EQ(hex("abcdefghijklmnopq"), "7564747f88bda657ecda499da1110de4");
+  EXPECT_EQ(hex("caf\xc3\xa9 and a longer name 0123456789"), "bf54d7b64e280dd4fc54604398e9271d");
+}
+
+TEST(Importer, SmallShardMatchesTheReference) {
+  // `node tests/store/js/import.mjs --shard-threshold=100 d` over d/f0..f9 holding "0".."9".
+  testing::TempDir tmp;
+  std::filesystem::create_directory(tmp / "d");
+  for (int i = 0; i < 10; ++i) {
+    testing::write_file(tmp / "d" / fmt::format("f{}", i), as_bytes(std::to_string(i)));
+  }
+  ImportOptions options;
+  options.shard_threshold = 100;
+  MemoryBlockStore store;
+  const auto root = import_path(tmp / "d", store, options).value().back();
+  EXPECT_EQ(root.cid.to_string(), "bafybeiaixmlyek2fcoxwewfrggi6vwabihbvvc5xmkuveuh6oivkbxiawq");
+  EXPECT_EQ(root.dag_size, 529u);
+  const auto node = decode_pb_node(store.get(root.cid).value()).value();
+  std::string names;
+  for (const auto& link : node.links)
+    names += *link.name + " ";
+  EXPECT_EQ(names, "1Af2 3Df3 41f9 50f6 60f5 71f0 9Ff7 D7f1 DEf8 DFf4 ");
+  EXPECT_EQ(to_hex(*node.data),
+            "0805121cc08000000000000080000000000200010001000220000000040000002822308002");
 }
 
 }  // namespace

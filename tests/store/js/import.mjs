@@ -3,7 +3,8 @@
 // The options are spelled out as `ipfs add --cid-version=1` has them, rather than left to
 // the package's defaults (which a profile option can change).
 //
-//   node import.mjs [--only-hash] [--bytes] [--chunk-size=N] [--max-links=N] [--file-leaves] PATH...
+//   node import.mjs [--only-hash] [--bytes] [--chunk-size=N] [--max-links=N] [--file-leaves]
+//                  [--shard-threshold=N] PATH...
 //
 // Each PATH is imported separately; a directory as a tree rooted at its own name, entries
 // in name order (byte-wise), hidden files included, empty directories kept. --bytes: read each file fully into
@@ -27,7 +28,7 @@ const options = {
   reduceSingleLeafToSelf: true,
   chunker: fixedSize({ chunkSize: numberOption('chunk-size', 262144) }),
   layout: balanced({ maxChildrenPerNode: numberOption('max-links', 174) }),
-  shardSplitThresholdBytes: 262144,
+  shardSplitThresholdBytes: numberOption('shard-threshold', 262144),
   shardSplitStrategy: 'links-bytes',
   wrapWithDirectory: false
 }
