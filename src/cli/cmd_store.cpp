@@ -88,8 +88,13 @@ void write_file_atomically(const std::filesystem::path& path,
     unwrap(out.finish());
     return;
   }
-  if (path == "/dev/stdout" || path.string().starts_with("/dev/")) {
-    // Devices cannot be renamed onto; write them directly.
+  std::error_code type_error;
+  const auto type = std::filesystem::symlink_status(path, type_error).type();
+  if (type == std::filesystem::file_type::symlink ||
+      type == std::filesystem::file_type::character || type == std::filesystem::file_type::block ||
+      type == std::filesystem::file_type::fifo || type == std::filesystem::file_type::socket) {
+    // Renaming onto a symbolic link or a device (/dev/stdout, /dev/full, a FIFO) would
+    // replace it; write through it instead.
     std::FILE* file = std::fopen(path.c_str(), "wb");
     if (file == nullptr) {
       throw CommandError(

@@ -76,6 +76,14 @@ TEST_F(StoreCli, CatAndGetGiveBackTheOriginals) {
   ASSERT_EQ(cairn("a", "get " + root + " -o " + path("out")).exit_code, 0);
   EXPECT_EQ(testing::read_file(dir_ / "out" / "sub" / "data.bin"),
             testing::read_file(dir_ / "files" / "sub" / "data.bin"));
+  // -o through a symbolic link writes the link's target and leaves the link in place.
+  std::filesystem::create_symlink(dir_ / "target.txt", dir_ / "link.txt");
+  ASSERT_EQ(cairn("a", "cat bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e -o " +
+                           path("link.txt"))
+                .exit_code,
+            0);
+  EXPECT_TRUE(std::filesystem::is_symlink(dir_ / "link.txt"));
+  EXPECT_EQ(testing::read_file(dir_ / "target.txt"), to_bytes("hello world"));
   // cat of a directory is refused with a message.
   const auto dir_cat = cairn("a", "cat " + root);
   EXPECT_EQ(dir_cat.exit_code, 1);
