@@ -34,15 +34,16 @@ int run_passport_verify(Context& ctx, const Args& args) {
   args.expect_positional(2, 2);
   const fs::path model = args.positional(0, "MODEL");
   const fs::path passport_path = args.positional(1, "PASSPORT");
-  const market::Passport passport =
-      unwrap(market::parse_passport(read_file_bytes(passport_path)), "reading " + passport_path.string());
+  const market::Passport passport = unwrap(market::parse_passport(read_file_bytes(passport_path)),
+                                           "reading " + passport_path.string());
   market::VerifyOptions options;
   options.rpc_url = args.get("--rpc");
   // The store is consulted only when it exists: verifying needs nothing but the passport
   // and the model, and an absent repository must not be created by an audit.
   std::unique_ptr<store::Repo> repo;
   if (fs::exists(ctx.repo / "version")) {
-    repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::read), "opening " + ctx.repo.string());
+    repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::read),
+                  "opening " + ctx.repo.string());
     options.store = &repo->blocks();
   }
   const market::VerifyReport report = market::verify_passport(model, passport, options);
@@ -55,8 +56,8 @@ int run_passport_verify(Context& ctx, const Args& args) {
     } else {
       ++failed;
     }
-    ctx.print(fmt::format("{:4}  {}: {}", link.ok ? "ok" : (link.skipped ? "skip" : "FAIL"), link.link,
-                          link.message));
+    ctx.print(fmt::format("{:4}  {}: {}", link.ok ? "ok" : (link.skipped ? "skip" : "FAIL"),
+                          link.link, link.message));
   }
   ctx.print(fmt::format("{} links hold, {} failed, {} skipped{}", held, failed, skipped,
                         options.rpc_url ? "" : " (offline: give --rpc to check the chain)"));
@@ -69,7 +70,8 @@ const CommandRegistration passport_verify_command{Command{
     "verify",
     "verify a model passport: every CID, seal, anchor and (with --rpc) on-chain record",
     "MODEL PASSPORT [--rpc URL] [--repo DIR]",
-    {{"--rpc", true, "an Ethereum JSON-RPC URL: also check anchors, task and commitments on chain"}},
+    {{"--rpc", true,
+      "an Ethereum JSON-RPC URL: also check anchors, task and commitments on chain"}},
     "Artifacts found in the repository (--repo) are re-hashed against their CIDs; the ones\n"
     "it does not hold are listed as skipped. Exit 0 only when every checked link holds.\n"
     "With --json the last line lists each link with its status (ok, fail, skipped).",
@@ -87,7 +89,8 @@ int run_task_run(Context& ctx, const Args& args) {
   config.rows_per_provider = static_cast<std::size_t>(args.get_int_or("--rows", 1000, 10, 20000));
   config.test_rows = static_cast<std::size_t>(args.get_int_or("--test-rows", 2000, 10, 10000));
   config.partition = args.get_or("--partition", "iid");
-  config.paillier_bits = static_cast<std::size_t>(args.get_int_or("--paillier-bits", 2048, 512, 8192));
+  config.paillier_bits =
+      static_cast<std::size_t>(args.get_int_or("--paillier-bits", 2048, 512, 8192));
   config.seed = static_cast<std::uint64_t>(args.get_int_or("--seed", 1, 0, INT64_MAX));
   if (auto dir = args.get("--fashion-mnist")) config.fashion_mnist_dir = *dir;
   config.progress = [&](const std::string& line) { ctx.progress(line); };
@@ -99,7 +102,8 @@ int run_task_run(Context& ctx, const Args& args) {
   market::TaskOutcome outcome = unwrap(market::run_training_task(config), "running the task");
   fs::copy_file(outcome.model_path, out / "model.pt", fs::copy_options::overwrite_existing);
   fs::copy_file(outcome.passport_path, out / "passport.json", fs::copy_options::overwrite_existing);
-  write_text(out / "accuracy.svg", market::accuracy_svg(outcome.initial_accuracy, outcome.accuracy));
+  write_text(out / "accuracy.svg",
+             market::accuracy_svg(outcome.initial_accuracy, outcome.accuracy));
   market::VerifyOptions options;
   options.rpc_url = outcome.rpc_url;
   const auto report = market::verify_passport(out / "model.pt", outcome.passport, options);
@@ -134,7 +138,8 @@ const CommandRegistration task_run_command{Command{
      {"--partition", true, "iid (default), dirichlet:ALPHA or shards:K"},
      {"--paillier-bits", true, "Paillier modulus size (default 2048; less only for trials)"},
      {"--seed", true, "seed for partitioning, model and training (default 1)"},
-     {"--fashion-mnist", true, "Fashion-MNIST directory (default /usr/share/datasets/fashion-mnist)"}},
+     {"--fashion-mnist", true,
+      "Fashion-MNIST directory (default /usr/share/datasets/fashion-mnist)"}},
     "Writes OUT/model.pt (TorchScript), OUT/passport.json and OUT/accuracy.svg, then verifies\n"
     "the passport against the chain. The private anvil stops when the command ends.",
     run_task_run}};

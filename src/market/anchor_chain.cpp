@@ -28,9 +28,10 @@ Result<std::unique_ptr<ChainAnchor>> ChainAnchor::deploy(
 Result<seal::AnchorReceipt> ChainAnchor::anchor(std::uint64_t publication_time,
                                                 const seal::Imprint& root) {
   CAIRN_TRY_ASSIGN(ByteArray<32> word, anchor_word(root));
-  CAIRN_TRY_ASSIGN(chain::SentTransaction sent,
-                   contract_.transact(signer_, "publish",
-                                      {chain::abi::Value(publication_time), chain::abi::Value(word)}));
+  CAIRN_TRY_ASSIGN(
+      chain::SentTransaction sent,
+      contract_.transact(signer_, "publish",
+                         {chain::abi::Value(publication_time), chain::abi::Value(word)}));
   // An identical earlier publication makes publish() a no-op without an event; a root
   // that is not the one we sent never gets here (the contract reverts).
   auto event = contract_.event_in(sent.receipt, "Published");
@@ -88,16 +89,16 @@ Status verify_anchor_on_chain(const chain::RpcClient& rpc, const AnchoredPublica
   CAIRN_TRY_ASSIGN(auto stored, read_anchored_root(rpc, anchored.contract, anchored.signer,
                                                    anchored.publication_time));
   if (!stored) {
-    return fail(Errc::integrity, fmt::format("no root on chain for time {}",
-                                             anchored.publication_time));
+    return fail(Errc::integrity,
+                fmt::format("no root on chain for time {}", anchored.publication_time));
   }
   if (*stored != word) {
     return fail(Errc::integrity, "root on chain differs (0x" + to_hex(*stored) + ")");
   }
   CAIRN_TRY_ASSIGN(auto receipt, rpc.receipt(anchored.transaction));
   if (!receipt) {
-    return fail(Errc::integrity, "transaction 0x" + to_hex(anchored.transaction) +
-                                     " is not on chain");
+    return fail(Errc::integrity,
+                "transaction 0x" + to_hex(anchored.transaction) + " is not on chain");
   }
   if (!receipt->success) return fail(Errc::integrity, "the anchoring transaction reverted");
   if (receipt->block_number != anchored.block) {

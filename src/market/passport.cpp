@@ -59,7 +59,9 @@ seal::Imprint body_imprint(const PassportBody& body) {
 
 namespace {
 
-std::string hash_hex(const ByteArray<32>& hash) { return "0x" + to_hex(hash); }
+std::string hash_hex(const ByteArray<32>& hash) {
+  return "0x" + to_hex(hash);
+}
 
 // ---------------------------------------------------------------------------------------
 // Writing
@@ -102,8 +104,10 @@ class Node {
     }
     for (const auto& [key, unused] : value_.items()) {
       bool known = false;
-      for (std::string_view k : required) known = known || k == key;
-      for (std::string_view k : optional) known = known || k == key;
+      for (std::string_view k : required)
+        known = known || k == key;
+      for (std::string_view k : optional)
+        known = known || k == key;
       if (!known) {
         return std::unexpected(Error{Errc::parse, fmt::format("{}.{}: unknown field", path_, key)});
       }
@@ -129,7 +133,8 @@ class Node {
     return value_.get<std::string>();
   }
   Result<std::uint64_t> u64() const {
-    if (!value_.is_number_unsigned() && !(value_.is_number_integer() && value_.get<std::int64_t>() >= 0)) {
+    if (!value_.is_number_unsigned() &&
+        !(value_.is_number_integer() && value_.get<std::int64_t>() >= 0)) {
       return std::unexpected(error("must be a non-negative integer"));
     }
     return value_.get<std::uint64_t>();
@@ -204,7 +209,8 @@ Result<SealedArtifact> read_sealed(const Node& node) {
   CAIRN_TRY_ASSIGN(artifact.cid, node["cid"].cid());
   CAIRN_TRY_ASSIGN(artifact.signature, node["seal"].hex_bytes());
   if (auto parsed = seal::Signature::parse(artifact.signature); !parsed) {
-    return std::unexpected(node["seal"].error("not a KSI signature (" + parsed.error().message + ")"));
+    return std::unexpected(
+        node["seal"].error("not a KSI signature (" + parsed.error().message + ")"));
   }
   return artifact;
 }
@@ -265,8 +271,8 @@ Result<PassportBody> read_body(const Node& node) {
   }
   CAIRN_TRY_ASSIGN(auto datasets, node["datasets"].array());
   for (const Node& item : datasets) {
-    CAIRN_TRY(item.object({"owner", "manifest", "manifest_cid", "seal", "registry_entry",
-                           "register_tx"}));
+    CAIRN_TRY(item.object(
+        {"owner", "manifest", "manifest_cid", "seal", "registry_entry", "register_tx"}));
     DatasetRecord dataset;
     CAIRN_TRY_ASSIGN(dataset.owner, item["owner"].address());
     CAIRN_TRY_ASSIGN(dataset.manifest, item["manifest"].object_value());
@@ -306,8 +312,8 @@ Result<PassportBody> read_body(const Node& node) {
   }
   {
     Node evaluation = node["evaluation"];
-    CAIRN_TRY(evaluation.object({"report", "report_cid", "seal", "report_tx", "rewards",
-                                 "final_accuracy"}));
+    CAIRN_TRY(evaluation.object(
+        {"report", "report_cid", "seal", "report_tx", "rewards", "final_accuracy"}));
     CAIRN_TRY_ASSIGN(body.evaluation.report, evaluation["report"].object_value());
     CAIRN_TRY_ASSIGN(body.evaluation.sealed.cid, evaluation["report_cid"].cid());
     CAIRN_TRY_ASSIGN(body.evaluation.sealed.signature, evaluation["seal"].hex_bytes());
@@ -324,7 +330,8 @@ Result<PassportBody> read_body(const Node& node) {
   }
   {
     Node software = node["software"];
-    CAIRN_TRY(software.object({"cairn_version", "git_commit", "libtorch_version", "binary_sha256"}));
+    CAIRN_TRY(
+        software.object({"cairn_version", "git_commit", "libtorch_version", "binary_sha256"}));
     CAIRN_TRY_ASSIGN(body.software.cairn_version, software["cairn_version"].string());
     CAIRN_TRY_ASSIGN(body.software.git_commit, software["git_commit"].string());
     CAIRN_TRY_ASSIGN(body.software.libtorch_version, software["libtorch_version"].string());
@@ -386,7 +393,8 @@ json body_to_json(const PassportBody& body) {
                              {"accuracy", round.accuracy}});
   }
   out["anchors"] = json::array();
-  for (const auto& anchor : body.anchors) out["anchors"].push_back(anchor_json(anchor));
+  for (const auto& anchor : body.anchors)
+    out["anchors"].push_back(anchor_json(anchor));
   json rewards = json::array();
   for (const auto& reward : body.evaluation.rewards) {
     rewards.push_back({{"participant", reward.participant.to_checksum()},
@@ -550,8 +558,9 @@ class Verifier {
                                  ", the passport names " + body_.model.sealed.cid.to_string());
     }
     if (size != body_.model.size) {
-      return failed("model", fmt::format("size mismatch: the file has {} bytes, the passport says {}",
-                                         size, body_.model.size));
+      return failed("model",
+                    fmt::format("size mismatch: the file has {} bytes, the passport says {}", size,
+                                body_.model.size));
     }
     pass("model", "bytes match " + cid->to_string());
   }
@@ -612,7 +621,8 @@ class Verifier {
     if (!signature.calendar_chain) return fail(Errc::integrity, "signature has no calendar chain");
     seal::PublishedData published;
     published.publication_time = signature.calendar_chain->publication_time;
-    CAIRN_TRY_ASSIGN(published.published_hash, seal::compute_calendar_chain(*signature.calendar_chain));
+    CAIRN_TRY_ASSIGN(published.published_hash,
+                     seal::compute_calendar_chain(*signature.calendar_chain));
     return published;
   }
 
@@ -624,11 +634,11 @@ class Verifier {
     const AnchorRecord* anchor = anchor_at(published->publication_time);
     if (anchor == nullptr) {
       return failed(link, fmt::format("no anchor for the calendar publication at {}",
-                                       published->publication_time));
+                                      published->publication_time));
     }
     if (!(anchor->root == published->published_hash)) {
       return failed(link, fmt::format("calendar root differs from the anchored root at {}",
-                                       published->publication_time));
+                                      published->publication_time));
     }
     pass(link, fmt::format("signed, calendar root anchored at {}", published->publication_time));
   }
@@ -665,7 +675,8 @@ class Verifier {
   void check_closing() {
     const seal::Imprint document = body_imprint(body_);
     auto published = verify_signature(passport_.closing_signature, document);
-    if (!published) return failed("closing seal", published.error().message + " (the body changed?)");
+    if (!published)
+      return failed("closing seal", published.error().message + " (the body changed?)");
     const AnchorRecord& anchor = passport_.closing_anchor;
     if (published->publication_time != anchor.publication_time ||
         !(published->published_hash == anchor.root)) {
@@ -681,29 +692,35 @@ class Verifier {
                                      const chain::abi::ValueList& args) const {
     CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi(contract_name));
     const chain::abi::Function* function = abi->function(function_name);
-    if (function == nullptr) return fail(Errc::internal, std::string("no function ") + std::string(function_name));
+    if (function == nullptr)
+      return fail(Errc::internal, std::string("no function ") + std::string(function_name));
     chain::CallRequest request;
     request.to = address;
     CAIRN_TRY_ASSIGN(request.data, function->encode_call(args));
     CAIRN_TRY_ASSIGN(chain::CallOutcome outcome, rpc_->eth_call(request));
     if (outcome.reverted) {
-      return fail(Errc::integrity, fmt::format("{}.{} reverted on chain", contract_name, function_name));
+      return fail(Errc::integrity,
+                  fmt::format("{}.{} reverted on chain", contract_name, function_name));
     }
     return function->decode_output(outcome.data);
   }
 
   Status transaction_succeeded(const ByteArray<32>& hash) const {
     CAIRN_TRY_ASSIGN(auto receipt, rpc_->receipt(hash));
-    if (!receipt) return fail(Errc::integrity, "transaction " + hash_hex(hash) + " is not on chain");
-    if (!receipt->success) return fail(Errc::integrity, "transaction " + hash_hex(hash) + " reverted");
+    if (!receipt)
+      return fail(Errc::integrity, "transaction " + hash_hex(hash) + " is not on chain");
+    if (!receipt->success)
+      return fail(Errc::integrity, "transaction " + hash_hex(hash) + " reverted");
     return {};
   }
 
-  Status equal_word(const chain::abi::Value& value, const store::Cid& cid, std::string_view what) const {
+  Status equal_word(const chain::abi::Value& value, const store::Cid& cid,
+                    std::string_view what) const {
     CAIRN_TRY_ASSIGN(ByteArray<32> on_chain, value.as_bytes32());
     CAIRN_TRY_ASSIGN(ByteArray<32> expected, cid_commitment(cid));
     if (on_chain != expected) {
-      return fail(Errc::integrity, fmt::format("{} on chain differs ({})", what, hash_hex(on_chain)));
+      return fail(Errc::integrity,
+                  fmt::format("{} on chain differs ({})", what, hash_hex(on_chain)));
     }
     return {};
   }
@@ -721,7 +738,8 @@ class Verifier {
     if (owner != body_.task.owner) return fail(Errc::integrity, "owner on chain differs");
     CAIRN_TRY(equal_word(task[1], body_.task.spec_cid, "spec"));
     CAIRN_TRY_ASSIGN(chain::U256 rounds, task[3].as_uint());
-    if (rounds != chain::U256(body_.task.rounds)) return fail(Errc::integrity, "rounds on chain differ");
+    if (rounds != chain::U256(body_.task.rounds))
+      return fail(Errc::integrity, "rounds on chain differ");
     CAIRN_TRY_ASSIGN(chain::U256 current, task[4].as_uint());
     if (current != chain::U256(body_.task.rounds)) {
       return fail(Errc::integrity, "the task's rounds are not all aggregated on chain");
@@ -809,7 +827,8 @@ class Verifier {
         CAIRN_TRY_ASSIGN(chain::U256 owed, values.at(2).as_uint());
         // Paid rewards are pulled: owed until claimed, then zero and marked claimed.
         if (claimed ? owed != chain::U256{} : owed != reward.amount) {
-          return fail(Errc::integrity, "reward on chain differs (owed " + owed.to_decimal() + " wei)");
+          return fail(Errc::integrity,
+                      "reward on chain differs (owed " + owed.to_decimal() + " wei)");
         }
         return {};
       }();

@@ -167,8 +167,8 @@ struct LinkResult {
 };
 
 struct VerifyOptions {
-  store::BlockSource* store = nullptr;       // fetch artifacts from here to re-hash them
-  std::optional<std::string> rpc_url;        // check the chain too
+  store::BlockSource* store = nullptr;  // fetch artifacts from here to re-hash them
+  std::optional<std::string> rpc_url;   // check the chain too
 };
 
 struct VerifyReport {

@@ -56,7 +56,8 @@ Bytes encode_idx_labels(const learn::Dataset& data) {
   Bytes out;
   append_be(out, 0x00000801, 4);
   append_be(out, static_cast<std::uint32_t>(data.rows()), 4);
-  for (std::int64_t label : data.labels) out.push_back(static_cast<std::byte>(label));
+  for (std::int64_t label : data.labels)
+    out.push_back(static_cast<std::byte>(label));
   return out;
 }
 
@@ -65,7 +66,8 @@ std::string accuracy_svg(double initial, const std::vector<double>& accuracy) {
   const double plot_w = width - left - right, plot_h = height - top - bottom;
   const std::size_t points = accuracy.size() + 1;
   auto x_at = [&](std::size_t i) {
-    return left + (points <= 1 ? 0.0 : plot_w * static_cast<double>(i) / static_cast<double>(points - 1));
+    return left +
+           (points <= 1 ? 0.0 : plot_w * static_cast<double>(i) / static_cast<double>(points - 1));
   };
   auto y_at = [&](double value) { return top + plot_h * (1.0 - std::clamp(value, 0.0, 1.0)); };
   std::string svg = fmt::format(
@@ -92,7 +94,8 @@ std::string accuracy_svg(double initial, const std::vector<double>& accuracy) {
         "text-anchor=\"middle\">{}</text>\n",
         x_at(i), y_at(value), x_at(i), height - bottom + 14, i);
   }
-  svg += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\"/>\n", path);
+  svg +=
+      fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\"/>\n", path);
   svg += fmt::format(
       "<text x=\"{:.1f}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"11\" "
       "text-anchor=\"middle\">round (0 = initial model)</text>\n</svg>\n",
@@ -117,9 +120,11 @@ struct Party {
     party->name = std::move(name);
     party->signer = signer;
     CAIRN_TRY_ASSIGN(party->repo, store::Repo::open(dir, store::RepoAccess::write));
-    party->gateway = std::make_unique<store::Gateway>(party->repo->blocks(), store::GatewayOptions{});
+    party->gateway =
+        std::make_unique<store::Gateway>(party->repo->blocks(), store::GatewayOptions{});
     if (Status started = party->gateway->start(); !started) {
-      return std::unexpected(std::move(started).error().context("starting " + party->name + "'s gateway"));
+      return std::unexpected(
+          std::move(started).error().context("starting " + party->name + "'s gateway"));
     }
     return party;
   }
@@ -158,8 +163,6 @@ struct Party {
   }
 };
 
-std::string tx_hex(const chain::SentTransaction& tx) { return "0x" + to_hex(tx.receipt.transaction_hash); }
-
 Result<std::string> sha256_file_hex(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(Errc::io, "cannot read " + path.string());
@@ -183,7 +186,8 @@ class TaskRun {
     CAIRN_TRY(publish_datasets());
     CAIRN_TRY(publish_task());
     CAIRN_TRY(join());
-    for (std::uint64_t round = 0; round < config_.rounds; ++round) CAIRN_TRY(run_round(round));
+    for (std::uint64_t round = 0; round < config_.rounds; ++round)
+      CAIRN_TRY(run_round(round));
     CAIRN_TRY(close_task());
     CAIRN_TRY(write_passport());
     CAIRN_TRY(audit_copy());
@@ -239,19 +243,22 @@ class TaskRun {
                   fmt::format("between 2 and {} data providers", chain::kDevAccountCount - 3));
     }
     std::filesystem::create_directories(config_.work_dir);
-    CAIRN_TRY_ASSIGN(model_provider_,
-                     Party::open("model-provider", chain::Signer::from_key(chain::dev_account_key(0)),
-                                 config_.work_dir / "model-provider"));
+    CAIRN_TRY_ASSIGN(
+        model_provider_,
+        Party::open("model-provider", chain::Signer::from_key(chain::dev_account_key(0)),
+                    config_.work_dir / "model-provider"));
     for (std::size_t k = 0; k < config_.providers; ++k) {
       const std::string name = fmt::format("data-provider-{}", k + 1);
-      CAIRN_TRY_ASSIGN(auto party, Party::open(name, chain::Signer::from_key(chain::dev_account_key(k + 1)),
-                                               config_.work_dir / name));
+      CAIRN_TRY_ASSIGN(auto party,
+                       Party::open(name, chain::Signer::from_key(chain::dev_account_key(k + 1)),
+                                   config_.work_dir / name));
       parties_.push_back(std::move(party));
     }
-    CAIRN_TRY_ASSIGN(aggregator_,
-                     Party::open("aggregator",
-                                 chain::Signer::from_key(chain::dev_account_key(config_.providers + 1)),
-                                 config_.work_dir / "aggregator"));
+    CAIRN_TRY_ASSIGN(
+        aggregator_,
+        Party::open("aggregator",
+                    chain::Signer::from_key(chain::dev_account_key(config_.providers + 1)),
+                    config_.work_dir / "aggregator"));
     return {};
   }
 
@@ -260,7 +267,8 @@ class TaskRun {
   Result<std::vector<Bytes>> seal_batch(const std::vector<seal::Imprint>& imprints,
                                         const std::string& client) {
     std::vector<std::future<Result<seal::Signature>>> pending;
-    for (const auto& imprint : imprints) pending.push_back(signing_->submit(imprint, 0, client));
+    for (const auto& imprint : imprints)
+      pending.push_back(signing_->submit(imprint, 0, client));
     signing_->tick(true);
     std::vector<Bytes> signatures;
     for (auto& future : pending) {
@@ -273,7 +281,8 @@ class TaskRun {
     return signatures;
   }
 
-  Result<std::vector<Bytes>> seal_cids(const std::vector<store::Cid>& cids, const std::string& client) {
+  Result<std::vector<Bytes>> seal_cids(const std::vector<store::Cid>& cids,
+                                       const std::string& client) {
     std::vector<seal::Imprint> imprints;
     for (const auto& cid : cids) {
       CAIRN_TRY_ASSIGN(seal::Imprint imprint, cid_imprint(cid));
@@ -294,14 +303,15 @@ class TaskRun {
     input_.num_classes = pool.num_classes;
     CAIRN_TRY_ASSIGN(learn::PartitionSpec spec, learn::parse_partition(config_.partition));
     CAIRN_TRY_ASSIGN(auto parts, learn::partition_rows(pool.labels, pool.num_classes,
-                                                        config_.providers, spec, config_.seed));
+                                                       config_.providers, spec, config_.seed));
     std::vector<store::Cid> manifest_cids;
     for (std::size_t k = 0; k < config_.providers; ++k) {
       Party& provider = *parties_[k];
       learn::Dataset shard = pool.subset(parts[k]);
       CAIRN_TRY_ASSIGN(Bytes images, encode_idx_images(shard));
       CAIRN_TRY_ASSIGN(store::Cid images_cid, provider.put(images, "shard images"));
-      CAIRN_TRY_ASSIGN(store::Cid labels_cid, provider.put(encode_idx_labels(shard), "shard labels"));
+      CAIRN_TRY_ASSIGN(store::Cid labels_cid,
+                       provider.put(encode_idx_labels(shard), "shard labels"));
       json manifest = {{"owner", provider.signer.address.to_checksum()},
                        {"dataset", "fashion-mnist"},
                        {"schema", {{"format", "idx"}, {"features", {1, 28, 28}}, {"classes", 10}}},
@@ -309,7 +319,8 @@ class TaskRun {
                                                 {"labels", labels_cid.to_string()},
                                                 {"rows", shard.rows()}}})},
                        {"quality", learn::quality_report(shard).to_json()}};
-      CAIRN_TRY_ASSIGN(store::Cid manifest_cid, provider.put(canonical_json_bytes(manifest), "manifest"));
+      CAIRN_TRY_ASSIGN(store::Cid manifest_cid,
+                       provider.put(canonical_json_bytes(manifest), "manifest"));
       rows_.push_back(shard.rows());
       shards_.push_back(learn::to_tensors(shard));
       manifests_.push_back(std::move(manifest));
@@ -320,8 +331,8 @@ class TaskRun {
       Party& provider = *parties_[k];
       CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(manifest_cids[k]));
       CAIRN_TRY_ASSIGN(auto tx, registry_->transact(provider.signer, "register",
-                                                   {Value(0), Value(digest),
-                                                    Value::text(manifest_cids[k].to_string())}));
+                                                    {Value(0), Value(digest),
+                                                     Value::text(manifest_cids[k].to_string())}));
       CAIRN_TRY_ASSIGN(auto event, registry_->event_in(tx.receipt, "Registered"));
       CAIRN_TRY_ASSIGN(chain::U256 entry, event.at(0).as_uint());
       DatasetRecord record;
@@ -344,11 +355,13 @@ class TaskRun {
     paillier_.emplace(std::move(keys));
     encryptor_.emplace(paillier_->public_key);
     packing_ = learn::PackingParams::for_summands(config_.providers);
-    CAIRN_TRY_ASSIGN(learn::Model model, learn::Model::builtin(config_.model, input_, config_.seed));
+    CAIRN_TRY_ASSIGN(learn::Model model,
+                     learn::Model::builtin(config_.model, input_, config_.seed));
     model_.emplace(std::move(model));
     global_ = model_->parameters(0);
     initial_accuracy_ = learn::evaluate(*model_, test_).accuracy;
-    CAIRN_TRY_ASSIGN(global_cid_, model_provider_->put(learn::encode_parameters(global_), "model v0"));
+    CAIRN_TRY_ASSIGN(global_cid_,
+                     model_provider_->put(learn::encode_parameters(global_), "model v0"));
     // The test set stays with the model provider; the spec commits to it.
     json spec = {{"model", config_.model},
                  {"initial_parameters", global_cid_.to_string()},
@@ -364,13 +377,15 @@ class TaskRun {
                  {"test_set", {{"dataset", "fashion-mnist t10k"}, {"rows", config_.test_rows}}},
                  {"training", {{"epochs", config_.local_epochs}, {"lr", config_.learning_rate}}},
                  {"reward_wei", config_.reward.to_decimal()}};
-    CAIRN_TRY_ASSIGN(store::Cid spec_cid, model_provider_->put(canonical_json_bytes(spec), "task spec"));
+    CAIRN_TRY_ASSIGN(store::Cid spec_cid,
+                     model_provider_->put(canonical_json_bytes(spec), "task spec"));
     CAIRN_TRY_ASSIGN(ByteArray<32> spec_digest, cid_commitment(spec_cid));
     CAIRN_TRY_ASSIGN(chain::BlockHeader head, sender_->rpc().block(std::nullopt));
-    CAIRN_TRY_ASSIGN(auto tx, tasks_->transact(model_provider_->signer, "createTask",
-                                              {Value(spec_digest), Value(config_.rounds),
-                                               Value(config_.providers), Value(head.timestamp + 86400)},
-                                              config_.reward));
+    CAIRN_TRY_ASSIGN(auto tx,
+                     tasks_->transact(model_provider_->signer, "createTask",
+                                      {Value(spec_digest), Value(config_.rounds),
+                                       Value(config_.providers), Value(head.timestamp + 86400)},
+                                      config_.reward));
     CAIRN_TRY_ASSIGN(auto event, tasks_->event_in(tx.receipt, "TaskCreated"));
     CAIRN_TRY_ASSIGN(chain::U256 task_id, event.at(0).as_uint());
     task_id_ = std::stoull(task_id.to_decimal());
@@ -389,17 +404,21 @@ class TaskRun {
   }
 
   Status join() {
-    body_.participants.push_back({model_provider_->name, model_provider_->signer.address,
-                                  {"model_provider"}, std::nullopt});
+    body_.participants.push_back(
+        {model_provider_->name, model_provider_->signer.address, {"model_provider"}, std::nullopt});
     for (auto& provider : parties_) {
       CAIRN_TRY_ASSIGN(auto tx, tasks_->transact(provider->signer, "join", {Value(task_id_)}));
-      body_.participants.push_back({provider->name, provider->signer.address,
-                                    {"data_provider", "trainer"}, tx.receipt.transaction_hash});
+      body_.participants.push_back({provider->name,
+                                    provider->signer.address,
+                                    {"data_provider", "trainer"},
+                                    tx.receipt.transaction_hash});
     }
     body_.participants.push_back(
         {aggregator_->name, aggregator_->signer.address, {"aggregator"}, std::nullopt});
-    body_.participants.push_back(
-        {"seal-service", anchor_->signer().address, {"keyless_signing", "anchoring"}, std::nullopt});
+    body_.participants.push_back({"seal-service",
+                                  anchor_->signer().address,
+                                  {"keyless_signing", "anchoring"},
+                                  std::nullopt});
     say(fmt::format("{} data providers joined task {}", parties_.size(), task_id_));
     return {};
   }
@@ -410,7 +429,8 @@ class TaskRun {
     record.global_model = global_cid_;
     const std::size_t n_params = global_.values.size();
     double total_rows = 0;
-    for (auto rows : rows_) total_rows += static_cast<double>(rows);
+    for (auto rows : rows_)
+      total_rows += static_cast<double>(rows);
     // ---- trainers ----
     std::vector<store::Cid> update_cids;
     for (std::size_t k = 0; k < parties_.size(); ++k) {
@@ -441,8 +461,9 @@ class TaskRun {
       const Bytes update = learn::encode_encrypted_vector(paillier_->public_key, encrypted);
       CAIRN_TRY_ASSIGN(store::Cid cid, provider.put(update, fmt::format("update round {}", round)));
       CAIRN_TRY_ASSIGN(ByteArray<32> commitment, cid_commitment(cid));
-      CAIRN_TRY_ASSIGN(auto tx, tasks_->transact(provider.signer, "submitUpdate",
-                                                {Value(task_id_), Value(round), Value(commitment)}));
+      CAIRN_TRY_ASSIGN(auto tx,
+                       tasks_->transact(provider.signer, "submitUpdate",
+                                        {Value(task_id_), Value(round), Value(commitment)}));
       UpdateRecord update_record;
       update_record.participant = provider.signer.address;
       update_record.sealed.cid = cid;
@@ -450,18 +471,20 @@ class TaskRun {
       record.updates.push_back(std::move(update_record));
       update_cids.push_back(cid);
     }
-    say(fmt::format("round {}: {} encrypted updates stored and committed", round, update_cids.size()));
+    say(fmt::format("round {}: {} encrypted updates stored and committed", round,
+                    update_cids.size()));
     // ---- aggregator: every update against its on-chain commitment, then the sum ----
     std::vector<learn::EncryptedVector> updates;
     for (std::size_t k = 0; k < parties_.size(); ++k) {
       CAIRN_TRY_ASSIGN(auto committed,
-                       tasks_->call("updateCommitments",
-                                    {Value(task_id_), Value(round), Value(parties_[k]->signer.address)}));
+                       tasks_->call("updateCommitments", {Value(task_id_), Value(round),
+                                                          Value(parties_[k]->signer.address)}));
       CAIRN_TRY_ASSIGN(ByteArray<32> on_chain, committed.at(0).as_bytes32());
       CAIRN_TRY_ASSIGN(ByteArray<32> expected, cid_commitment(update_cids[k]));
       if (on_chain != expected) {
-        return fail(Errc::integrity, fmt::format("round {}: {}'s update differs from its commitment",
-                                                 round, parties_[k]->name));
+        return fail(Errc::integrity,
+                    fmt::format("round {}: {}'s update differs from its commitment", round,
+                                parties_[k]->name));
       }
       CAIRN_TRY_ASSIGN(Bytes bytes, aggregator_->fetch_from(*parties_[k], update_cids[k]));
       CAIRN_TRY_ASSIGN(learn::EncryptedVector update, learn::decode_encrypted_vector(bytes));
@@ -469,13 +492,15 @@ class TaskRun {
       updates.push_back(std::move(update));
     }
     std::vector<const learn::EncryptedVector*> all;
-    for (const auto& update : updates) all.push_back(&update);
+    for (const auto& update : updates)
+      all.push_back(&update);
     CAIRN_TRY_ASSIGN(learn::EncryptedVector sum, learn::sum_encrypted(paillier_->public_key, all));
     const Bytes aggregate_bytes = learn::encode_encrypted_vector(paillier_->public_key, sum);
     CAIRN_TRY_ASSIGN(store::Cid aggregate_cid,
                      aggregator_->put(aggregate_bytes, fmt::format("aggregate round {}", round)));
     // ---- model provider: the aggregate must be the sum of the committed updates ----
-    CAIRN_TRY_ASSIGN(Bytes fetched_aggregate, model_provider_->fetch_from(*aggregator_, aggregate_cid));
+    CAIRN_TRY_ASSIGN(Bytes fetched_aggregate,
+                     model_provider_->fetch_from(*aggregator_, aggregate_cid));
     {
       std::vector<learn::EncryptedVector> own;
       for (std::size_t k = 0; k < parties_.size(); ++k) {
@@ -484,15 +509,22 @@ class TaskRun {
         own.push_back(std::move(update));
       }
       std::vector<const learn::EncryptedVector*> own_all;
-      for (const auto& update : own) own_all.push_back(&update);
-      CAIRN_TRY_ASSIGN(learn::EncryptedVector own_sum, learn::sum_encrypted(paillier_->public_key, own_all));
-      if (!equal(learn::encode_encrypted_vector(paillier_->public_key, own_sum), fetched_aggregate)) {
-        return fail(Errc::integrity,
-                    fmt::format("round {}: the aggregator's sum is not the sum of the committed updates", round));
+      for (const auto& update : own)
+        own_all.push_back(&update);
+      CAIRN_TRY_ASSIGN(learn::EncryptedVector own_sum,
+                       learn::sum_encrypted(paillier_->public_key, own_all));
+      if (!equal(learn::encode_encrypted_vector(paillier_->public_key, own_sum),
+                 fetched_aggregate)) {
+        return fail(
+            Errc::integrity,
+            fmt::format("round {}: the aggregator's sum is not the sum of the committed updates",
+                        round));
       }
     }
-    CAIRN_TRY_ASSIGN(learn::EncryptedVector aggregate, learn::decode_encrypted_vector(fetched_aggregate));
-    CAIRN_TRY_ASSIGN(std::vector<double> decrypted, learn::decrypt_vector(paillier_->private_key, aggregate));
+    CAIRN_TRY_ASSIGN(learn::EncryptedVector aggregate,
+                     learn::decode_encrypted_vector(fetched_aggregate));
+    CAIRN_TRY_ASSIGN(std::vector<double> decrypted,
+                     learn::decrypt_vector(paillier_->private_key, aggregate));
     if (decrypted.size() != n_params + 1 || decrypted[n_params] <= 0) {
       return fail(Errc::integrity, "the decrypted aggregate has the wrong shape");
     }
@@ -503,12 +535,13 @@ class TaskRun {
       next.values[i] += static_cast<float>(decrypted[i] / decrypted[n_params]);
     CAIRN_TRY(model_->set_parameters(next));
     const double accuracy = learn::evaluate(*model_, test_).accuracy;
-    CAIRN_TRY_ASSIGN(store::Cid result_cid,
-                     model_provider_->put(learn::encode_parameters(next), fmt::format("model v{}", round + 1)));
+    CAIRN_TRY_ASSIGN(
+        store::Cid result_cid,
+        model_provider_->put(learn::encode_parameters(next), fmt::format("model v{}", round + 1)));
     CAIRN_TRY_ASSIGN(ByteArray<32> aggregate_commitment, cid_commitment(aggregate_cid));
     CAIRN_TRY_ASSIGN(auto aggregate_tx, tasks_->transact(model_provider_->signer, "submitAggregate",
-                                                        {Value(task_id_), Value(round),
-                                                         Value(aggregate_commitment)}));
+                                                         {Value(task_id_), Value(round),
+                                                          Value(aggregate_commitment)}));
     // ---- contributions from aggregates of subsets (never a lone update) ----
     learn::ContributionConfig contribution_config;
     contribution_config.seed = learn::derive_seed(config_.seed, 0x434f4e54);
@@ -516,24 +549,28 @@ class TaskRun {
     learn::SubsetAggregator subset_aggregate =
         [&](const std::vector<std::size_t>& members) -> Result<std::vector<float>> {
       std::vector<const learn::EncryptedVector*> subset;
-      for (auto m : members) subset.push_back(&updates.at(m));
+      for (auto m : members)
+        subset.push_back(&updates.at(m));
       CAIRN_TRY_ASSIGN(auto encrypted_sum, learn::sum_encrypted(paillier_->public_key, subset));
       CAIRN_TRY_ASSIGN(auto values, learn::decrypt_vector(paillier_->private_key, encrypted_sum));
       std::vector<float> delta(n_params);
-      for (std::size_t i = 0; i < n_params; ++i) delta[i] = static_cast<float>(values[i] / values[n_params]);
+      for (std::size_t i = 0; i < n_params; ++i)
+        delta[i] = static_cast<float>(values[i] / values[n_params]);
       return delta;
     };
     learn::Model evaluator = model_->clone();
     learn::UtilityFunction utility = [&](const std::vector<float>& delta) -> Result<double> {
       std::vector<float> candidate = previous;
       if (!delta.empty()) {
-        for (std::size_t i = 0; i < n_params; ++i) candidate[i] += delta[i];
+        for (std::size_t i = 0; i < n_params; ++i)
+          candidate[i] += delta[i];
       }
       CAIRN_TRY(evaluator.set_values(candidate));
       return learn::evaluate(evaluator, test_).accuracy;
     };
     std::vector<std::string> names;
-    for (const auto& provider : parties_) names.push_back(provider->signer.address.to_checksum());
+    for (const auto& provider : parties_)
+      names.push_back(provider->signer.address.to_checksum());
     CAIRN_TRY_ASSIGN(learn::RoundContribution contribution,
                      learn::evaluate_contributions(round, names, subset_aggregate, utility,
                                                    contribution_config));
@@ -544,7 +581,8 @@ class TaskRun {
     to_seal.push_back(aggregate_cid);
     to_seal.push_back(result_cid);
     CAIRN_TRY_ASSIGN(auto signatures, seal_cids(to_seal, fmt::format("round {}", round)));
-    for (std::size_t k = 0; k < record.updates.size(); ++k) record.updates[k].sealed.signature = signatures[k];
+    for (std::size_t k = 0; k < record.updates.size(); ++k)
+      record.updates[k].sealed.signature = signatures[k];
     record.aggregate = {aggregate_cid, signatures[update_cids.size()]};
     record.aggregate_tx = aggregate_tx.receipt.transaction_hash;
     record.result_model = {result_cid, signatures[update_cids.size() + 1]};
@@ -570,7 +608,8 @@ class TaskRun {
       }
     }
     double positive = 0;
-    for (double value : shapley) positive += std::max(value, 0.0);
+    for (double value : shapley)
+      positive += std::max(value, 0.0);
     // Rewards are computed in micro-shares of the pool so the arithmetic stays in integers.
     const std::uint64_t kScale = 1000000;
     std::vector<chain::U256> amounts(n);
@@ -583,8 +622,10 @@ class TaskRun {
       CAIRN_TRY_ASSIGN(unit, chain::U256::parse(pool.substr(0, pool.size() - 6)));
     }
     for (std::size_t k = 0; k < n; ++k) {
-      const double share = positive > 0 ? std::max(shapley[k], 0.0) / positive : 1.0 / static_cast<double>(n);
-      const auto micro = static_cast<std::uint64_t>(std::floor(share * static_cast<double>(kScale)));
+      const double share =
+          positive > 0 ? std::max(shapley[k], 0.0) / positive : 1.0 / static_cast<double>(n);
+      const auto micro =
+          static_cast<std::uint64_t>(std::floor(share * static_cast<double>(kScale)));
       CAIRN_TRY_ASSIGN(amounts[k], unit.checked_mul(micro));
       who.push_back(Value(parties_[k]->signer.address));
       how_much.push_back(Value(amounts[k]));
@@ -595,25 +636,28 @@ class TaskRun {
       body_.evaluation.rewards.push_back({parties_[k]->signer.address, amounts[k]});
     }
     json rounds = json::array();
-    for (const auto& round : contributions_) rounds.push_back(round.to_json());
+    for (const auto& round : contributions_)
+      rounds.push_back(round.to_json());
     json report = {{"task_id", task_id_},
-                   {"method", "GTG-Shapley and leave-one-out on decrypted aggregates of subsets "
-                              "(at least two updates), utility = test accuracy"},
+                   {"method",
+                    "GTG-Shapley and leave-one-out on decrypted aggregates of subsets "
+                    "(at least two updates), utility = test accuracy"},
                    {"config", contribution_config_.to_json()},
                    {"rounds", std::move(rounds)},
                    {"rewards", std::move(rewards)},
-                   {"reward_rule", "pool x max(shapley,0)/sum(max(shapley,0)), equal shares when "
-                                   "the sum is 0; in millionths of the pool"}};
-    CAIRN_TRY_ASSIGN(store::Cid report_cid, model_provider_->put(canonical_json_bytes(report), "contributions"));
+                   {"reward_rule",
+                    "pool x max(shapley,0)/sum(max(shapley,0)), equal shares when "
+                    "the sum is 0; in millionths of the pool"}};
+    CAIRN_TRY_ASSIGN(store::Cid report_cid,
+                     model_provider_->put(canonical_json_bytes(report), "contributions"));
     CAIRN_TRY_ASSIGN(ByteArray<32> report_digest, cid_commitment(report_cid));
     CAIRN_TRY_ASSIGN(auto tx, tasks_->transact(model_provider_->signer, "reportContributions",
-                                              {Value(task_id_), Value(report_digest),
-                                               Value(chain::abi::ValueList(who)),
-                                               Value(chain::abi::ValueList(how_much))}));
+                                               {Value(task_id_), Value(report_digest),
+                                                Value(chain::abi::ValueList(who)),
+                                                Value(chain::abi::ValueList(how_much))}));
     for (std::size_t k = 0; k < n; ++k) {
       if (amounts[k] == chain::U256{}) continue;
-      CAIRN_TRY(tasks_->transact(parties_[k]->signer, "claim", {Value(task_id_)})
-                    );
+      CAIRN_TRY(tasks_->transact(parties_[k]->signer, "claim", {Value(task_id_)}));
     }
     body_.evaluation.report = report;
     body_.evaluation.sealed.cid = report_cid;
@@ -641,7 +685,8 @@ class TaskRun {
         fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
     CAIRN_TRY_ASSIGN(body_.software.binary_sha256, sha256_file_hex(config_.binary));
     body_.calendar_certificate = signing_->keys().calendar_cert_der;
-    for (const auto& anchored : anchor_->anchored()) body_.anchors.push_back(to_record(anchored));
+    for (const auto& anchored : anchor_->anchored())
+      body_.anchors.push_back(to_record(anchored));
     Passport passport;
     passport.body = body_;
     CAIRN_TRY_ASSIGN(auto closing, seal_batch({body_imprint(body_)}, "passport"));
@@ -662,14 +707,15 @@ class TaskRun {
   }
 
   static AnchorRecord to_record(const AnchoredPublication& anchored) {
-    return {anchored.publication_time, anchored.root, anchored.contract, anchored.signer,
-            anchored.transaction, anchored.block};
+    return {anchored.publication_time, anchored.root,        anchored.contract,
+            anchored.signer,           anchored.transaction, anchored.block};
   }
 
   // An auditor pulls every artifact the passport names through the parties' gateways.
   Status audit_copy() {
     outcome_.auditor_repo = config_.work_dir / "auditor";
-    CAIRN_TRY_ASSIGN(auto auditor, Party::open("auditor", model_provider_->signer, outcome_.auditor_repo));
+    CAIRN_TRY_ASSIGN(auto auditor,
+                     Party::open("auditor", model_provider_->signer, outcome_.auditor_repo));
     const PassportBody& body = outcome_.passport.body;
     CAIRN_TRY(auditor->fetch_from(*model_provider_, body.model.sealed.cid));
     for (const auto& round : body.rounds) {

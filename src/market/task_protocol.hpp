@@ -39,7 +39,7 @@
 namespace cairn::market {
 
 struct TaskConfig {
-  std::filesystem::path work_dir;  // party repositories, model.pt, passport.json
+  std::filesystem::path work_dir;      // party repositories, model.pt, passport.json
   std::optional<std::string> rpc_url;  // none: start a private anvil
   std::size_t providers = 3;
   std::uint64_t rounds = 2;
@@ -49,7 +49,7 @@ struct TaskConfig {
   std::string partition = "iid";  // learn's partition specs: iid, dirichlet:A, shards:K
   int local_epochs = 1;
   double learning_rate = 0.05;
-  std::size_t paillier_bits = 2048;  // below 2048 only for tests
+  std::size_t paillier_bits = 2048;                          // below 2048 only for tests
   chain::U256 reward = chain::U256(1000000000000000000ULL);  // 1 ether
   std::uint64_t seed = 1;
   std::filesystem::path fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";

@@ -1,9 +1,10 @@
 // seal's publication anchoring on chain's Anchor contract, on a real anvil.
+#include "market/anchor_chain.hpp"
+
 #include <gtest/gtest.h>
 
 #include "base/encoding.hpp"
 #include "chain/anvil_fixture.hpp"
-#include "market/anchor_chain.hpp"
 #include "seal/keys.hpp"
 #include "seal/service.hpp"
 #include "seal/verify.hpp"
@@ -56,8 +57,8 @@ TEST_F(AnchorChainTest, PublishesTheCalendarRootInOneTransactionAndReadsItBack) 
   EXPECT_EQ(seal::compute_calendar_chain(*signature.calendar_chain).value(), anchored.root);
   EXPECT_NE(publication->references.back().find("anchored eip155:31337 tx 0x"), std::string::npos);
 
-  auto stored = read_anchored_root(*rpc, anchor->address(), accounts[3].address,
-                                   anchored.publication_time);
+  auto stored =
+      read_anchored_root(*rpc, anchor->address(), accounts[3].address, anchored.publication_time);
   ASSERT_TRUE(stored) << stored.error().to_string();
   ASSERT_TRUE(stored->has_value());
   EXPECT_EQ(**stored, anchor_word(anchored.root).value());
@@ -105,7 +106,8 @@ TEST_F(AnchorChainTest, SeveralPublicationsEachGetTheirOwnAnchor) {
   ASSERT_EQ(anchor->anchored().size(), 2u);
   EXPECT_LT(anchor->anchored()[0].publication_time, anchor->anchored()[1].publication_time);
   EXPECT_FALSE(anchor->anchored()[0].root == anchor->anchored()[1].root);
-  for (const auto& anchored : anchor->anchored()) EXPECT_TRUE(verify_anchor_on_chain(*rpc, anchored));
+  for (const auto& anchored : anchor->anchored())
+    EXPECT_TRUE(verify_anchor_on_chain(*rpc, anchored));
 }
 
 TEST(AnchorWordTest, OnlySha256RootsFitTheContract) {

@@ -2,6 +2,8 @@
 // signing service with on-chain anchors, libtorch, Paillier), then the passport it writes:
 // verified offline, against the store and against the chain; every altered byte caught and
 // named; the CLI's `passport verify`.
+#include "market/task_protocol.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,7 +11,6 @@
 
 #include "base/encoding.hpp"
 #include "market/passport.hpp"
-#include "market/task_protocol.hpp"
 #include "store/repo.hpp"
 #include "testing/testing.hpp"
 
@@ -31,7 +32,9 @@ class TaskProtocolTest : public ::testing::Test {
     config.rows_per_provider = 300;
     config.test_rows = 500;
     config.paillier_bits = 1024;  // test only: learn refuses this below 2048 unless asked
-    config.progress = [](const std::string& line) { std::fprintf(stderr, "  [task] %s\n", line.c_str()); };
+    config.progress = [](const std::string& line) {
+      std::fprintf(stderr, "  [task] %s\n", line.c_str());
+    };
     auto outcome = run_training_task(config);
     if (!outcome) {
       error_ = new std::string(outcome.error().to_string());
@@ -82,7 +85,8 @@ TEST_F(TaskProtocolTest, TheTaskRanEveryRoundAndImproved) {
       << "initial " << outcome_->initial_accuracy;
   EXPECT_EQ(body.rounds.size(), 2u);
   EXPECT_EQ(body.datasets.size(), 3u);
-  for (const auto& round : body.rounds) EXPECT_EQ(round.updates.size(), 3u);
+  for (const auto& round : body.rounds)
+    EXPECT_EQ(round.updates.size(), 3u);
   // Datasets, two rounds, the report and model: four anchored publications, plus the closing one.
   EXPECT_EQ(body.anchors.size(), 4u);
   EXPECT_EQ(body.evaluation.report["rounds"].size(), 2u);
@@ -108,7 +112,7 @@ TEST_F(TaskProtocolTest, PassportVerifiesOfflineWithTheStoreAndAgainstTheChain) 
   }
   EXPECT_EQ(skipped, 0u);
   EXPECT_GE(chain_links, 3u + 3u + 6u + 2u + 1u);  // task, participants, datasets, updates, ...
-  EXPECT_EQ(stored, 2u * (1 + 3 + 1 + 1));          // per round: global, updates, aggregate, result
+  EXPECT_EQ(stored, 2u * (1 + 3 + 1 + 1));         // per round: global, updates, aggregate, result
   // Offline, without a store: the artifacts are skipped, everything else holds.
   const VerifyReport offline = verify_passport(outcome_->model_path, *parsed);
   EXPECT_TRUE(offline.ok()) << offline.failures();
@@ -123,7 +127,8 @@ TEST_F(TaskProtocolTest, AnAlteredModelFileIsCaughtAndNamed) {
     cairn::testing::write_file(altered, copy);
     const VerifyReport report = verify_passport(altered, outcome_->passport);
     EXPECT_FALSE(report.ok());
-    EXPECT_NE(report.failures().find("model: CID mismatch"), std::string::npos) << report.failures();
+    EXPECT_NE(report.failures().find("model: CID mismatch"), std::string::npos)
+        << report.failures();
   }
 }
 
@@ -178,12 +183,17 @@ std::string expected_link(const std::string& path) {
       {std::regex(R"(^passport\.body\.model\.(cid|size)$)"), "^model$"},
       {std::regex(R"(^passport\.body\.model\.seal$)"), "^model seal$"},
       {std::regex(R"(^passport\.body\.task\.(spec|spec_cid))"), "^task spec$"},
-      {std::regex(R"(^passport\.body\.datasets\[(\d+)\]\.(manifest|manifest_cid))"), "^dataset $1 manifest$"},
+      {std::regex(R"(^passport\.body\.datasets\[(\d+)\]\.(manifest|manifest_cid))"),
+       "^dataset $1 manifest$"},
       {std::regex(R"(^passport\.body\.datasets\[(\d+)\]\.seal$)"), "^dataset $1 manifest seal$"},
-      {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.updates\[(\d+)\]\.(cid|seal)$)"), "^round $1 update $2 seal$"},
-      {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.aggregate\.(cid|seal)$)"), "^round $1 aggregate seal$"},
-      {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.result_model\.(cid|seal)$)"), "^round \\d+ (result model seal|order)$"},
-      {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.(global_model|round)$)"), "^round \\d+ order$"},
+      {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.updates\[(\d+)\]\.(cid|seal)$)"),
+       "^round $1 update $2 seal$"},
+      {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.aggregate\.(cid|seal)$)"),
+       "^round $1 aggregate seal$"},
+      {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.result_model\.(cid|seal)$)"),
+       "^round \\d+ (result model seal|order)$"},
+      {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.(global_model|round)$)"),
+       "^round \\d+ order$"},
       {std::regex(R"(^passport\.body\.task\.rounds$)"), "^task rounds$"},
       {std::regex(R"(^passport\.body\.evaluation\.(report|report_cid))"), "^evaluation report$"},
       {std::regex(R"(^passport\.body\.evaluation\.seal$)"), "^evaluation report seal$"},
@@ -191,7 +201,8 @@ std::string expected_link(const std::string& path) {
       {std::regex(R"(^passport\.body\.calendar_certificate$)"), "seal$"},
       // The closing anchor's transaction, block, contract and signer are outside every seal:
       // only the chain can check them (below, with the RPC).
-      {std::regex(R"(^passport\.closing\.anchor\.(contract|signer|tx|block)$)"), "^closing anchor$"},
+      {std::regex(R"(^passport\.closing\.anchor\.(contract|signer|tx|block)$)"),
+       "^closing anchor$"},
       {std::regex(R"(^passport\.closing\.)"), "^closing seal$"},
       // Everything else in the body (names, roles, transactions, accuracies, software) is
       // covered offline by the closing seal over the whole body.
@@ -232,7 +243,8 @@ TEST_F(TaskProtocolTest, EveryAlteredPassportFieldIsCaughtAndNamed) {
     ASSERT_FALSE(report.ok()) << "undetected change at " << paths[i];
     ASSERT_FALSE(link.empty()) << "no rule for " << paths[i];
     EXPECT_TRUE(failed_link_matches(report, std::regex(link)))
-        << paths[i] << " should break /" << link << "/, but:\n" << report.failures();
+        << paths[i] << " should break /" << link << "/, but:\n"
+        << report.failures();
   }
   EXPECT_GT(verify_failures, parse_failures / 4);
   std::fprintf(stderr, "  %zu fields altered: %zu refused by the parser, %zu by verification\n",
@@ -268,7 +280,8 @@ TEST_F(TaskProtocolTest, ChainOnlyFieldsAreCaughtAgainstTheChain) {
     options.rpc_url = outcome_->rpc_url;
     const VerifyReport report = verify_passport(outcome_->model_path, *parsed, options);
     EXPECT_TRUE(failed_link_matches(report, std::regex(item.link)))
-        << item.pointer << " should break /" << item.link << "/, but:\n" << report.failures();
+        << item.pointer << " should break /" << item.link << "/, but:\n"
+        << report.failures();
   }
 }
 
@@ -290,7 +303,8 @@ TEST_F(TaskProtocolTest, ParserNamesMissingUnknownAndMistypedFields) {
   mistyped["body"]["anchors"][0]["block"] = "12";
   result = passport_from_json(mistyped);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().message, "passport.body.anchors[0].block: must be a non-negative integer");
+  EXPECT_EQ(result.error().message,
+            "passport.body.anchors[0].block: must be a non-negative integer");
 
   json bad_cid = original;
   bad_cid["body"]["model"]["cid"] = "bafy-not-a-cid";
@@ -315,9 +329,11 @@ TEST_F(TaskProtocolTest, ParserNamesMissingUnknownAndMistypedFields) {
 
 TEST_F(TaskProtocolTest, CliVerifiesAndExitsNonZeroForAnAlteredModel) {
   const std::string cairn = cairn::testing::cairn_binary().string();
-  const std::string common = " --repo " + outcome_->auditor_repo.string() + " --rpc " + outcome_->rpc_url;
-  auto good = cairn::testing::run_command(cairn + " passport verify --json " + outcome_->model_path.string() +
-                                          " " + outcome_->passport_path.string() + common);
+  const std::string common =
+      " --repo " + outcome_->auditor_repo.string() + " --rpc " + outcome_->rpc_url;
+  auto good = cairn::testing::run_command(cairn + " passport verify --json " +
+                                          outcome_->model_path.string() + " " +
+                                          outcome_->passport_path.string() + common);
   EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
   const std::string last = good.out.substr(good.out.rfind('\n', good.out.size() - 2) + 1);
   const json result = json::parse(last);
