@@ -4,8 +4,8 @@
 // CIDv1, sha2-256, 262144-byte fixed-size chunks stored as raw leaves, a balanced tree of
 // dag-pb UnixFS file nodes with at most 174 links each, and a file of one chunk (or none)
 // being just its raw leaf. Directories are UnixFS directory nodes with links sorted by
-// name; a directory too large for one block (above the reference importer's sharding
-// threshold) is refused with `unsupported` since cairn does not build HAMT shards.
+// name; above the reference importer's sharding threshold they become HAMT shards built
+// exactly as it builds them (docs/store.md).
 //
 // Memory stays bounded whatever the input size: the current chunk (import_file: one
 // 4 MiB read buffer), plus at most max_links pending links per tree level (about 6 KiB each).
@@ -43,7 +43,7 @@ struct ImportOptions {
 };
 
 // The reference importer's sharding threshold: a directory whose links' names plus CIDs
-// exceed this many bytes becomes a HAMT shard there; cairn refuses it.
+// exceed this many bytes becomes a HAMT shard (murmur3-x64-64, fanout 256).
 inline constexpr std::size_t kShardSplitThresholdBytes = 262144;
 
 struct ImportedFile {
@@ -89,8 +89,7 @@ struct ImportedEntry {
 
 // Imports a file, or a directory tree (entries in name order, depth first). Returns every
 // entry in the order `ipfs add -r` prints them: children before their parent, the given
-// path's own entry last. Symbolic links and special files are refused (`unsupported`),
-// as are directories above kShardSplitThresholdBytes.
+// path's own entry last. Symbolic links and special files are refused (`unsupported`).
 [[nodiscard]] Result<std::vector<ImportedEntry>> import_path(const std::filesystem::path& path,
                                                              BlockSink& sink,
                                                              const ImportOptions& options = {});
@@ -108,8 +107,9 @@ struct DirectoryEntry {
   bool counts_toward_sharding = true;
 };
 // Stores the UnixFS directory node for `entries` (sorted by name here; names must be
-// non-empty, unique, without '/' or NUL) and returns its CID, dag_size, and the sum of
-// the entries' sizes.
+// non-empty, unique, without '/' or NUL) — a HAMT shard when the entries counting toward
+// sharding pass `shard_threshold` — and returns its CID, dag_size, and the sum of the
+// entries' sizes.
 [[nodiscard]] Result<ImportedFile> put_directory(
     std::vector<DirectoryEntry> entries, BlockSink& sink,
     std::size_t shard_threshold = kShardSplitThresholdBytes);
