@@ -428,8 +428,7 @@ Result<std::unique_ptr<CarReader>> CarReader::open(ReadFn read) {
     return fail(Errc::parse, fmt::format("CAR header: length {} exceeds the {}-byte limit", *length,
                                          kMaxCarHeaderBytes));
   }
-  Bytes body(*length);
-  CAIRN_TRY(with_context(reader->read_exact(body, false), "CAR header"));
+  CAIRN_TRY_ASSIGN(const Bytes body, with_context(reader->read_bytes(*length), "CAR header"));
   CAIRN_TRY_ASSIGN(reader->header_, decode_car_header_body(body));
   return reader;
 }
@@ -466,6 +465,26 @@ Result<bool> CarReader::read_exact(MutableByteView out, bool at_start) {
   return true;
 }
 
+Result<Bytes> CarReader::read_bytes(std::uint64_t count) {
+  // Grows the buffer as bytes arrive rather than trusting the length up front, so a
+  // hostile length on a short input costs no more memory than the input itself.
+  Bytes out;
+  const std::uint64_t start = offset_;
+  while (out.size() < count) {
+    const std::size_t step = static_cast<std::size_t>(
+        std::min<std::uint64_t>(count - out.size(), std::max<std::size_t>(out.size(), 1u << 16)));
+    const std::size_t at = out.size();
+    out.resize(at + step);
+    auto got = read_exact(MutableByteView(out).subspan(at), false);
+    if (!got) {
+      if (got.error().code != Errc::parse) return std::unexpected(std::move(got).error());
+      return fail(Errc::parse, fmt::format("truncated: the input ends after {} of {} bytes",
+                                           offset_ - start, count));
+    }
+  }
+  return out;
+}
+
 Result<std::optional<std::uint64_t>> CarReader::read_varint(bool allow_end) {
   Bytes bytes;
   for (;;) {
@@ -487,8 +506,9 @@ Result<std::optional<CarBlock>> CarReader::next() {
   if (!length) return std::unexpected(wrap(std::move(length).error()));
   if (!*length) return std::optional<CarBlock>();
   if (auto ok = check_section_length(**length); !ok) return std::unexpected(wrap(ok.error()));
-  Bytes section(**length);
-  if (auto ok = read_exact(section, false); !ok) return std::unexpected(wrap(ok.error()));
+  auto read = read_bytes(**length);
+  if (!read) return std::unexpected(wrap(std::move(read).error()));
+  const Bytes section = std::move(*read);
   auto decoded = decode_section_body(section);
   if (!decoded) return std::unexpected(wrap(std::move(decoded).error()));
   const std::size_t cid_length = section.size() - decoded->block.size();

@@ -110,6 +110,7 @@ class CarReader {
   // Fills exactly `out`; `at_start` lets a clean end before the first byte return false.
   Result<bool> read_exact(MutableByteView out, bool at_start);
   Result<std::optional<std::uint64_t>> read_varint(bool allow_end);
+  Result<Bytes> read_bytes(std::uint64_t count);
 
   ReadFn read_;
   CarHeader header_;
