@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Paillier round time against plain round time for the CNN (10 clients, IID, FedAvg, 2048-bit
-# key, packed), both measured in this run with the same seed, data and threads.
+# key, packed), both measured in this run, side by side, with the same seed, data and threads.
 #   bench/learn/run_paillier_round.sh [CAIRN_BINARY] [OUT_DIR] [ROUNDS]
 set -euo pipefail
 cairn=${1:-build/bin/cairn}
@@ -9,8 +9,10 @@ rounds=${3:-2}
 mkdir -p "$out"
 common=(--dataset fashion-mnist --clients 10 --rounds "$rounds" --local-epochs 1 --batch-size 64 --lr 0.01
         --partition iid --model cnn --aggregate fedavg --seed 1 --threads 1 --contribution none)
-"$cairn" learn simulate "${common[@]}" --secure none --out "$out/plain" 2>"$out/plain.log" >/dev/null
-"$cairn" learn simulate "${common[@]}" --secure paillier --paillier-bits 2048 --out "$out/paillier" 2>"$out/paillier.log" >/dev/null
+# Side by side, so both see the same machine load.
+"$cairn" learn simulate "${common[@]}" --secure none --out "$out/plain" 2>"$out/plain.log" >/dev/null &
+"$cairn" learn simulate "${common[@]}" --secure paillier --paillier-bits 2048 --out "$out/paillier" 2>"$out/paillier.log" >/dev/null &
+wait
 python3 - "$out" <<'PY'
 import json, sys
 from pathlib import Path

@@ -48,7 +48,19 @@ class Reader {
     offset_ += count;
     return out;
   }
+  // A big-endian integer in its minimal encoding (no leading zero byte), so every key has
+  // exactly one encoding and its fingerprint is well defined.
   Result<ByteView> field(std::string_view what) {
+    CAIRN_TRY_ASSIGN(auto length_bytes, take(4, what));
+    const auto length = read_be(length_bytes);
+    if (length > kMaxKeyBits / 4) return fail(Errc::parse, fmt::format("{} of {} bytes is too long", what, length));
+    CAIRN_TRY_ASSIGN(auto bytes, take(length, what));
+    if (bytes.empty() || bytes[0] == std::byte{0}) {
+      return fail(Errc::parse, fmt::format("{} is empty or has a leading zero byte", what));
+    }
+    return bytes;
+  }
+  Result<ByteView> blob(std::string_view what) {
     CAIRN_TRY_ASSIGN(auto length_bytes, take(4, what));
     const auto length = read_be(length_bytes);
     if (length > kMaxKeyBits / 4) return fail(Errc::parse, fmt::format("{} of {} bytes is too long", what, length));
@@ -441,7 +453,7 @@ Result<PaillierPrivateKey> decode_private_key(ByteView bytes) {
   if (read_be(version) != kKeyFormatVersion) {
     return fail(Errc::unsupported, fmt::format("Paillier key format version {}", read_be(version)));
   }
-  CAIRN_TRY_ASSIGN(auto public_bytes, in.field("public key"));
+  CAIRN_TRY_ASSIGN(auto public_bytes, in.blob("public key"));
   CAIRN_TRY_ASSIGN(auto pub, decode_public_key(public_bytes));
   CAIRN_TRY_ASSIGN(auto p, in.field("prime p"));
   CAIRN_TRY_ASSIGN(auto q, in.field("prime q"));

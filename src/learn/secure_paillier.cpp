@@ -21,7 +21,7 @@ double PackingParams::max_magnitude() const { return std::ldexp(1.0, int{value_b
 
 PackingParams PackingParams::for_summands(std::size_t summands, bool packed) {
   PackingParams params;
-  params.headroom_bits = static_cast<std::uint8_t>(std::max<int>(1, std::bit_width(std::max<std::size_t>(summands, 1) - 1)));
+  params.headroom_bits = static_cast<std::uint8_t>(std::max(1, static_cast<int>(std::bit_width(std::max<std::size_t>(summands, 1) - 1))));
   params.packed = packed;
   return params;
 }

@@ -140,13 +140,14 @@ TEST(Paillier, CrossChecksWithPaillierBigint) {
   in["key"] = {{"n", pk.n.to_hex()}, {"g", pk.g.to_hex()}, {"lambda", key.private_key.lambda.to_hex()},
                {"mu", key.private_key.mu.to_hex()}, {"p", key.private_key.p.to_hex()}, {"q", key.private_key.q.to_hex()}};
   const PaillierEncryptor encryptor(pk);
-  std::vector<std::string> messages{"0", "1", "deadbeef", "123456789abcdef0123456789abcdef"};
+  std::vector<std::string> messages{"0", "deadbeef", "123456789abcdef0123456789abcdef"};
   for (const auto& m : messages) {
     const auto value = Mpz::from_hex(m).value();
     in["from_cairn"].push_back({{"m", m}, {"c", encryptor.encrypt(value)->to_hex()}});
     in["to_encrypt"].push_back(m);
   }
-  in["add"] = {{2, 3}};
+  in["add"] = {{1, 2}};
+  in["js_key_bits"] = 768;  // paillier-bigint's own key: prime generation in JS is slow
   testing::TempDir dir;
   testing::write_file(dir / "in.json", as_bytes(in.dump()));
   const auto script = testing::source_dir() / "tests" / "learn" / "js" / "paillier_cross.mjs";
@@ -162,7 +163,7 @@ TEST(Paillier, CrossChecksWithPaillierBigint) {
         << "cairn could not decrypt paillier-bigint's ciphertext " << i;
   }
   Mpz expected_sum;
-  mpz_add(expected_sum.get(), Mpz::from_hex(messages[2])->get(), Mpz::from_hex(messages[3])->get());
+  mpz_add(expected_sum.get(), Mpz::from_hex(messages[1])->get(), Mpz::from_hex(messages[2])->get());
   EXPECT_EQ(*paillier_decrypt(key.private_key, Mpz::from_hex(out["sums"][0].get<std::string>()).value()), expected_sum);
   // paillier-bigint's own key, with a random generator g.
   const auto& js = out["js_key"];

@@ -27,10 +27,10 @@ TEST(Shamir, FewerThanThresholdFailsOrGivesGarbage) {
   const auto secret = testing::pseudo_random_bytes(32, 2);
   const auto shares = shamir_split(secret, 3, 5).value();
   EXPECT_FALSE(shamir_reconstruct({shares[0], shares[1]}, 3, 32));
-  // Two shares interpreted with threshold 2 do not give the secret (overwhelmingly).
+  // Two shares interpreted with threshold 2 do not give the secret (overwhelmingly): the
+  // interpolation is either too large for the size or a different value.
   const auto wrong = shamir_reconstruct({shares[0], shares[1]}, 2, 64);
-  ASSERT_TRUE(wrong);
-  EXPECT_NE(Bytes(wrong->end() - 32, wrong->end()), secret);
+  EXPECT_TRUE(!wrong || Bytes(wrong->end() - 32, wrong->end()) != secret);
 }
 
 TEST(Shamir, KeepsLeadingZeroBytesAndSupports64ByteSecrets) {

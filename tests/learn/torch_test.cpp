@@ -224,6 +224,7 @@ TEST(Simulation, MaskedRoundSurvivesDropouts) {
   config.clients = 6;
   config.rounds = 2;
   config.dropout = 0.3;
+  config.mask_threshold = 2;  // tolerates 4 dropouts of 6
   config.contributions = false;
   const auto masked = simulate(config);
   ASSERT_TRUE(masked) << masked.error().to_string();

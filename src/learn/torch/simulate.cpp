@@ -4,6 +4,8 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <set>
 
@@ -33,9 +35,23 @@ struct Data {
 Result<Data> load_data(const SimulationConfig& config) {
   Data out;
   if (config.dataset == "fashion-mnist") {
-    CAIRN_TRY_ASSIGN(auto both, load_fashion_mnist(config.fashion_mnist_dir));
-    out.train = std::move(both.train);
-    out.test = std::move(both.test);
+    // Inflating and converting 70 000 images takes seconds; keep them for later runs in
+    // the same process (tests, benchmarks).
+    static std::mutex cache_mutex;
+    static std::map<std::filesystem::path, std::shared_ptr<const TrainTest>> cache;
+    std::shared_ptr<const TrainTest> both;
+    {
+      std::lock_guard lock(cache_mutex);
+      if (auto it = cache.find(config.fashion_mnist_dir); it != cache.end()) both = it->second;
+    }
+    if (!both) {
+      CAIRN_TRY_ASSIGN(auto loaded, load_fashion_mnist(config.fashion_mnist_dir));
+      both = std::make_shared<const TrainTest>(std::move(loaded));
+      std::lock_guard lock(cache_mutex);
+      cache[config.fashion_mnist_dir] = both;
+    }
+    out.train = both->train;
+    out.test = both->test;
   } else {
     if (!config.csv_schema) return fail(Errc::invalid_argument, "a CSV dataset needs a schema (--schema FILE)");
     CAIRN_TRY_ASSIGN(const auto schema_bytes, read_maybe_gzip(*config.csv_schema));

@@ -1,6 +1,6 @@
 // Cross-checks cairn's Paillier against npm paillier-bigint, both ways.
 //   node paillier_cross.mjs IN.json OUT.json
-// IN (written by cairn): { key: {n, g, lambda, mu, p, q} as hex, from_cairn: [{m, c}] hex,
+// IN (written by cairn): { key: {n, g, lambda, mu, p, q} as hex, from_cairn: [{m, c}] hex, js_key_bits,
 //                          to_encrypt: [m] hex, add: [[ci, cj], ...] indexes into from_cairn }
 // OUT: { decrypted: [m] (paillier-bigint's decryption of cairn's ciphertexts),
 //        from_js: [{m, c}] (paillier-bigint's encryptions), sums: [c] (its homomorphic sums),
@@ -20,8 +20,9 @@ const decrypted = input.from_cairn.map(({ c }) => hex(privateKey.decrypt(big(c))
 const fromJs = input.to_encrypt.map((m) => ({ m, c: hex(publicKey.encrypt(big(m))) }))
 const sums = (input.add || []).map(([i, j]) => hex(publicKey.addition(big(input.from_cairn[i].c), big(input.from_cairn[j].c))))
 
-// A key of paillier-bigint's own (random g, not n + 1) for cairn to import.
-const bits = publicKey.bitLength
+// A key of paillier-bigint's own (random g, not n + 1) for cairn to import; its size is
+// the caller's choice (prime generation in JavaScript is slow).
+const bits = input.js_key_bits || publicKey.bitLength
 const own = await paillier.generateRandomKeys(bits, false)
 const fromJsKey = input.to_encrypt.map((m) => ({ m, c: hex(own.publicKey.encrypt(big(m))) }))
 
