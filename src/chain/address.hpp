@@ -1,6 +1,6 @@
 #pragma once
 // Ethereum addresses and their EIP-55 mixed-case checksum.
-#include <compare>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -24,7 +24,10 @@ struct Address {
   bool is_zero() const;
 
   friend bool operator==(const Address&, const Address&) = default;
-  friend auto operator<=>(const Address&, const Address&) = default;
+  // Byte order, written out: libc++ 16 (the fuzz build) has no std::array operator<=>.
+  friend bool operator<(const Address& a, const Address& b) {
+    return std::memcmp(a.bytes.data(), b.bytes.data(), a.bytes.size()) < 0;
+  }
 };
 
 }  // namespace cairn::chain
