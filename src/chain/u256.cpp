@@ -138,14 +138,9 @@ std::string U256::to_ether_string() const {
 }
 
 Result<U256> U256::checked_add(const U256& other) const {
-  U256 sum;
-  uint128 carry = 0;
-  for (int i = 0; i < 4; ++i) {
-    const uint128 s = uint128{limbs_[i]} + other.limbs_[i] + carry;
-    sum.limbs_[i] = static_cast<std::uint64_t>(s);
-    carry = s >> 64;
-  }
-  if (carry) return fail(Errc::invalid_argument, "uint256 addition overflows");
+  // Modular addition overflowed exactly when the sum wrapped below an operand.
+  const U256 sum = wrapping_add(other);
+  if (sum < *this) return fail(Errc::invalid_argument, "uint256 addition overflows");
   return sum;
 }
 
