@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-/// @title Registry — datasets, models, compute offers and device keys: who owns what.
+/// @title Registry — datasets, models, compute offers, device keys and node endpoints: who owns what.
 /// @notice An entry is an owner, a kind, the digest of the thing (a dataset manifest, a
 /// model, a compute offer, a device's public key) and its metadata CID. Storage keeps the
 /// owner, kind and digest; the metadata CID travels in events only.
@@ -10,7 +10,10 @@ contract Registry {
         Dataset,
         Model,
         ComputeOffer,
-        DeviceKey
+        DeviceKey,
+        /// A node's gateway URL: digest = sha256(url), metadataCid = the URL itself. A
+        /// party's gateway is its latest active Endpoint entry.
+        Endpoint
     }
 
     struct Entry {

@@ -35,32 +35,6 @@ namespace cairn::market {
 using chain::abi::Value;
 using nlohmann::json;
 
-Result<Bytes> encode_idx_images(const learn::Dataset& data) {
-  if (data.feature_shape.size() != 3 || data.feature_shape[0] != 1) {
-    return fail(Errc::invalid_argument, "IDX images need 1xHxW examples");
-  }
-  Bytes out;
-  append_be(out, 0x00000803, 4);
-  append_be(out, static_cast<std::uint32_t>(data.rows()), 4);
-  append_be(out, static_cast<std::uint32_t>(data.feature_shape[1]), 4);
-  append_be(out, static_cast<std::uint32_t>(data.feature_shape[2]), 4);
-  out.reserve(out.size() + data.features.size());
-  for (float value : data.features) {
-    const long pixel = std::lround(std::clamp(value, 0.0f, 1.0f) * 255.0f);
-    out.push_back(static_cast<std::byte>(pixel));
-  }
-  return out;
-}
-
-Bytes encode_idx_labels(const learn::Dataset& data) {
-  Bytes out;
-  append_be(out, 0x00000801, 4);
-  append_be(out, static_cast<std::uint32_t>(data.rows()), 4);
-  for (std::int64_t label : data.labels)
-    out.push_back(static_cast<std::byte>(label));
-  return out;
-}
-
 std::string accuracy_svg(double initial, const std::vector<double>& accuracy) {
   const double width = 480, height = 300, left = 50, right = 20, top = 30, bottom = 40;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
@@ -308,10 +282,10 @@ class TaskRun {
     for (std::size_t k = 0; k < config_.providers; ++k) {
       Party& provider = *parties_[k];
       learn::Dataset shard = pool.subset(parts[k]);
-      CAIRN_TRY_ASSIGN(Bytes images, encode_idx_images(shard));
+      CAIRN_TRY_ASSIGN(Bytes images, learn::encode_idx_images(shard));
       CAIRN_TRY_ASSIGN(store::Cid images_cid, provider.put(images, "shard images"));
-      CAIRN_TRY_ASSIGN(store::Cid labels_cid,
-                       provider.put(encode_idx_labels(shard), "shard labels"));
+      CAIRN_TRY_ASSIGN(Bytes labels, learn::encode_idx_labels(shard));
+      CAIRN_TRY_ASSIGN(store::Cid labels_cid, provider.put(labels, "shard labels"));
       json manifest = {{"owner", provider.signer.address.to_checksum()},
                        {"dataset", "fashion-mnist"},
                        {"schema", {{"format", "idx"}, {"features", {1, 28, 28}}, {"classes", 10}}},
@@ -381,11 +355,13 @@ class TaskRun {
                      model_provider_->put(canonical_json_bytes(spec), "task spec"));
     CAIRN_TRY_ASSIGN(ByteArray<32> spec_digest, cid_commitment(spec_cid));
     CAIRN_TRY_ASSIGN(chain::BlockHeader head, sender_->rpc().block(std::nullopt));
-    CAIRN_TRY_ASSIGN(auto tx,
-                     tasks_->transact(model_provider_->signer, "createTask",
-                                      {Value(spec_digest), Value(config_.rounds),
-                                       Value(config_.providers), Value(head.timestamp + 86400)},
-                                      config_.reward));
+    CAIRN_TRY_ASSIGN(
+        auto tx,
+        tasks_->transact(model_provider_->signer, "createTask",
+                         {Value(spec_digest), Value::text(spec_cid.to_string()),
+                          Value(config_.rounds), Value(config_.providers), Value(config_.providers),
+                          Value(head.timestamp + 86400), Value(aggregator_->signer.address)},
+                         config_.reward));
     CAIRN_TRY_ASSIGN(auto event, tasks_->event_in(tx.receipt, "TaskCreated"));
     CAIRN_TRY_ASSIGN(chain::U256 task_id, event.at(0).as_uint());
     task_id_ = std::stoull(task_id.to_decimal());
@@ -406,8 +382,13 @@ class TaskRun {
   Status join() {
     body_.participants.push_back(
         {model_provider_->name, model_provider_->signer.address, {"model_provider"}, std::nullopt});
-    for (auto& provider : parties_) {
-      CAIRN_TRY_ASSIGN(auto tx, tasks_->transact(provider->signer, "join", {Value(task_id_)}));
+    for (std::size_t k = 0; k < parties_.size(); ++k) {
+      auto& provider = parties_[k];
+      const store::Cid& manifest_cid = body_.datasets[k].sealed.cid;
+      CAIRN_TRY_ASSIGN(ByteArray<32> manifest_digest, cid_commitment(manifest_cid));
+      CAIRN_TRY_ASSIGN(auto tx, tasks_->transact(provider->signer, "join",
+                                                 {Value(task_id_), Value(manifest_digest),
+                                                  Value::text(manifest_cid.to_string())}));
       body_.participants.push_back({provider->name,
                                     provider->signer.address,
                                     {"data_provider", "trainer"},
@@ -419,6 +400,7 @@ class TaskRun {
                                   anchor_->signer().address,
                                   {"keyless_signing", "anchoring"},
                                   std::nullopt});
+    CAIRN_TRY(tasks_->transact(model_provider_->signer, "start", {Value(task_id_)}));
     say(fmt::format("{} data providers joined task {}", parties_.size(), task_id_));
     return {};
   }
@@ -461,9 +443,9 @@ class TaskRun {
       const Bytes update = learn::encode_encrypted_vector(paillier_->public_key, encrypted);
       CAIRN_TRY_ASSIGN(store::Cid cid, provider.put(update, fmt::format("update round {}", round)));
       CAIRN_TRY_ASSIGN(ByteArray<32> commitment, cid_commitment(cid));
-      CAIRN_TRY_ASSIGN(auto tx,
-                       tasks_->transact(provider.signer, "submitUpdate",
-                                        {Value(task_id_), Value(round), Value(commitment)}));
+      CAIRN_TRY_ASSIGN(auto tx, tasks_->transact(provider.signer, "submitUpdate",
+                                                 {Value(task_id_), Value(round), Value(commitment),
+                                                  Value::text(cid.to_string())}));
       UpdateRecord update_record;
       update_record.participant = provider.signer.address;
       update_record.sealed.cid = cid;
@@ -539,9 +521,14 @@ class TaskRun {
         store::Cid result_cid,
         model_provider_->put(learn::encode_parameters(next), fmt::format("model v{}", round + 1)));
     CAIRN_TRY_ASSIGN(ByteArray<32> aggregate_commitment, cid_commitment(aggregate_cid));
-    CAIRN_TRY_ASSIGN(auto aggregate_tx, tasks_->transact(model_provider_->signer, "submitAggregate",
-                                                         {Value(task_id_), Value(round),
-                                                          Value(aggregate_commitment)}));
+    CAIRN_TRY_ASSIGN(auto aggregate_tx,
+                     tasks_->transact(aggregator_->signer, "postAggregate",
+                                      {Value(task_id_), Value(round), Value(aggregate_commitment),
+                                       Value::text(aggregate_cid.to_string())}));
+    CAIRN_TRY_ASSIGN(ByteArray<32> result_commitment, cid_commitment(result_cid));
+    CAIRN_TRY(tasks_->transact(model_provider_->signer, "closeRound",
+                               {Value(task_id_), Value(round), Value(result_commitment),
+                                Value::text(result_cid.to_string())}));
     // ---- contributions from aggregates of subsets (never a lone update) ----
     learn::ContributionConfig contribution_config;
     contribution_config.seed = learn::derive_seed(config_.seed, 0x434f4e54);
@@ -651,10 +638,11 @@ class TaskRun {
     CAIRN_TRY_ASSIGN(store::Cid report_cid,
                      model_provider_->put(canonical_json_bytes(report), "contributions"));
     CAIRN_TRY_ASSIGN(ByteArray<32> report_digest, cid_commitment(report_cid));
-    CAIRN_TRY_ASSIGN(auto tx, tasks_->transact(model_provider_->signer, "reportContributions",
-                                               {Value(task_id_), Value(report_digest),
-                                                Value(chain::abi::ValueList(who)),
-                                                Value(chain::abi::ValueList(how_much))}));
+    CAIRN_TRY_ASSIGN(
+        auto tx, tasks_->transact(
+                     model_provider_->signer, "reportContributions",
+                     {Value(task_id_), Value(report_digest), Value::text(report_cid.to_string()),
+                      Value(chain::abi::ValueList(who)), Value(chain::abi::ValueList(how_much))}));
     for (std::size_t k = 0; k < n; ++k) {
       if (amounts[k] == chain::U256{}) continue;
       CAIRN_TRY(tasks_->transact(parties_[k]->signer, "claim", {Value(task_id_)}));

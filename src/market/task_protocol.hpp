@@ -73,8 +73,4 @@ struct TaskOutcome {
 // An accuracy-per-round line chart (SVG), for demo-out/accuracy.svg.
 [[nodiscard]] std::string accuracy_svg(double initial, const std::vector<double>& accuracy);
 
-// IDX files for a dataset of 1xHxW images in [0, 1] and its labels (the format learn reads).
-[[nodiscard]] Result<Bytes> encode_idx_images(const learn::Dataset& data);
-[[nodiscard]] Bytes encode_idx_labels(const learn::Dataset& data);
-
 }  // namespace cairn::market

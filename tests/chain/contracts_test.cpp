@@ -90,9 +90,13 @@ TEST_F(RegistryTest, RegistersUpdatesTransfersAndRetires) {
   // Device keys are entries too (kind 3).
   EXPECT_TRUE(registry.transact(accounts[3], "register",
                                 {Value(3), Value(digest("device pk")), Value::text("")}));
+  // A node's gateway endpoint (kind 4): the digest of the URL, the URL as metadata.
+  EXPECT_TRUE(registry.transact(
+      accounts[3], "register",
+      {Value(4), Value(digest("http://127.0.0.1:1")), Value::text("http://127.0.0.1:1")}));
   // An out-of-range kind is refused by the ABI decoder in the contract.
   EXPECT_FALSE(
-      registry.transact(accounts[3], "register", {Value(4), Value(digest("x")), Value::text("")}));
+      registry.transact(accounts[3], "register", {Value(5), Value(digest("x")), Value::text("")}));
 }
 
 class TrainingTaskTest : public testing::AnvilTest {
@@ -104,64 +108,110 @@ class TrainingTaskTest : public testing::AnvilTest {
   }
   const Signer& owner() { return accounts[0]; }
   std::uint64_t now() { return rpc->block(std::nullopt).value().timestamp; }
-  U256 create(std::uint64_t rounds, std::uint64_t max_participants, const U256& reward) {
+  const Signer& aggregator() { return accounts[5]; }
+  U256 create(std::uint64_t rounds, std::uint64_t max_participants, const U256& reward,
+              std::uint64_t min_participants = 1) {
     auto created = task->transact(
         owner(), "createTask",
-        {Value(digest("spec")), Value(rounds), Value(max_participants), Value(now() + 3600)},
+        {Value(digest("spec")), Value::text("bafyspec"), Value(rounds), Value(max_participants),
+         Value(min_participants), Value(now() + 3600), Value(aggregator().address)},
         reward);
     EXPECT_TRUE(created) << created.error().to_string();
-    return task->event_in(created->receipt, "TaskCreated").value()[0].as_uint().value();
+    const auto event = task->event_in(created->receipt, "TaskCreated").value();
+    EXPECT_EQ(event[3].as_string().value(), "bafyspec");
+    EXPECT_EQ(event[4].as_address().value(), aggregator().address);
+    return event[0].as_uint().value();
+  }
+  Result<SentTransaction> join(const Signer& who, const U256& id) {
+    return task->transact(who, "join",
+                          {Value(id), Value(digest("manifest")), Value::text("bafymanifest")});
   }
   std::optional<Contract> task;
 };
 
 TEST_F(TrainingTaskTest, FullTaskPaysContributions) {
   const U256 reward(1000000);
-  const U256 id = create(2, 2, reward);
-  EXPECT_FAILS_WITH(
-      task->transact(accounts[1], "submitUpdate", {Value(id), Value(0), Value(digest("u"))}),
-      "NotParticipant(");
-  ASSERT_TRUE(task->transact(accounts[1], "join", {Value(id)}));
-  EXPECT_FAILS_WITH(task->transact(accounts[1], "join", {Value(id)}), "AlreadyJoined()");
-  ASSERT_TRUE(task->transact(accounts[2], "join", {Value(id)}));
-  EXPECT_FAILS_WITH(task->transact(accounts[3], "join", {Value(id)}), "TaskFull()");
+  const U256 id = create(2, 2, reward, 2);
+  EXPECT_FAILS_WITH(task->transact(accounts[1], "submitUpdate",
+                                   {Value(id), Value(0), Value(digest("u")), Value::text("u")}),
+                    "NotStarted()");
+  ASSERT_TRUE(join(accounts[1], id));
+  EXPECT_FAILS_WITH(join(accounts[1], id), "AlreadyJoined()");
+  EXPECT_FAILS_WITH(task->transact(owner(), "start", {Value(id)}), "TooFewParticipants(1, 2)");
+  ASSERT_TRUE(join(accounts[2], id));
+  EXPECT_FAILS_WITH(join(accounts[3], id), "TaskFull()");
+  EXPECT_FAILS_WITH(task->transact(accounts[1], "start", {Value(id)}), "NotOwner(");
+  auto started = task->transact(owner(), "start", {Value(id)});
+  ASSERT_TRUE(started) << started.error().to_string();
+  EXPECT_EQ(task->event_in(started->receipt, "TaskStarted").value()[1].as_uint().value(), U256(2));
+  EXPECT_FAILS_WITH(task->transact(owner(), "start", {Value(id)}), "AlreadyStarted()");
+  EXPECT_FAILS_WITH(task->transact(accounts[3], "submitUpdate",
+                                   {Value(id), Value(0), Value(digest("u")), Value::text("u")}),
+                    "NotParticipant(");
   for (std::uint64_t round = 0; round < 2; ++round) {
     for (int p = 1; p <= 2; ++p) {
-      ASSERT_TRUE(task->transact(accounts[p], "submitUpdate",
-                                 {Value(id), Value(round), Value(digest("update"))}));
+      auto submitted = task->transact(
+          accounts[p], "submitUpdate",
+          {Value(id), Value(round), Value(digest("update")), Value::text("bafyupdate")});
+      ASSERT_TRUE(submitted);
+      const auto event = task->event_in(submitted->receipt, "UpdateCommitted").value();
+      EXPECT_EQ(event[4].as_string().value(), "bafyupdate");
     }
-    EXPECT_FAILS_WITH(task->transact(accounts[1], "submitUpdate",
-                                     {Value(id), Value(round), Value(digest("again"))}),
-                      "AlreadyCommitted()");
-    EXPECT_FAILS_WITH(task->transact(accounts[1], "submitAggregate",
-                                     {Value(id), Value(round), Value(digest("agg"))}),
-                      "NotOwner(");
-    EXPECT_FAILS_WITH(task->transact(owner(), "submitAggregate",
-                                     {Value(id), Value(round + 1), Value(digest("agg"))}),
-                      "WrongRound(" + std::to_string(round) + ")");
-    ASSERT_TRUE(task->transact(owner(), "submitAggregate",
-                               {Value(id), Value(round), Value(digest("agg"))}));
+    EXPECT_FAILS_WITH(
+        task->transact(accounts[1], "submitUpdate",
+                       {Value(id), Value(round), Value(digest("again")), Value::text("again")}),
+        "AlreadyCommitted()");
+    EXPECT_FAILS_WITH(
+        task->transact(owner(), "postAggregate",
+                       {Value(id), Value(round), Value(digest("agg")), Value::text("agg")}),
+        "NotAggregator(");
+    EXPECT_FAILS_WITH(
+        task->transact(aggregator(), "postAggregate",
+                       {Value(id), Value(round + 1), Value(digest("agg")), Value::text("agg")}),
+        "WrongRound(" + std::to_string(round) + ")");
+    ASSERT_TRUE(
+        task->transact(aggregator(), "postAggregate",
+                       {Value(id), Value(round), Value(digest("agg")), Value::text("agg")}));
+    EXPECT_FAILS_WITH(
+        task->transact(aggregator(), "postAggregate",
+                       {Value(id), Value(round), Value(digest("agg2")), Value::text("agg2")}),
+        "AlreadyCommitted()");
+    EXPECT_FAILS_WITH(
+        task->transact(aggregator(), "closeRound",
+                       {Value(id), Value(round), Value(digest("record")), Value::text("record")}),
+        "NotOwner(");
+    auto closed = task->transact(
+        owner(), "closeRound",
+        {Value(id), Value(round), Value(digest("record")), Value::text("bafyrecord")});
+    ASSERT_TRUE(closed);
+    EXPECT_EQ(task->event_in(closed->receipt, "RoundClosed").value()[3].as_string().value(),
+              "bafyrecord");
   }
+  EXPECT_EQ(task->call("roundRecords", {Value(id), Value(1)}).value()[0].as_bytes32().value(),
+            digest("record"));
+  EXPECT_FAILS_WITH(task->transact(owner(), "closeRound",
+                                   {Value(id), Value(2), Value(digest("r")), Value::text("r")}),
+                    "WrongRound(2)");
   EXPECT_EQ(
       task->call("aggregateCommitments", {Value(id), Value(1)}).value()[0].as_bytes32().value(),
       digest("agg"));
   // Rewards beyond the pool are refused; an overflowing sum panics in the contract.
   EXPECT_FAILS_WITH(
       task->transact(owner(), "reportContributions",
-                     {Value(id), Value(digest("report")),
+                     {Value(id), Value(digest("report")), Value::text("bafyreport"),
                       Value(ValueList{Value(accounts[1].address), Value(accounts[2].address)}),
                       Value(ValueList{Value(600000), Value(600000)})}),
       "RewardExceeded(1200000, 1000000)");
   EXPECT_FAILS_WITH(
       task->transact(owner(), "reportContributions",
-                     {Value(id), Value(digest("report")),
+                     {Value(id), Value(digest("report")), Value::text("bafyreport"),
                       Value(ValueList{Value(accounts[1].address), Value(accounts[2].address)}),
                       Value(ValueList{Value(U256::max()), Value(1)})}),
       "Panic(0x11): arithmetic overflow or underflow");
   const U256 owner_before = balance(owner().address);
   auto reported =
       task->transact(owner(), "reportContributions",
-                     {Value(id), Value(digest("report")),
+                     {Value(id), Value(digest("report")), Value::text("bafyreport"),
                       Value(ValueList{Value(accounts[1].address), Value(accounts[2].address)}),
                       Value(ValueList{Value(600000), Value(300000)})});
   ASSERT_TRUE(reported) << reported.error().to_string();
@@ -183,16 +233,17 @@ TEST_F(TrainingTaskTest, FullTaskPaysContributions) {
 TEST_F(TrainingTaskTest, RefundOnlyAfterExpiryAndOnlyToTheOwner) {
   const U256 reward(5000);
   const U256 id = create(3, 4, reward);
-  ASSERT_TRUE(task->transact(accounts[1], "join", {Value(id)}));
+  ASSERT_TRUE(join(accounts[1], id));
   EXPECT_FAILS_WITH(task->transact(owner(), "refundExpired", {Value(id)}), "DeadlineNotPassed()");
-  EXPECT_FAILS_WITH(
-      task->transact(owner(), "reportContributions",
-                     {Value(id), Value(digest("r")), Value(ValueList{}), Value(ValueList{})}),
-      "TrainingNotFinished()");
+  EXPECT_FAILS_WITH(task->transact(owner(), "reportContributions",
+                                   {Value(id), Value(digest("r")), Value::text("r"),
+                                    Value(ValueList{}), Value(ValueList{})}),
+                    "TrainingNotFinished()");
+  ASSERT_TRUE(task->transact(owner(), "start", {Value(id)}));
   advance_time(3601);
-  EXPECT_FAILS_WITH(
-      task->transact(accounts[1], "submitUpdate", {Value(id), Value(0), Value(digest("late"))}),
-      "DeadlinePassed()");
+  EXPECT_FAILS_WITH(task->transact(accounts[1], "submitUpdate",
+                                   {Value(id), Value(0), Value(digest("late")), Value::text("l")}),
+                    "DeadlinePassed()");
   EXPECT_FAILS_WITH(task->transact(accounts[1], "refundExpired", {Value(id)}), "NotOwner(");
   const U256 before = balance(owner().address);
   auto refunded = task->transact(owner(), "refundExpired", {Value(id)});
@@ -204,13 +255,18 @@ TEST_F(TrainingTaskTest, RefundOnlyAfterExpiryAndOnlyToTheOwner) {
 }
 
 TEST_F(TrainingTaskTest, RejectsBadParameters) {
-  EXPECT_FAILS_WITH(
-      task->transact(owner(), "createTask",
-                     {Value(digest("spec")), Value(0), Value(1), Value(now() + 100)}, U256(1)),
-      "InvalidParameters()");
-  EXPECT_FAILS_WITH(task->transact(owner(), "createTask",
-                                   {Value(digest("spec")), Value(1), Value(1), Value(1)}, U256(1)),
-                    "InvalidParameters()");
+  auto create_with = [&](std::uint64_t rounds, std::uint64_t max, std::uint64_t min,
+                         std::uint64_t deadline, const Address& aggregator_address) {
+    return task->transact(owner(), "createTask",
+                          {Value(digest("spec")), Value::text("s"), Value(rounds), Value(max),
+                           Value(min), Value(deadline), Value(aggregator_address)},
+                          U256(1));
+  };
+  EXPECT_FAILS_WITH(create_with(0, 1, 1, now() + 100, aggregator().address), "InvalidParameters()");
+  EXPECT_FAILS_WITH(create_with(1, 1, 1, 1, aggregator().address), "InvalidParameters()");
+  EXPECT_FAILS_WITH(create_with(1, 2, 3, now() + 100, aggregator().address), "InvalidParameters()");
+  EXPECT_FAILS_WITH(create_with(1, 2, 0, now() + 100, aggregator().address), "InvalidParameters()");
+  EXPECT_FAILS_WITH(create_with(1, 2, 1, now() + 100, Address{}), "InvalidParameters()");
 }
 
 }  // namespace

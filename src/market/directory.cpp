@@ -1,0 +1,201 @@
+#include "market/directory.hpp"
+
+#include <fmt/format.h>
+
+#include "crypto/hash.hpp"
+#include "store/exporter.hpp"
+#include "store/gateway_client.hpp"
+#include "store/importer.hpp"
+#include "store/repo.hpp"
+
+namespace cairn::market {
+
+using chain::abi::Value;
+
+ByteArray<32> topic_word(std::uint64_t value) {
+  return chain::U256(value).to_be_bytes();
+}
+
+ByteArray<32> topic_word(const chain::Address& address) {
+  ByteArray<32> word{};
+  std::copy(address.bytes.begin(), address.bytes.end(), word.begin() + 12);
+  return word;
+}
+
+Result<chain::Contract> training_task_contract(const NodeContext& context) {
+  CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi("TrainingTask"));
+  return chain::Contract(context.sender, context.deployment.training_task, std::move(abi));
+}
+
+Result<chain::Contract> registry_contract(const NodeContext& context) {
+  CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi("Registry"));
+  return chain::Contract(context.sender, context.deployment.registry, std::move(abi));
+}
+
+Result<std::vector<ContractEvent>> find_events(
+    const NodeContext& context, std::string_view contract_name, const chain::Address& address,
+    std::string_view event_name, const std::vector<std::optional<ByteArray<32>>>& indexed) {
+  if (!context.sender) return fail(Errc::invalid_argument, "the node has no chain connection");
+  CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi(contract_name));
+  const chain::abi::Event* event = abi->event(event_name);
+  if (event == nullptr) {
+    return fail(Errc::internal, fmt::format("{} has no event {}", contract_name, event_name));
+  }
+  chain::LogFilter filter;
+  filter.addresses = {address};
+  filter.from_block = context.deployment.start_block;
+  filter.topics.push_back(event->topic0());
+  for (const auto& word : indexed)
+    filter.topics.push_back(word);
+  CAIRN_TRY_ASSIGN(std::vector<chain::Log> logs, context.sender->rpc().logs(filter));
+  std::vector<ContractEvent> events;
+  events.reserve(logs.size());
+  for (auto& log : logs) {
+    if (log.removed) continue;
+    auto values = event->decode_log(log.topics, log.data);
+    if (!values) {
+      return std::unexpected(std::move(values).error().context(
+          fmt::format("decoding {}.{} in block {}", contract_name, event_name, log.block_number)));
+    }
+    events.push_back({std::move(*values), std::move(log)});
+  }
+  std::sort(events.begin(), events.end(), [](const ContractEvent& a, const ContractEvent& b) {
+    return std::pair(a.log.block_number, a.log.log_index) <
+           std::pair(b.log.block_number, b.log.log_index);
+  });
+  return events;
+}
+
+namespace {
+
+struct EndpointEntry {
+  std::uint64_t entry_id = 0;
+  std::string url;
+  std::uint64_t block = 0, log_index = 0;  // where the URL was last set
+};
+
+// The Endpoint entries `party` registered that are still its own and active, each with the
+// URL it names now.
+Result<std::vector<EndpointEntry>> endpoint_entries(const NodeContext& context,
+                                                    const chain::Address& party) {
+  CAIRN_TRY_ASSIGN(chain::Contract registry, registry_contract(context));
+  CAIRN_TRY_ASSIGN(auto registered,
+                   find_events(context, "Registry", context.deployment.registry, "Registered",
+                               {std::nullopt, topic_word(party),
+                                topic_word(static_cast<std::uint64_t>(RegistryKind::endpoint))}));
+  std::vector<EndpointEntry> entries;
+  for (const auto& event : registered) {
+    CAIRN_TRY_ASSIGN(chain::U256 id, event.values.at(0).as_uint());
+    const std::uint64_t entry_id = std::stoull(id.to_decimal());
+    CAIRN_TRY_ASSIGN(auto current, registry.call("getEntry", {Value(entry_id)}));
+    CAIRN_TRY_ASSIGN(chain::Address owner, current.at(0).as_address());
+    CAIRN_TRY_ASSIGN(bool active, current.at(2).as_bool());
+    CAIRN_TRY_ASSIGN(ByteArray<32> digest, current.at(3).as_bytes32());
+    if (owner != party || !active) continue;
+    EndpointEntry entry;
+    entry.entry_id = entry_id;
+    CAIRN_TRY_ASSIGN(entry.url, event.values.at(4).as_string());
+    entry.block = event.log.block_number;
+    entry.log_index = event.log.log_index;
+    CAIRN_TRY_ASSIGN(auto updates, find_events(context, "Registry", context.deployment.registry,
+                                               "Updated", {topic_word(entry_id)}));
+    if (!updates.empty()) {
+      CAIRN_TRY_ASSIGN(entry.url, updates.back().values.at(2).as_string());
+      entry.block = updates.back().log.block_number;
+      entry.log_index = updates.back().log.log_index;
+    }
+    // The URL in the event must be the one the entry's digest commits to.
+    if (crypto::sha256(as_bytes(entry.url)) != digest) continue;
+    entries.push_back(std::move(entry));
+  }
+  std::sort(entries.begin(), entries.end(), [](const EndpointEntry& a, const EndpointEntry& b) {
+    return std::pair(a.block, a.log_index) < std::pair(b.block, b.log_index);
+  });
+  return entries;
+}
+
+}  // namespace
+
+Result<std::string> gateway_of(const NodeContext& context, const chain::Address& party) {
+  CAIRN_TRY_ASSIGN(auto entries, endpoint_entries(context, party));
+  if (entries.empty()) {
+    return fail(Errc::not_found,
+                fmt::format("{} has announced no gateway in the Registry", party.to_checksum()));
+  }
+  return entries.back().url;
+}
+
+Status announce_endpoint(NodeContext& context) {
+  if (context.gateway_url.empty()) {
+    return fail(Errc::invalid_argument, context.name + " has no gateway to announce");
+  }
+  CAIRN_TRY_ASSIGN(auto entries, endpoint_entries(context, context.signer.address));
+  if (!entries.empty() && entries.back().url == context.gateway_url) return {};
+  CAIRN_TRY_ASSIGN(chain::Contract registry, registry_contract(context));
+  const auto digest = crypto::sha256(as_bytes(context.gateway_url));
+  CAIRN_TRY_ASSIGN(auto holder, registry.call("entryOfDigest", {Value(digest)}));
+  CAIRN_TRY_ASSIGN(chain::U256 held_by, holder.at(0).as_uint());
+  if (held_by != chain::U256{}) {
+    // Another entry names this URL: a different owner (a gateway that moved ports), or an
+    // entry of ours that is no longer the latest. Either way it cannot be registered again.
+    return fail(Errc::conflict,
+                fmt::format("{}'s gateway URL {} is already registered (entry {})", context.name,
+                            context.gateway_url, held_by.to_decimal()));
+  }
+  if (entries.empty()) {
+    CAIRN_TRY(registry.transact(context.signer, "register",
+                                {Value(static_cast<std::uint64_t>(RegistryKind::endpoint)),
+                                 Value(digest), Value::text(context.gateway_url)}));
+  } else {
+    CAIRN_TRY(registry.transact(
+        context.signer, "update",
+        {Value(entries.back().entry_id), Value(digest), Value::text(context.gateway_url)}));
+  }
+  if (context.log) context.log(fmt::format("announced gateway {}", context.gateway_url));
+  return {};
+}
+
+Result<store::Cid> put_artifact(NodeContext& context, ByteView bytes, std::string_view label) {
+  if (context.repo == nullptr) return fail(Errc::invalid_argument, "the node has no store");
+  auto& blocks = context.repo->blocks();
+  CAIRN_TRY_ASSIGN(store::ImportedFile imported, store::import_bytes(bytes, blocks));
+  CAIRN_TRY(blocks.pin(imported.cid, label));
+  return imported.cid;
+}
+
+Result<Bytes> read_artifact(NodeContext& context, const store::Cid& cid) {
+  if (context.repo == nullptr) return fail(Errc::invalid_argument, "the node has no store");
+  Bytes out;
+  CAIRN_TRY(store::export_file(cid, context.repo->blocks(), [&](ByteView chunk) -> Status {
+    append(out, chunk);
+    return {};
+  }));
+  return out;
+}
+
+Result<Bytes> fetch_artifact(NodeContext& context, const chain::Address& from,
+                             const store::Cid& cid) {
+  if (context.repo == nullptr) return fail(Errc::invalid_argument, "the node has no store");
+  auto& blocks = context.repo->blocks();
+  CAIRN_TRY_ASSIGN(bool have, blocks.is_pinned(cid));
+  if (!have) {
+    CAIRN_TRY_ASSIGN(std::string url, gateway_of(context, from));
+    store::FetchOptions options;
+    CAIRN_TRY_ASSIGN(options.temp_dir, context.repo->temp_dir());
+    options.existing = &blocks;
+    options.timeout_seconds = 30;
+    auto fetched = store::fetch(url, cid, blocks, options);
+    if (!fetched) {
+      return std::unexpected(std::move(fetched).error().context(fmt::format(
+          "{} fetching {} from {} ({})", context.name, cid.to_string(), from.to_checksum(), url)));
+    }
+    CAIRN_TRY(blocks.pin(cid));
+    if (context.metrics) {
+      context.metrics->add("artifacts_fetched_total");
+      context.metrics->add("artifact_bytes_fetched_total", static_cast<double>(fetched->bytes));
+    }
+  }
+  return read_artifact(context, cid);
+}
+
+}  // namespace cairn::market

@@ -1,0 +1,80 @@
+#pragma once
+// Where nodes find each other and what they publish: the chain is the only directory.
+//
+// Every node announces its gateway URL once in the Registry as an entry of kind Endpoint
+// (digest = sha256(url), metadataCid = the URL). Party P's gateway is the URL of the latest
+// active Endpoint entry P owns (its Registered event, or the last Updated event after it).
+// An artifact published by P is fetched from that gateway by CID, re-hashed block by block
+// on arrival (store::fetch), pinned in the fetching node's store and read back from there,
+// so a second fetch of the same CID costs nothing.
+//
+// The event helpers read the platform contracts' logs (eth_getLogs from the deployment's
+// start block) and decode them with the embedded ABIs: roles derive what happened from
+// these on every step instead of remembering it.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.hpp"
+#include "base/error.hpp"
+#include "chain/abi.hpp"
+#include "chain/address.hpp"
+#include "chain/contract.hpp"
+#include "chain/rpc.hpp"
+#include "market/role.hpp"
+#include "store/cid.hpp"
+
+namespace cairn::market {
+
+// Registry.Kind values (contracts/Registry.sol).
+enum class RegistryKind : std::uint8_t {
+  dataset = 0,
+  model = 1,
+  compute_offer = 2,
+  device_key = 3,
+  endpoint = 4
+};
+
+// The gateway URL `party` announced (the latest active Endpoint entry it owns).
+[[nodiscard]] Result<std::string> gateway_of(const NodeContext& context,
+                                             const chain::Address& party);
+// Registers (or updates) this node's Endpoint entry so that it names context.gateway_url.
+// Idempotent: nothing is sent when the chain already says so.
+[[nodiscard]] Status announce_endpoint(NodeContext& context);
+// The bytes of `cid`: from this node's store when it holds them pinned, else fetched from
+// the gateway `from` announced (checked on arrival), pinned here, then read back.
+[[nodiscard]] Result<Bytes> fetch_artifact(NodeContext& context, const chain::Address& from,
+                                           const store::Cid& cid);
+
+// Stores `bytes` (UnixFS, as `cairn add` does) in this node's store and pins it; its CID.
+[[nodiscard]] Result<store::Cid> put_artifact(NodeContext& context, ByteView bytes,
+                                              std::string_view label);
+// The bytes of a CID this node's store holds.
+[[nodiscard]] Result<Bytes> read_artifact(NodeContext& context, const store::Cid& cid);
+
+// ---- Chain reading ----
+
+// A decoded log of one of the platform contracts.
+struct ContractEvent {
+  chain::abi::ValueList values;  // the event's inputs in declaration order
+  chain::Log log;
+};
+
+// The indexed-topic word of a uint or an address.
+[[nodiscard]] ByteArray<32> topic_word(std::uint64_t value);
+[[nodiscard]] ByteArray<32> topic_word(const chain::Address& address);
+
+// Every `event` of the embedded contract `contract_name` at `address` since the
+// deployment's start block, in chain order. `indexed` filters the indexed inputs in order
+// (nullopt: any value).
+[[nodiscard]] Result<std::vector<ContractEvent>> find_events(
+    const NodeContext& context, std::string_view contract_name, const chain::Address& address,
+    std::string_view event, const std::vector<std::optional<ByteArray<32>>>& indexed = {});
+
+// The deployment's contracts bound to the node's sender.
+[[nodiscard]] Result<chain::Contract> training_task_contract(const NodeContext& context);
+[[nodiscard]] Result<chain::Contract> registry_contract(const NodeContext& context);
+
+}  // namespace cairn::market
