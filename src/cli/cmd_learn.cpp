@@ -4,11 +4,16 @@
 
 #include <fstream>
 #include <iostream>
+#include <numeric>
 
+#include "base/encoding.hpp"
 #include "cli/command.hpp"
+#include "crypto/hash.hpp"
 #include "learn/contribution.hpp"
 #include "learn/dataset.hpp"
+#include "learn/partition.hpp"
 #include "learn/quality.hpp"
+#include "learn/rng.hpp"
 #include "learn/torch/simulate.hpp"
 
 namespace cairn::cli {
@@ -205,6 +210,185 @@ int run_verify_contributions(Context& ctx, const Args& args) {
   return kExitOk;
 }
 
+
+// ---- learn partition ----
+
+// Seed purposes; the CSV split uses simulate's (4) so that `partition` and `simulate` hold
+// out the same test rows.
+constexpr std::uint64_t kCsvSplitPurpose = 4;
+constexpr std::uint64_t kRowSamplePurpose = 0x524f5753;  // "ROWS"
+
+// read_csv's trimming of a cell (spaces, tabs, CR).
+std::string_view trim_ascii(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+nlohmann::json label_counts_json(const std::vector<std::int64_t>& labels, std::int64_t num_classes) {
+  std::vector<std::size_t> counts(static_cast<std::size_t>(std::max<std::int64_t>(num_classes, 0)));
+  for (auto label : labels) {
+    if (label >= 0 && label < num_classes) ++counts[static_cast<std::size_t>(label)];
+  }
+  return counts;
+}
+
+// Writes `bytes` to dir/name and describes the file (path relative to the output root).
+nlohmann::json write_shard_file(const std::filesystem::path& root, const std::string& relative, ByteView bytes) {
+  write_text(root / relative, as_chars(bytes));
+  return {{"path", relative}, {"bytes", bytes.size()}, {"sha256", to_hex(crypto::sha256(bytes))}};
+}
+
+void make_directory(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw CommandError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+}
+
+// At most `limit` of a provider's rows (all when limit is 0), sampled by seed and kept in
+// dataset order.
+std::vector<std::size_t> sample_rows(std::vector<std::size_t> rows, std::size_t limit, std::uint64_t seed,
+                                     std::size_t provider) {
+  if (limit == 0 || rows.size() <= limit) return rows;
+  Rng rng(derive_seed(seed, kRowSamplePurpose, provider));
+  rng.shuffle(std::span(rows));
+  rows.resize(limit);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+int run_partition(Context& ctx, const Args& args) {
+  args.expect_positional(0, 0);
+  const auto dataset = args.get_or("--dataset", "fashion-mnist");
+  const auto clients = static_cast<std::size_t>(args.get_int_or("--clients", 10, 1, 100000));
+  const auto spec = unwrap(parse_partition(args.get_or("--partition", "iid")));
+  const auto seed = static_cast<std::uint64_t>(args.get_int_or("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
+  const auto rows_per_client = static_cast<std::size_t>(args.get_int_or("--rows-per-client", 0, 0, 1LL << 40));
+  // 0 (the default) means "the default test set".
+  const auto test_rows = static_cast<std::size_t>(args.get_int_or("--test-rows", 0, 0, 1LL << 40));
+  const std::filesystem::path out_dir = args.require("--out");
+  make_directory(out_dir);
+
+  nlohmann::json manifest = {{"dataset", dataset}, {"clients", clients}, {"partition", spec.to_string()},
+                             {"seed", seed},       {"rows_per_client", rows_per_client}};
+  nlohmann::json providers = nlohmann::json::array();
+
+  if (dataset == "fashion-mnist") {
+    const auto data = unwrap(load_fashion_mnist(args.get_or("--data-dir", kFashionMnistDir.string())),
+                             "loading Fashion-MNIST");
+    const auto parts = unwrap(partition_rows(data.train.labels, data.train.num_classes, clients, spec, seed),
+                              "partitioning");
+    manifest["num_classes"] = data.train.num_classes;
+    manifest["format"] = "idx";
+    for (std::size_t k = 0; k < clients; ++k) {
+      const auto name = fmt::format("provider-{}", k + 1);
+      make_directory(out_dir / name);
+      const auto shard = data.train.subset(sample_rows(parts[k], rows_per_client, seed, k));
+      const auto images = unwrap(encode_idx_images(shard), name);
+      const auto labels = unwrap(encode_idx_labels(shard), name);
+      providers.push_back({{"name", name},
+                           {"rows", shard.rows()},
+                           {"label_counts", label_counts_json(shard.labels, data.train.num_classes)},
+                           {"images", write_shard_file(out_dir, name + "/images.idx", images)},
+                           {"labels", write_shard_file(out_dir, name + "/labels.idx", labels)}});
+    }
+    const auto test = data.test.head(test_rows > 0 ? test_rows : data.test.rows());
+    make_directory(out_dir / "test");
+    manifest["test"] = {{"rows", test.rows()},
+                        {"label_counts", label_counts_json(test.labels, data.test.num_classes)},
+                        {"images", write_shard_file(out_dir, "test/images.idx", unwrap(encode_idx_images(test), "test"))},
+                        {"labels", write_shard_file(out_dir, "test/labels.idx", unwrap(encode_idx_labels(test), "test"))}};
+  } else {
+    // A CSV's rows stay CSV (IDX holds bytes, not a schema's numbers and categories): each
+    // provider gets the header and its rows verbatim, so `--schema` applies to every shard.
+    const auto schema_path = args.require("--schema");
+    const auto schema_bytes = unwrap(read_maybe_gzip(schema_path), "reading the schema");
+    const auto schema = unwrap(parse_csv_schema(as_chars(schema_bytes)), schema_path);
+    const auto csv_bytes = unwrap(read_maybe_gzip(dataset), "reading the CSV");
+    const auto csv = unwrap(read_csv(as_chars(csv_bytes), schema), dataset);
+    for (const auto& example : csv.issues.examples) ctx.progress(example);
+    auto rows = unwrap(parse_csv_rows(as_chars(csv_bytes), schema.delimiter), dataset);
+    std::vector<std::string> header;
+    if (schema.has_header && !rows.empty()) {
+      header = rows.front();
+      rows.erase(rows.begin());
+    }
+    // The rows read_csv kept, in order: the same filter (column count, known label).
+    std::size_t label_column = 0;
+    for (std::size_t c = 0; c < schema.columns.size(); ++c) {
+      if (schema.columns[c].type == ColumnType::label) label_column = c;
+    }
+    std::vector<std::vector<std::string>> kept;
+    for (auto& row : rows) {
+      if (row.size() != schema.columns.size()) continue;
+      const auto& classes = csv.data.class_names;
+      const auto label = std::string(trim_ascii(row[label_column]));
+      if (label.empty() || std::find(classes.begin(), classes.end(), label) == classes.end()) continue;
+      kept.push_back(std::move(row));
+    }
+    if (kept.size() != csv.data.rows()) {
+      throw CommandError(fmt::format("{}: {} rows kept here but {} by the reader", dataset, kept.size(), csv.data.rows()));
+    }
+    if (kept.size() < 2 * clients) {
+      throw CommandError(fmt::format("{} has {} usable rows, too few for {} clients", dataset, kept.size(), clients));
+    }
+    std::vector<std::size_t> order(kept.size());
+    std::iota(order.begin(), order.end(), 0);
+    Rng rng(derive_seed(seed, kCsvSplitPurpose));
+    rng.shuffle(std::span(order));
+    const auto held_out = std::min(
+        kept.size() - clients,
+        test_rows > 0 ? test_rows
+                      : std::max<std::size_t>(1, static_cast<std::size_t>(0.2 * static_cast<double>(kept.size()))));
+    const std::vector<std::size_t> test_order(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(held_out));
+    const std::vector<std::size_t> train_order(order.begin() + static_cast<std::ptrdiff_t>(held_out), order.end());
+    const auto train = csv.data.subset(train_order);
+    const auto parts = unwrap(partition_rows(train.labels, train.num_classes, clients, spec, seed), "partitioning");
+    manifest["num_classes"] = csv.data.num_classes;
+    manifest["class_names"] = csv.data.class_names;
+    manifest["format"] = "csv";
+    write_text(out_dir / "schema.txt", as_chars(schema_bytes));
+    auto write_rows = [&](const std::string& relative, const std::vector<std::size_t>& indices) {
+      std::vector<std::vector<std::string>> out_rows;
+      if (!header.empty()) out_rows.push_back(header);
+      for (auto index : indices) out_rows.push_back(kept[index]);
+      return write_shard_file(out_dir, relative, as_bytes(format_csv_rows(out_rows, schema.delimiter)));
+    };
+    auto labels_of = [&](const std::vector<std::size_t>& indices) {
+      std::vector<std::int64_t> labels;
+      for (auto index : indices) labels.push_back(csv.data.labels[index]);
+      return labels;
+    };
+    for (std::size_t k = 0; k < clients; ++k) {
+      const auto name = fmt::format("provider-{}", k + 1);
+      make_directory(out_dir / name);
+      std::vector<std::size_t> indices;
+      for (auto row : sample_rows(parts[k], rows_per_client, seed, k)) indices.push_back(train_order[row]);
+      providers.push_back({{"name", name},
+                           {"rows", indices.size()},
+                           {"label_counts", label_counts_json(labels_of(indices), csv.data.num_classes)},
+                           {"data", write_rows(name + "/data.csv", indices)}});
+    }
+    make_directory(out_dir / "test");
+    manifest["test"] = {{"rows", test_order.size()},
+                        {"label_counts", label_counts_json(labels_of(test_order), csv.data.num_classes)},
+                        {"data", write_rows("test/data.csv", test_order)}};
+  }
+  manifest["providers"] = providers;
+  write_text(out_dir / "partition.json", manifest.dump(2) + "\n");
+  for (const auto& provider : providers) {
+    ctx.print(fmt::format("{:<12} rows {:>6}  labels [{}]", provider["name"].get<std::string>(),
+                          provider["rows"].get<std::size_t>(),
+                          fmt::join(provider["label_counts"].get<std::vector<std::size_t>>(), " ")));
+  }
+  ctx.print(fmt::format("{:<12} rows {:>6}  labels [{}]", "test", manifest["test"]["rows"].get<std::size_t>(),
+                        fmt::join(manifest["test"]["label_counts"].get<std::vector<std::size_t>>(), " ")));
+  ctx.print(fmt::format("wrote {}/partition.json", out_dir.string()));
+  ctx.result = manifest;
+  ctx.result["out"] = out_dir.string();
+  return kExitOk;
+}
+
 const CommandRegistration simulate_command{Command{
     "learn",
     "simulate",
@@ -250,6 +434,26 @@ const CommandRegistration simulate_command{Command{
     "Writes curve.csv, curve.svg, result.json (with the contribution report another party can replay), "
     "model.params (cairn parameter blob), model.pt (TorchScript) and state_dict.pt (torch.load) to --out.",
     run_simulate}};
+
+const CommandRegistration partition_command{Command{
+    "learn",
+    "partition",
+    "split a dataset into data providers' shards and a test set, as files",
+    "--dataset fashion-mnist|CSV [--schema FILE] --clients N --partition iid|dirichlet:A|shards:K --seed S "
+    "[--rows-per-client R] [--test-rows T] --out DIR",
+    {opt("--dataset", true, "fashion-mnist (default) or a CSV file"),
+     opt("--schema", true, "the CSV's schema file"),
+     opt("--data-dir", true, "Fashion-MNIST directory (default /usr/share/datasets/fashion-mnist)"),
+     opt("--clients", true, "data providers (default 10)"),
+     opt("--partition", true, "iid (default), dirichlet:ALPHA or shards:K"),
+     opt("--seed", true, "seed (default 1); the same seed gives simulate's clients the same rows"),
+     opt("--rows-per-client", true, "keep at most R rows per provider, sampled by seed (default: all)"),
+     opt("--test-rows", true, "test rows (default or 0: the whole Fashion-MNIST test set; 20% of a CSV)"),
+     opt("--out", true, "output directory")},
+    "Writes DIR/provider-K/{images.idx,labels.idx} (Fashion-MNIST) or DIR/provider-K/data.csv (CSV, with "
+    "DIR/schema.txt), DIR/test/..., and DIR/partition.json with every provider's rows, label counts and file "
+    "SHA-256s.",
+    run_partition}};
 
 const CommandRegistration quality_command{Command{
     "learn",

@@ -226,6 +226,75 @@ Result<CsvSchema> parse_csv_schema(std::string_view text) {
   return schema;
 }
 
+Result<Bytes> encode_idx_images(const Dataset& data) {
+  if (data.feature_shape.size() != 3 || data.feature_shape[0] != 1) {
+    return fail(Errc::invalid_argument, "IDX images need examples of shape 1 x H x W");
+  }
+  const auto height = data.feature_shape[1];
+  const auto width = data.feature_shape[2];
+  if (height <= 0 || width <= 0 || height > 0xffffffffLL || width > 0xffffffffLL ||
+      data.rows() > 0xffffffffULL) {
+    return fail(Errc::invalid_argument, "IDX dimensions must each fit in 32 bits and be positive");
+  }
+  if (data.features.size() != data.rows() * data.feature_size()) {
+    return fail(Errc::invalid_argument, fmt::format("dataset holds {} feature values, {} rows of {} promise {}",
+                                                    data.features.size(), data.rows(), data.feature_size(),
+                                                    data.rows() * data.feature_size()));
+  }
+  Bytes out;
+  out.reserve(16 + data.features.size());
+  append_be(out, 0x00000803, 4);
+  append_be(out, static_cast<std::uint32_t>(data.rows()), 4);
+  append_be(out, static_cast<std::uint32_t>(height), 4);
+  append_be(out, static_cast<std::uint32_t>(width), 4);
+  for (float value : data.features) {
+    // NaN clamps to 0 rather than becoming an arbitrary byte.
+    const float unit = std::isnan(value) ? 0.0f : std::clamp(value, 0.0f, 1.0f);
+    out.push_back(static_cast<std::byte>(std::lround(unit * 255.0f)));
+  }
+  return out;
+}
+
+Result<Bytes> encode_idx_labels(const Dataset& data) {
+  if (data.rows() > 0xffffffffULL) return fail(Errc::invalid_argument, "IDX labels: more than 2^32 rows");
+  Bytes out;
+  out.reserve(8 + data.rows());
+  append_be(out, 0x00000801, 4);
+  append_be(out, static_cast<std::uint32_t>(data.rows()), 4);
+  for (std::size_t i = 0; i < data.labels.size(); ++i) {
+    const auto label = data.labels[i];
+    if (label < 0 || label > 255) {
+      return fail(Errc::invalid_argument, fmt::format("row {}: label {} does not fit an IDX byte", i, label));
+    }
+    out.push_back(static_cast<std::byte>(label));
+  }
+  return out;
+}
+
+std::string format_csv_rows(const std::vector<std::vector<std::string>>& rows, char delimiter) {
+  std::string out;
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (c > 0) out.push_back(delimiter);
+      const auto& field = row[c];
+      const bool quote = field.find_first_of(std::string{delimiter, '"', '\r', '\n'}) != std::string::npos ||
+                         (row.size() == 1 && field.empty());
+      if (!quote) {
+        out += field;
+        continue;
+      }
+      out.push_back('"');
+      for (char ch : field) {
+        if (ch == '"') out.push_back('"');
+        out.push_back(ch);
+      }
+      out.push_back('"');
+    }
+    out.push_back('\n');
+  }
+  return out;
+}
+
 Result<std::vector<std::vector<std::string>>> parse_csv_rows(std::string_view text, char delimiter) {
   constexpr std::size_t kMaxField = 1 << 20;
   std::vector<std::vector<std::string>> rows;

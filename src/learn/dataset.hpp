@@ -43,6 +43,12 @@ struct IdxArray {
 [[nodiscard]] Result<Bytes> read_maybe_gzip(const std::filesystem::path& path);
 // Images (N x H x W, scaled to [0, 1]) and labels (N) into a dataset of shape {1, H, W}.
 [[nodiscard]] Result<Dataset> dataset_from_idx(const IdxArray& images, const IdxArray& labels);
+// The inverse, for handing a provider its shard as files: images of shape {1, H, W} with
+// values in [0, 1] become an N x H x W unsigned-byte IDX file (pixel = round(value * 255),
+// values outside [0, 1] clamped), labels an N-entry IDX file. Labels must lie in [0, 255].
+// Fashion-MNIST read by dataset_from_idx and written back gives the original bytes.
+[[nodiscard]] Result<Bytes> encode_idx_images(const Dataset& data);
+[[nodiscard]] Result<Bytes> encode_idx_labels(const Dataset& data);
 
 // Fashion-MNIST as Debian installs it: <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
 inline const std::filesystem::path kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
@@ -72,6 +78,10 @@ struct CsvSchema {
 // RFC 4180 fields (quotes, doubled quotes, CRLF), no row longer than 1 MiB.
 [[nodiscard]] Result<std::vector<std::vector<std::string>>> parse_csv_rows(std::string_view text,
                                                                            char delimiter = ',');
+
+// The inverse of parse_csv_rows: fields quoted (RFC 4180) only where they hold the
+// delimiter, a quote, CR or LF; every row ends with '\n'.
+[[nodiscard]] std::string format_csv_rows(const std::vector<std::vector<std::string>>& rows, char delimiter = ',');
 
 // What the reader found that does not follow the schema, for the quality report.
 struct CsvIssues {
