@@ -315,6 +315,26 @@ int run_chain_deploy(Context& ctx, const Args& args) {
     result[name] = address.to_checksum();
     ctx.print(fmt::format("{:<13} {}", name, address.to_checksum()));
   }
+  if (auto out = args.get("--out")) {
+    // The deployment file nodes read (node config's chain.deployment): the same fields as
+    // <repo>/chain/config.json, written where the caller wants it.
+    json contracts = json::object();
+    for (const auto& [name, address] : config.contracts) contracts[name] = address.to_checksum();
+    const json doc = {{"rpc", config.rpc},
+                      {"chainId", config.chain_id},
+                      {"startBlock", config.start_block},
+                      {"contracts", contracts}};
+    const std::filesystem::path path(*out);
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    const auto temp = path.string() + ".tmp";
+    {
+      std::ofstream file(temp, std::ios::trunc);
+      file << doc.dump(2) << "\n";
+      if (!file) throw CommandError(Error{Errc::io, "cannot write " + temp});
+    }
+    std::filesystem::rename(temp, path);
+    ctx.progress("deployment written to " + path.string());
+  }
   if (connection.is_private()) {
     ctx.progress(
         "warning: deployed to a private anvil that stops with this command; run `cairn chain up` "
@@ -332,11 +352,13 @@ const CommandRegistration chain_deploy{Command{
     "chain", "deploy",
     "deploy DataTransfer, Anchor, Registry and TrainingTask; saved in <repo>/chain/config.json",
     "[--rpc URL] [--dev-account N | --keystore FILE] [--deal-duration SECONDS] [--authority "
-    "ADDRESS]",
+    "ADDRESS] [--out FILE]",
     join(join(connection_options(), signer_options()),
          {{"--deal-duration", true,
            "seconds a DataTransfer deal stays open for delivery (default 86400)", "", false},
           {"--authority", true, "DataTransfer's dispute authority (default: the deployer)", "",
+           false},
+          {"--out", true, "also write the deployment to this file (for node configs)", "",
            false}}),
     "With --json the last line maps each contract to its address.", run_chain_deploy}};
 

@@ -1,0 +1,400 @@
+#include "node/config.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <set>
+
+namespace cairn::node {
+
+using nlohmann::json;
+
+namespace {
+
+// Reads one JSON object, remembering which keys were used so that the rest can be
+// refused as unknown. Every message names the key's full path.
+class ObjectReader {
+ public:
+  ObjectReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {}
+
+  std::string where(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+  bool has(std::string_view key) const { return object_.contains(std::string(key)); }
+  const json* find(std::string_view key) {
+    used_.insert(std::string(key));
+    auto it = object_.find(std::string(key));
+    return it == object_.end() ? nullptr : &*it;
+  }
+
+  Result<std::optional<std::string>> optional_string(std::string_view key) {
+    const json* value = find(key);
+    if (value == nullptr) return std::optional<std::string>{};
+    if (!value->is_string()) return fail(Errc::parse, where(key) + ": must be a string");
+    auto text = value->get<std::string>();
+    if (text.empty()) return fail(Errc::parse, where(key) + ": must not be empty");
+    return std::optional<std::string>{std::move(text)};
+  }
+  Result<std::string> string(std::string_view key) {
+    CAIRN_TRY_ASSIGN(auto text, optional_string(key));
+    if (!text) return fail(Errc::parse, where(key) + ": missing");
+    return *text;
+  }
+  Result<std::optional<std::int64_t>> optional_integer(std::string_view key, std::int64_t min,
+                                                       std::int64_t max) {
+    const json* value = find(key);
+    if (value == nullptr) return std::optional<std::int64_t>{};
+    if (!value->is_number_integer()) return fail(Errc::parse, where(key) + ": must be an integer");
+    // nlohmann keeps numbers above INT64_MAX unsigned; they are out of every range here.
+    if (value->is_number_unsigned() &&
+        value->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+      return fail(Errc::parse, fmt::format("{}: must be between {} and {}", where(key), min, max));
+    }
+    const auto number = value->get<std::int64_t>();
+    if (number < min || number > max) {
+      return fail(Errc::parse, fmt::format("{}: must be between {} and {}", where(key), min, max));
+    }
+    return std::optional<std::int64_t>{number};
+  }
+  Result<std::optional<bool>> optional_bool(std::string_view key) {
+    const json* value = find(key);
+    if (value == nullptr) return std::optional<bool>{};
+    if (!value->is_boolean()) return fail(Errc::parse, where(key) + ": must be true or false");
+    return std::optional<bool>{value->get<bool>()};
+  }
+  Result<ObjectReader> object(std::string_view key) {
+    const json* value = find(key);
+    if (value == nullptr) return fail(Errc::parse, where(key) + ": missing");
+    if (!value->is_object()) return fail(Errc::parse, where(key) + ": must be an object");
+    return ObjectReader(*value, where(key));
+  }
+  // Refuses keys nobody asked for: a misspelt key is an error, not a silent default.
+  Status no_other_keys() const {
+    for (const auto& [key, value] : object_.items()) {
+      if (!used_.contains(key)) return fail(Errc::parse, where(key) + ": unknown key");
+    }
+    return {};
+  }
+
+ private:
+  const json& object_;
+  std::string path_;
+  std::set<std::string> used_;
+};
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& text) {
+  const std::filesystem::path path(text);
+  return (path.is_absolute() ? path : base / path).lexically_normal();
+}
+
+// The keys of each role's object that name files; the node makes them absolute so a role
+// never depends on the node's working directory.
+const std::map<std::string, std::vector<std::string>>& role_path_keys() {
+  static const std::map<std::string, std::vector<std::string>> keys = {
+      {"data_provider", {"images", "labels"}},
+      {"compute_provider", {}},
+      {"model_provider", {"test_images", "test_labels", "out", "initial_model"}},
+      {"aggregator", {}},
+      {"auditor", {"out"}},
+  };
+  return keys;
+}
+
+Result<json> role_object(const std::string& kind, const json& value, const std::string& where,
+                         const std::filesystem::path& base) {
+  if (!value.is_object()) return fail(Errc::parse, where + ": must be an object");
+  json resolved = value;
+  for (const auto& key : role_path_keys().at(kind)) {
+    auto it = resolved.find(key);
+    if (it == resolved.end()) continue;
+    if (!it->is_string() || it->get<std::string>().empty()) {
+      return fail(Errc::parse, where + "." + key + ": must be a non-empty path");
+    }
+    *it = resolve(base, it->get<std::string>()).string();
+  }
+  if (kind == "model_provider") {
+    // A Paillier key below 2048 bits is breakable; tests may use one only when the
+    // config says, in so many words, that the key is insecure.
+    bool insecure = false;
+    if (auto flag = resolved.find("insecure_test_key"); flag != resolved.end()) {
+      if (!flag->is_boolean()) {
+        return fail(Errc::parse, where + ".insecure_test_key: must be true or false");
+      }
+      insecure = flag->get<bool>();
+    }
+    if (auto bits = resolved.find("paillier_bits"); bits != resolved.end()) {
+      if (!bits->is_number_integer() || bits->get<std::int64_t>() < 256 ||
+          bits->get<std::int64_t>() > 8192) {
+        return fail(Errc::parse, where + ".paillier_bits: must be an integer in 256..8192");
+      }
+      if (bits->get<std::int64_t>() < 2048 && !insecure) {
+        return fail(Errc::parse, where +
+                                     ".paillier_bits: below 2048 is insecure; allowed only with "
+                                     "\"insecure_test_key\": true");
+      }
+    }
+  }
+  return resolved;
+}
+
+Result<std::string> read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail(Errc::io, "cannot read " + file.string());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return fail(Errc::io, "cannot read " + file.string());
+  return text;
+}
+
+Result<json> parse_json_object(ByteView text, std::string_view where) {
+  const auto* begin = reinterpret_cast<const char*>(text.data());
+  json doc = json::parse(begin, begin + text.size(), nullptr, false);
+  if (doc.is_discarded()) return fail(Errc::parse, std::string(where) + ": not valid JSON");
+  if (!doc.is_object()) return fail(Errc::parse, std::string(where) + ": not a JSON object");
+  return doc;
+}
+
+}  // namespace
+
+Result<ListenAddress> parse_listen_address(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return fail(Errc::parse, "'" + std::string(text) + "' is not HOST:PORT");
+  }
+  ListenAddress address;
+  address.host = std::string(text.substr(0, colon));
+  const auto port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() ||
+      port > 65535) {
+    return fail(Errc::parse, "'" + std::string(text) + "': the port must be 0..65535");
+  }
+  address.port = static_cast<std::uint16_t>(port);
+  return address;
+}
+
+const std::vector<std::string>& role_kinds() {
+  static const std::vector<std::string> kinds = {"model_provider", "aggregator", "data_provider",
+                                                 "compute_provider", "auditor"};
+  return kinds;
+}
+
+Result<NodeConfig> parse_node_config(ByteView text, const std::filesystem::path& config_file) {
+  const std::string file_name = config_file.string();
+  auto described = [&](Result<NodeConfig> result) -> Result<NodeConfig> {
+    if (!result) return std::unexpected(std::move(result).error().context(file_name));
+    return result;
+  };
+  return described([&]() -> Result<NodeConfig> {
+    CAIRN_TRY_ASSIGN(json doc, parse_json_object(text, "the node config"));
+    NodeConfig config;
+    config.config_file = std::filesystem::absolute(config_file).lexically_normal();
+    const auto base = config.config_file.parent_path();
+    ObjectReader top(doc, "");
+
+    CAIRN_TRY_ASSIGN(config.name, top.string("name"));
+    if (config.name.size() > 64 || !std::all_of(config.name.begin(), config.name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        })) {
+      return fail(Errc::parse, "name: 1..64 letters, digits, '-', '_' or '.'");
+    }
+    CAIRN_TRY_ASSIGN(std::string repo, top.string("repo"));
+    config.repo = resolve(base, repo);
+
+    {
+      CAIRN_TRY_ASSIGN(ObjectReader chain, top.object("chain"));
+      CAIRN_TRY_ASSIGN(config.rpc, chain.string("rpc"));
+      if (!config.rpc.starts_with("http://") && !config.rpc.starts_with("https://")) {
+        return fail(Errc::parse, "chain.rpc: must be an http:// or https:// URL");
+      }
+      CAIRN_TRY_ASSIGN(std::string deployment, chain.string("deployment"));
+      config.deployment_file = resolve(base, deployment);
+      CAIRN_TRY(chain.no_other_keys());
+    }
+    {
+      CAIRN_TRY_ASSIGN(ObjectReader account, top.object("account"));
+      const bool dev = account.has("dev_account");
+      const bool keystore = account.has("keystore");
+      if (dev == keystore) {
+        return fail(Errc::parse, "account: give either dev_account or keystore with password_file");
+      }
+      if (dev) {
+        CAIRN_TRY_ASSIGN(auto index, account.optional_integer("dev_account", 0, 9));
+        config.account.dev_account = static_cast<std::size_t>(*index);
+      } else {
+        CAIRN_TRY_ASSIGN(std::string file, account.string("keystore"));
+        config.account.keystore = resolve(base, file);
+        CAIRN_TRY_ASSIGN(std::string password, account.string("password_file"));
+        config.account.password_file = resolve(base, password);
+      }
+      CAIRN_TRY(account.no_other_keys());
+    }
+    {
+      CAIRN_TRY_ASSIGN(ObjectReader gateway, top.object("gateway"));
+      CAIRN_TRY_ASSIGN(std::string listen, gateway.string("listen"));
+      auto address = parse_listen_address(listen);
+      if (!address) return std::unexpected(std::move(address).error().context("gateway.listen"));
+      config.gateway = *address;
+      CAIRN_TRY(gateway.no_other_keys());
+    }
+    {
+      CAIRN_TRY_ASSIGN(ObjectReader api, top.object("api"));
+      CAIRN_TRY_ASSIGN(std::string listen, api.string("listen"));
+      auto address = parse_listen_address(listen);
+      if (!address) return std::unexpected(std::move(address).error().context("api.listen"));
+      config.api = *address;
+      CAIRN_TRY_ASSIGN(std::string token_file, api.string("token_file"));
+      config.token_file = resolve(base, token_file);
+      CAIRN_TRY(api.no_other_keys());
+    }
+    if (top.has("seal")) {
+      CAIRN_TRY_ASSIGN(ObjectReader seal, top.object("seal"));
+      SealConfig sealing;
+      CAIRN_TRY_ASSIGN(sealing.url, seal.optional_string("url"));
+      CAIRN_TRY_ASSIGN(auto serve, seal.optional_string("serve"));
+      if (sealing.url.has_value() == serve.has_value()) {
+        return fail(Errc::parse, "seal: give either url (a signing service) or serve (run one)");
+      }
+      if (sealing.url && !sealing.url->starts_with("http://") &&
+          !sealing.url->starts_with("https://")) {
+        return fail(Errc::parse, "seal.url: must be an http:// or https:// URL");
+      }
+      if (serve) {
+        auto address = parse_listen_address(*serve);
+        if (!address) return std::unexpected(std::move(address).error().context("seal.serve"));
+        sealing.serve = *address;
+      }
+      CAIRN_TRY_ASSIGN(auto anchor, seal.optional_bool("anchor"));
+      if (anchor && !serve) return fail(Errc::parse, "seal.anchor: only with seal.serve");
+      sealing.anchor = anchor.value_or(false);
+      CAIRN_TRY_ASSIGN(auto round_ms, seal.optional_integer("round_ms", 10, 60000));
+      if (round_ms && !serve) return fail(Errc::parse, "seal.round_ms: only with seal.serve");
+      if (round_ms) sealing.round = std::chrono::milliseconds(*round_ms);
+      CAIRN_TRY(seal.no_other_keys());
+      config.seal = sealing;
+    }
+    CAIRN_TRY_ASSIGN(auto poll_ms, top.optional_integer("poll_ms", 10, 600000));
+    if (poll_ms) config.poll = std::chrono::milliseconds(*poll_ms);
+    {
+      CAIRN_TRY_ASSIGN(ObjectReader roles, top.object("roles"));
+      const json& roles_object = doc["roles"];
+      for (const auto& kind : role_kinds()) {
+        const json* value = roles.find(kind);
+        if (value == nullptr) continue;
+        CAIRN_TRY_ASSIGN(config.roles[kind], role_object(kind, *value, "roles." + kind, base));
+      }
+      CAIRN_TRY(roles.no_other_keys());
+      if (roles_object.empty()) return fail(Errc::parse, "roles: the node has no role");
+    }
+    CAIRN_TRY(top.no_other_keys());
+    return config;
+  }());
+}
+
+Result<NodeConfig> load_node_config(const std::filesystem::path& config_file) {
+  CAIRN_TRY_ASSIGN(std::string text, read_text(config_file));
+  return parse_node_config(as_bytes(text), config_file);
+}
+
+Result<DeploymentFile> parse_deployment(ByteView text, std::string_view where) {
+  auto parsed = [&]() -> Result<DeploymentFile> {
+    CAIRN_TRY_ASSIGN(json doc, parse_json_object(text, "the deployment"));
+    DeploymentFile file;
+    if (!doc.contains("rpc") || !doc["rpc"].is_string()) {
+      return fail(Errc::parse, "rpc: missing or not a string");
+    }
+    file.rpc = doc["rpc"].get<std::string>();
+    if (!doc.contains("chainId") || !doc["chainId"].is_number_unsigned()) {
+      return fail(Errc::parse, "chainId: missing or not an unsigned integer");
+    }
+    file.deployment.chain_id = doc["chainId"].get<std::uint64_t>();
+    if (doc.contains("startBlock")) {
+      if (!doc["startBlock"].is_number_unsigned()) {
+        return fail(Errc::parse, "startBlock: not an unsigned integer");
+      }
+      file.deployment.start_block = doc["startBlock"].get<std::uint64_t>();
+    }
+    if (!doc.contains("contracts") || !doc["contracts"].is_object()) {
+      return fail(Errc::parse, "contracts: missing or not an object");
+    }
+    const json& contracts = doc["contracts"];
+    const std::pair<const char*, chain::Address*> wanted[] = {
+        {"Registry", &file.deployment.registry},
+        {"TrainingTask", &file.deployment.training_task},
+        {"Anchor", &file.deployment.anchor},
+        {"DataTransfer", &file.deployment.data_transfer}};
+    for (const auto& [name, target] : wanted) {
+      if (!contracts.contains(name) || !contracts[name].is_string()) {
+        return fail(Errc::parse,
+                    fmt::format("contracts.{}: missing (deploy with `cairn chain deploy`)", name));
+      }
+      auto address = chain::Address::parse(contracts[name].get<std::string>());
+      if (!address) {
+        return std::unexpected(
+            std::move(address).error().context(fmt::format("contracts.{}", name)));
+      }
+      *target = *address;
+    }
+    return file;
+  }();
+  if (!parsed) return std::unexpected(std::move(parsed).error().context(where));
+  return parsed;
+}
+
+Result<DeploymentFile> load_deployment(const std::filesystem::path& file) {
+  CAIRN_TRY_ASSIGN(std::string text, read_text(file));
+  return parse_deployment(as_bytes(text), file.string());
+}
+
+json config_skeleton(const std::string& name, const std::vector<std::string>& roles,
+                     std::size_t dev_account) {
+  json role_objects = json::object();
+  for (const auto& kind : roles) {
+    if (kind == "data_provider") {
+      role_objects[kind] = {{"images", "shards/" + name + "/images.idx"},
+                            {"labels", "shards/" + name + "/labels.idx"},
+                            {"dataset", "fashion-mnist"},
+                            {"price_wei", "0"},
+                            {"behaviour", "honest"}};
+    } else if (kind == "compute_provider") {
+      role_objects[kind] = {{"price_wei", "0"}};
+    } else if (kind == "model_provider") {
+      role_objects[kind] = {{"model", "cnn"},
+                            {"rounds", 5},
+                            {"participants", 3},
+                            {"reward_wei", "1000000000000000000"},
+                            {"test_images", "test/images.idx"},
+                            {"test_labels", "test/labels.idx"},
+                            {"test_rows", 1000},
+                            {"lr", 0.05},
+                            {"epochs", 1},
+                            {"batch_size", 64},
+                            {"paillier_bits", 2048},
+                            {"round_timeout_s", 120},
+                            {"exclude_harmful", true},
+                            {"out", "out"}};
+    } else if (kind == "aggregator") {
+      role_objects[kind] = {{"behaviour", "honest"}};
+    } else if (kind == "auditor") {
+      role_objects[kind] = {{"out", "audit"}};
+    }
+  }
+  json config = {
+      {"name", name},
+      {"repo", "nodes/" + name},
+      {"chain", {{"rpc", "http://127.0.0.1:8545"}, {"deployment", "deployment.json"}}},
+      {"account", {{"dev_account", dev_account}}},
+      {"gateway", {{"listen", "127.0.0.1:0"}}},
+      {"api", {{"listen", "127.0.0.1:0"}, {"token_file", "nodes/" + name + "/api-token"}}},
+      {"poll_ms", 200},
+      {"roles", role_objects}};
+  if (std::find(roles.begin(), roles.end(), "model_provider") != roles.end()) {
+    config["seal"] = {{"serve", "127.0.0.1:0"}, {"anchor", true}};
+  }
+  return config;
+}
+
+}  // namespace cairn::node
