@@ -301,10 +301,10 @@ PaillierEncryptor::PaillierEncryptor(PaillierPublicKey key) : key_(std::move(key
   mpz_powm(hs.get(), h.get(), key_.n.get(), key_.n_squared.get());
   exponent_bits_ = (key_.bits + 1) / 2;
   const std::size_t windows = (exponent_bits_ + kWindowBits - 1) / kWindowBits;
-  table_.resize(windows);
+  auto table = std::make_shared<std::vector<std::vector<Mpz>>>(windows);
   Mpz base = hs;  // hs^(2^(w i))
   for (std::size_t i = 0; i < windows; ++i) {
-    auto& row = table_[i];
+    auto& row = (*table)[i];
     row.resize(std::size_t{1} << kWindowBits);
     row[0] = Mpz(1);
     row[1] = base;
@@ -316,20 +316,52 @@ PaillierEncryptor::PaillierEncryptor(PaillierPublicKey key) : key_(std::move(key
     mpz_mul(base.get(), row.back().get(), base.get());
     mpz_mod(base.get(), base.get(), key_.n_squared.get());
   }
+  table_ = std::move(table);
 }
 
 Mpz PaillierEncryptor::randomiser() const {
   const Bytes a = random_bytes((exponent_bits_ + 7) / 8);
   Mpz out(1);
   // a as little-endian windows of kWindowBits (= 8: one byte each), from the last byte.
-  const std::size_t windows = table_.size();
+  const auto& table = *table_;
+  const std::size_t windows = table.size();
   for (std::size_t i = 0; i < windows && i < a.size(); ++i) {
     const auto digit = static_cast<std::size_t>(a[a.size() - 1 - i]);
     if (digit == 0) continue;
-    mpz_mul(out.get(), out.get(), table_[i][digit].get());
+    mpz_mul(out.get(), out.get(), table[i][digit].get());
     mpz_mod(out.get(), out.get(), key_.n_squared.get());
   }
   return out;
+}
+
+void PaillierEncryptor::precompute(std::size_t count) const {
+  // Made outside the lock, in batches, so encryptions can take from the pool meanwhile.
+  constexpr std::size_t kBatch = 16;
+  std::vector<Mpz> batch;
+  batch.reserve(kBatch);
+  for (std::size_t made = 0; made < count;) {
+    batch.clear();
+    for (std::size_t i = 0; i < kBatch && made < count; ++i, ++made) batch.push_back(randomiser());
+    std::lock_guard lock(pool_->mutex);
+    for (auto& r : batch) pool_->randomisers.push_back(std::move(r));
+  }
+}
+
+std::size_t PaillierEncryptor::precomputed() const {
+  std::lock_guard lock(pool_->mutex);
+  return pool_->randomisers.size();
+}
+
+Mpz PaillierEncryptor::take_randomiser() const {
+  {
+    std::lock_guard lock(pool_->mutex);
+    if (!pool_->randomisers.empty()) {
+      Mpz r = std::move(pool_->randomisers.back());
+      pool_->randomisers.pop_back();
+      return r;
+    }
+  }
+  return randomiser();
 }
 
 Result<Mpz> PaillierEncryptor::encrypt(const Mpz& m) const {
@@ -343,7 +375,7 @@ Result<Mpz> PaillierEncryptor::encrypt(const Mpz& m) const {
   } else {
     mpz_powm(c.get(), key_.g.get(), m.get(), key_.n_squared.get());
   }
-  const Mpz r = randomiser();
+  const Mpz r = take_randomiser();
   mpz_mul(c.get(), c.get(), r.get());
   mpz_mod(c.get(), c.get(), key_.n_squared.get());
   return c;

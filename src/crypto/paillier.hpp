@@ -7,6 +7,7 @@
 #include <gmp.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,12 @@ inline constexpr std::size_t kMinPaillierBits = 2048;
 // h = -x^2 mod n for random x and hs = h^n mod n^2, the randomiser is hs^a for a random
 // a of bits/2 bits, computed from a table of hs^(j 2^(w i)) in bits/(2w) multiplications
 // instead of a full-length exponentiation. Ciphertexts are ordinary Paillier ciphertexts.
+//
+// Randomisers do not depend on the message, so they can also be made ahead of time (the
+// offline phase: while a client trains or waits for a round) with precompute(); encrypt()
+// takes one from that pool, each exactly once, and makes a fresh one when the pool is
+// empty. Copies of an encryptor share its table and its pool; every member is safe to call
+// from several threads at once.
 class PaillierEncryptor {
  public:
   static constexpr unsigned kWindowBits = 8;
@@ -108,11 +115,23 @@ class PaillierEncryptor {
   [[nodiscard]] Result<Mpz> encrypt(const Mpz& m) const;
   const PaillierPublicKey& key() const { return key_; }
 
+  // Makes `count` randomisers now and keeps them for later encryptions.
+  void precompute(std::size_t count) const;
+  // Randomisers waiting in the pool.
+  [[nodiscard]] std::size_t precomputed() const;
+
  private:
   Mpz randomiser() const;
+  Mpz take_randomiser() const;
   PaillierPublicKey key_;
   std::size_t exponent_bits_ = 0;
-  std::vector<std::vector<Mpz>> table_;  // table_[i][j] = hs^(j << (w i)) mod n^2
+  // table_[i][j] = hs^(j << (w i)) mod n^2; shared (read-only) between copies.
+  std::shared_ptr<const std::vector<std::vector<Mpz>>> table_;
+  struct Pool {
+    std::mutex mutex;
+    std::vector<Mpz> randomisers;
+  };
+  std::shared_ptr<Pool> pool_ = std::make_shared<Pool>();
 };
 
 // Enc(a) * Enc(b) = Enc(a + b mod n).

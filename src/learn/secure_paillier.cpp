@@ -1,8 +1,11 @@
 #include "learn/secure_paillier.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <fmt/format.h>
+#include <functional>
+#include <thread>
 
 namespace cairn::learn {
 namespace {
@@ -10,7 +13,31 @@ namespace {
 constexpr std::string_view kMagic = "CRNPAIV1";
 constexpr std::size_t kMaxCiphertexts = std::size_t{1} << 24;
 
+// Runs body(begin, end) over [0, count) cut into one contiguous chunk per thread; the
+// calling thread takes the first chunk. Returns the error of the lowest failing chunk, so
+// the message does not depend on scheduling.
+Status parallel_chunks(std::size_t count, unsigned threads, const std::function<Status(std::size_t, std::size_t)>& body) {
+  const std::size_t chunks = std::max<std::size_t>(1, std::min<std::size_t>(paillier_threads(threads), count));
+  if (chunks == 1) return body(0, count);
+  std::vector<Status> results(chunks);
+  std::vector<std::thread> workers;
+  workers.reserve(chunks - 1);
+  auto run = [&](std::size_t chunk) { results[chunk] = body(chunk * count / chunks, (chunk + 1) * count / chunks); };
+  for (std::size_t chunk = 1; chunk < chunks; ++chunk) workers.emplace_back(run, chunk);
+  run(0);
+  for (auto& worker : workers) worker.join();
+  for (auto& result : results) {
+    if (!result) return result;
+  }
+  return {};
+}
+
 }  // namespace
+
+unsigned paillier_threads(unsigned requested) {
+  if (requested > 0) return requested;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 std::size_t PackingParams::slots_per_ciphertext(std::size_t modulus_bits) const {
   if (!packed) return 1;
@@ -43,7 +70,7 @@ std::size_t ciphertexts_needed(std::uint64_t value_count, const PackingParams& p
 }
 
 Result<EncryptedVector> encrypt_vector(const crypto::PaillierEncryptor& encryptor, std::span<const double> values,
-                                       const PackingParams& params, std::uint64_t model_version) {
+                                       const PackingParams& params, std::uint64_t model_version, unsigned threads) {
   const auto& key = encryptor.key();
   CAIRN_TRY(params.validate(key.bits));
   EncryptedVector out;
@@ -55,38 +82,44 @@ Result<EncryptedVector> encrypt_vector(const crypto::PaillierEncryptor& encrypto
   const double scale = std::ldexp(1.0, params.frac_bits);
   const double limit = params.max_magnitude();
   const std::uint64_t offset = std::uint64_t{1} << (params.value_bits - 1);
-  const std::size_t count = ciphertexts_needed(values.size(), params, key.bits);
-  out.ciphertexts.reserve(count);
-  crypto::Mpz plaintext, slot;
-  for (std::size_t c = 0; c < count; ++c) {
-    mpz_set_ui(plaintext.get(), 0);
-    const std::size_t begin = c * slots;
-    const std::size_t end = std::min(values.size(), begin + slots);
-    // Slot j of the plaintext sits at bit j * slot_bits; the first value in the lowest slot.
-    for (std::size_t i = end; i-- > begin;) {
-      const double x = values[i];
-      if (!std::isfinite(x) || std::fabs(x) >= limit) {
-        return fail(Errc::invalid_argument, fmt::format("value {} at index {} is outside the fixed-point range ±{}", x, i, limit));
-      }
-      const auto fixed = static_cast<std::int64_t>(std::llround(x * scale));
-      const std::uint64_t encoded = static_cast<std::uint64_t>(fixed) + offset;
-      mpz_mul_2exp(plaintext.get(), plaintext.get(), params.slot_bits());
-      mpz_set_ui(slot.get(), encoded);
-      mpz_add(plaintext.get(), plaintext.get(), slot.get());
+  // Range first, in order, so that the error names the first bad value.
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double x = values[i];
+    if (!std::isfinite(x) || std::fabs(x) >= limit) {
+      return fail(Errc::invalid_argument, fmt::format("value {} at index {} is outside the fixed-point range ±{}", x, i, limit));
     }
-    CAIRN_TRY_ASSIGN(auto ciphertext, encryptor.encrypt(plaintext));
-    out.ciphertexts.push_back(std::move(ciphertext));
   }
+  const std::size_t count = ciphertexts_needed(values.size(), params, key.bits);
+  out.ciphertexts.resize(count);
+  CAIRN_TRY(parallel_chunks(count, threads, [&](std::size_t from, std::size_t to) -> Status {
+    crypto::Mpz plaintext, slot;
+    for (std::size_t c = from; c < to; ++c) {
+      mpz_set_ui(plaintext.get(), 0);
+      const std::size_t begin = c * slots;
+      const std::size_t end = std::min(values.size(), begin + slots);
+      // Slot j of the plaintext sits at bit j * slot_bits; the first value in the lowest slot.
+      for (std::size_t i = end; i-- > begin;) {
+        const auto fixed = static_cast<std::int64_t>(std::llround(values[i] * scale));
+        const std::uint64_t encoded = static_cast<std::uint64_t>(fixed) + offset;
+        mpz_mul_2exp(plaintext.get(), plaintext.get(), params.slot_bits());
+        mpz_set_ui(slot.get(), encoded);
+        mpz_add(plaintext.get(), plaintext.get(), slot.get());
+      }
+      CAIRN_TRY_ASSIGN(out.ciphertexts[c], encryptor.encrypt(plaintext));
+    }
+    return {};
+  }));
   return out;
 }
 
-Result<EncryptedVector> sum_encrypted(const crypto::PaillierPublicKey& key, std::span<const EncryptedVector* const> vectors) {
+Result<EncryptedVector> sum_encrypted(const crypto::PaillierPublicKey& key, std::span<const EncryptedVector* const> vectors,
+                                      unsigned threads) {
   if (vectors.empty()) return fail(Errc::invalid_argument, "no encrypted vectors to add");
   const auto& first = *vectors[0];
   EncryptedVector out = first;
   out.summands = 0;
   for (const auto* v : vectors) {
-    CAIRN_TRY(check_encrypted_vector(key, *v));
+    CAIRN_TRY(check_encrypted_vector(key, *v, threads));
     if (v->value_count != first.value_count || v->params.frac_bits != first.params.frac_bits ||
         v->params.value_bits != first.params.value_bits || v->params.headroom_bits != first.params.headroom_bits ||
         v->params.packed != first.params.packed) {
@@ -102,42 +135,50 @@ Result<EncryptedVector> sum_encrypted(const crypto::PaillierPublicKey& key, std:
     return fail(Errc::rejected, fmt::format("{} summands exceed the packing headroom of {}", out.summands,
                                             first.params.max_summands()));
   }
-  for (std::size_t k = 1; k < vectors.size(); ++k) {
-    for (std::size_t c = 0; c < out.ciphertexts.size(); ++c) {
-      crypto::paillier_add_into(key, out.ciphertexts[c], vectors[k]->ciphertexts[c]);
+  CAIRN_TRY(parallel_chunks(out.ciphertexts.size(), threads, [&](std::size_t from, std::size_t to) -> Status {
+    for (std::size_t c = from; c < to; ++c) {
+      for (std::size_t k = 1; k < vectors.size(); ++k) {
+        crypto::paillier_add_into(key, out.ciphertexts[c], vectors[k]->ciphertexts[c]);
+      }
     }
-  }
+    return {};
+  }));
   return out;
 }
 
-Result<std::vector<double>> decrypt_vector(const crypto::PaillierPrivateKey& key, const EncryptedVector& vector) {
+Result<std::vector<double>> decrypt_vector(const crypto::PaillierPrivateKey& key, const EncryptedVector& vector,
+                                           unsigned threads) {
   const auto& pub = key.public_key;
-  CAIRN_TRY(check_encrypted_vector(pub, vector));
+  CAIRN_TRY(check_encrypted_vector(pub, vector, threads));
   const auto& params = vector.params;
   const std::size_t slots = params.slots_per_ciphertext(pub.bits);
   const double scale = std::ldexp(1.0, -int{params.frac_bits});
   // The slots hold sums of `summands` offset values: remove summands * 2^(value_bits-1).
   const auto offset_total = static_cast<std::int64_t>(std::uint64_t{vector.summands} << (params.value_bits - 1));
   std::vector<double> out(vector.value_count);
-  crypto::Mpz slot;
-  for (std::size_t c = 0; c < vector.ciphertexts.size(); ++c) {
-    CAIRN_TRY_ASSIGN(auto plaintext, crypto::paillier_decrypt(key, vector.ciphertexts[c]));
-    const std::size_t begin = c * slots;
-    const std::size_t end = std::min<std::size_t>(vector.value_count, begin + slots);
-    for (std::size_t i = begin; i < end; ++i) {
-      mpz_fdiv_r_2exp(slot.get(), plaintext.get(), params.slot_bits());
-      mpz_fdiv_q_2exp(plaintext.get(), plaintext.get(), params.slot_bits());
-      const auto raw = static_cast<std::int64_t>(mpz_get_ui(slot.get()));
-      out[i] = static_cast<double>(raw - offset_total) * scale;
+  CAIRN_TRY(parallel_chunks(vector.ciphertexts.size(), threads, [&](std::size_t from, std::size_t to) -> Status {
+    crypto::Mpz slot;
+    for (std::size_t c = from; c < to; ++c) {
+      CAIRN_TRY_ASSIGN(auto plaintext, crypto::paillier_decrypt(key, vector.ciphertexts[c]));
+      const std::size_t begin = c * slots;
+      const std::size_t end = std::min<std::size_t>(vector.value_count, begin + slots);
+      for (std::size_t i = begin; i < end; ++i) {
+        mpz_fdiv_r_2exp(slot.get(), plaintext.get(), params.slot_bits());
+        mpz_fdiv_q_2exp(plaintext.get(), plaintext.get(), params.slot_bits());
+        const auto raw = static_cast<std::int64_t>(mpz_get_ui(slot.get()));
+        out[i] = static_cast<double>(raw - offset_total) * scale;
+      }
+      if (mpz_sgn(plaintext.get()) != 0) {
+        return fail(Errc::integrity, fmt::format("decrypted aggregate has bits beyond its slots in ciphertext {} "
+                                                 "(overflow or wrong packing)", c));
+      }
     }
-    if (mpz_sgn(plaintext.get()) != 0) {
-      return fail(Errc::integrity, "decrypted aggregate has bits beyond its slots (overflow or wrong packing)");
-    }
-  }
+    return {};
+  }));
   return out;
 }
 
-Status check_encrypted_vector(const crypto::PaillierPublicKey& key, const EncryptedVector& vector) {
+Status check_encrypted_vector(const crypto::PaillierPublicKey& key, const EncryptedVector& vector, unsigned threads) {
   if (!equal(vector.key_fingerprint, key.fingerprint())) {
     return fail(Errc::rejected, "encrypted vector is for a different Paillier key");
   }
@@ -151,11 +192,25 @@ Status check_encrypted_vector(const crypto::PaillierPublicKey& key, const Encryp
     return fail(Errc::rejected, fmt::format("encrypted vector of {} values has {} ciphertexts, needs {}",
                                             vector.value_count, vector.ciphertexts.size(), needed));
   }
-  for (std::size_t i = 0; i < vector.ciphertexts.size(); ++i) {
-    auto status = crypto::paillier_check_ciphertext(key, vector.ciphertexts[i]);
-    if (!status) return std::unexpected(std::move(status).error().context(fmt::format("ciphertext {}", i)));
-  }
-  return {};
+  return parallel_chunks(vector.ciphertexts.size(), threads, [&](std::size_t from, std::size_t to) -> Status {
+    auto check_one = [&](std::size_t i) -> Status {
+      auto status = crypto::paillier_check_ciphertext(key, vector.ciphertexts[i]);
+      if (!status) return std::unexpected(std::move(status).error().context(fmt::format("ciphertext {}", i)));
+      return {};
+    };
+    // gcd(c_1 ... c_k mod n, n) = 1 exactly when every c_i is coprime to n.
+    crypto::Mpz product(1), gcd;
+    for (std::size_t i = from; i < to; ++i) {
+      const auto& c = vector.ciphertexts[i];
+      if (mpz_sgn(c.get()) <= 0 || mpz_cmp(c.get(), key.n_squared.get()) >= 0) return check_one(i);
+      mpz_mul(product.get(), product.get(), c.get());
+      mpz_mod(product.get(), product.get(), key.n.get());
+    }
+    mpz_gcd(gcd.get(), product.get(), key.n.get());
+    if (mpz_cmp_ui(gcd.get(), 1) == 0) return {};
+    for (std::size_t i = from; i < to; ++i) CAIRN_TRY(check_one(i));
+    return fail(Errc::internal, "ciphertext product shares a factor with n but no ciphertext does");
+  });
 }
 
 Bytes encode_encrypted_vector(const crypto::PaillierPublicKey& key, const EncryptedVector& vector) {

@@ -19,7 +19,7 @@ namespace cairn::learn {
 // neighbour; a plaintext holds floor((|n| - 1) / slot_bits) slots (1 when unpacked).
 struct PackingParams {
   std::uint8_t frac_bits = 24;
-  std::uint8_t value_bits = 40;
+  std::uint8_t value_bits = 32;
   std::uint8_t headroom_bits = 4;
   bool packed = true;
 
@@ -41,19 +41,24 @@ struct EncryptedVector {
   std::vector<crypto::Mpz> ciphertexts;
 };
 
+// The vector operations below split their ciphertexts across `threads` std::threads (0: one
+// per hardware thread, std::thread::hardware_concurrency()); results do not depend on it.
+[[nodiscard]] unsigned paillier_threads(unsigned requested = 0);
+
 [[nodiscard]] std::size_t ciphertexts_needed(std::uint64_t value_count, const PackingParams& params,
                                              std::size_t modulus_bits);
 
 // Encodes, packs and encrypts. Values beyond the range fail (naming the index).
 [[nodiscard]] Result<EncryptedVector> encrypt_vector(const crypto::PaillierEncryptor& encryptor,
                                                      std::span<const double> values, const PackingParams& params,
-                                                     std::uint64_t model_version);
+                                                     std::uint64_t model_version, unsigned threads = 0);
 // Homomorphic sum of vectors encrypted under one key with equal parameters and lengths.
 [[nodiscard]] Result<EncryptedVector> sum_encrypted(const crypto::PaillierPublicKey& key,
-                                                    std::span<const EncryptedVector* const> vectors);
+                                                    std::span<const EncryptedVector* const> vectors,
+                                                    unsigned threads = 0);
 // Decrypts (CRT) and unpacks a sum of `summands` vectors into the sum of their values.
 [[nodiscard]] Result<std::vector<double>> decrypt_vector(const crypto::PaillierPrivateKey& key,
-                                                         const EncryptedVector& vector);
+                                                         const EncryptedVector& vector, unsigned threads = 0);
 
 // "CRNPAIV1" | 32-byte key fingerprint | u8 frac_bits | u8 value_bits | u8 headroom_bits |
 // u8 packed | u64 model version | u64 value count | u32 summands | u32 ciphertext count |
@@ -61,6 +66,10 @@ struct EncryptedVector {
 [[nodiscard]] Bytes encode_encrypted_vector(const crypto::PaillierPublicKey& key, const EncryptedVector& vector);
 // Structural decoding (no key needed); check_encrypted_vector then checks it against a key.
 [[nodiscard]] Result<EncryptedVector> decode_encrypted_vector(ByteView bytes);
-[[nodiscard]] Status check_encrypted_vector(const crypto::PaillierPublicKey& key, const EncryptedVector& vector);
+// Every ciphertext must lie in [1, n^2) and be coprime to n; coprimality is checked on the
+// product of each thread's ciphertexts mod n (one gcd instead of one per ciphertext), and
+// only a failing product is searched for the ciphertext to name.
+[[nodiscard]] Status check_encrypted_vector(const crypto::PaillierPublicKey& key, const EncryptedVector& vector,
+                                            unsigned threads = 0);
 
 }  // namespace cairn::learn

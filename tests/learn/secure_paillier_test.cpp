@@ -24,9 +24,11 @@ std::vector<double> random_values(std::size_t n, std::uint64_t seed, double scal
 TEST(SecurePaillier, PackingLayout) {
   const auto params = PackingParams::for_summands(10);
   EXPECT_EQ(params.headroom_bits, 4);
-  EXPECT_EQ(params.slot_bits(), 44u);
-  EXPECT_EQ(params.slots_per_ciphertext(2048), 46u);
-  EXPECT_EQ(ciphertexts_needed(100, params, 2048), 3u);
+  EXPECT_EQ(params.slot_bits(), 36u);
+  EXPECT_EQ(params.slots_per_ciphertext(2048), 56u);
+  EXPECT_EQ(ciphertexts_needed(100, params, 2048), 2u);
+  EXPECT_EQ(ciphertexts_needed(44428, params, 2048), 794u);  // the CNN's update + weight
+  EXPECT_EQ(params.max_magnitude(), 128.0);
   EXPECT_EQ(PackingParams::for_summands(10, false).slots_per_ciphertext(2048), 1u);
   EXPECT_EQ(PackingParams::for_summands(16).headroom_bits, 4);
   EXPECT_EQ(PackingParams::for_summands(17).headroom_bits, 5);
@@ -119,6 +121,68 @@ TEST(SecurePaillier, EncodingRoundTripsAndRejectsTruncation) {
   const auto z = decode_encrypted_vector(zeroed);
   ASSERT_TRUE(z);
   EXPECT_FALSE(check_encrypted_vector(key().public_key, *z));
+}
+
+TEST(SecurePaillier, ThreadCountDoesNotChangeResults) {
+  const crypto::PaillierEncryptor encryptor(key().public_key);
+  const auto params = PackingParams::for_summands(3);
+  const auto values = random_values(1000, 21, 50.0);
+  std::vector<EncryptedVector> vectors;
+  for (unsigned threads : {1u, 3u, 7u}) vectors.push_back(encrypt_vector(encryptor, values, params, 5, threads).value());
+  const EncryptedVector* all[] = {&vectors[0], &vectors[1], &vectors[2]};
+  const auto sum_1 = sum_encrypted(key().public_key, all, 1).value();
+  const auto sum_4 = sum_encrypted(key().public_key, all, 4).value();
+  EXPECT_EQ(sum_1.ciphertexts, sum_4.ciphertexts);  // the same products, however split
+  const auto one = decrypt_vector(key().private_key, sum_1, 1).value();
+  const auto many = decrypt_vector(key().private_key, sum_4, 5).value();
+  EXPECT_EQ(one, many);
+  for (std::size_t i = 0; i < values.size(); ++i) EXPECT_NEAR(one[i], 3 * values[i], 3e-7) << i;
+  // The first bad value is named whichever thread meets it.
+  auto bad = values;
+  bad[700] = std::nan("");
+  bad[900] = 1e9;
+  const auto refused = encrypt_vector(encryptor, bad, params, 5, 4);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("index 700"), std::string::npos) << refused.error().message;
+}
+
+TEST(SecurePaillier, BatchedCoprimalityCheckNamesTheBadCiphertext) {
+  const crypto::PaillierEncryptor encryptor(key().public_key);
+  const auto params = PackingParams::for_summands(2);
+  auto v = encrypt_vector(encryptor, random_values(2000, 4), params, 0).value();
+  ASSERT_GT(v.ciphertexts.size(), 10u);
+  EXPECT_TRUE(check_encrypted_vector(key().public_key, v, 3));
+  // A multiple of p is in range but not a unit mod n: only the product's gcd sees it.
+  mpz_mul_ui(v.ciphertexts[9].get(), key().private_key.p.get(), 12345);
+  for (unsigned threads : {1u, 2u, 4u}) {
+    const auto status = check_encrypted_vector(key().public_key, v, threads);
+    ASSERT_FALSE(status);
+    EXPECT_NE(status.error().message.find("ciphertext 9"), std::string::npos) << status.error().message;
+    EXPECT_NE(status.error().message.find("shares a factor"), std::string::npos) << status.error().message;
+  }
+  EXPECT_FALSE(decrypt_vector(key().private_key, v));
+}
+
+TEST(SecurePaillier, PrecomputedRandomisersAreUsedOnceEach) {
+  const crypto::PaillierEncryptor encryptor(key().public_key);
+  EXPECT_EQ(encryptor.precomputed(), 0u);
+  encryptor.precompute(20);
+  EXPECT_EQ(encryptor.precomputed(), 20u);
+  const crypto::PaillierEncryptor copy = encryptor;  // shares the pool
+  const auto params = PackingParams::for_summands(2);
+  const auto values = random_values(params.slots_per_ciphertext(1024) * 5, 8);
+  const auto v = encrypt_vector(copy, values, params, 0, 2).value();
+  ASSERT_EQ(v.ciphertexts.size(), 5u);
+  EXPECT_EQ(encryptor.precomputed(), 15u);
+  // Fresh randomisers: the same message twice gives different ciphertexts.
+  const auto again = encrypt_vector(encryptor, values, params, 0, 2).value();
+  for (std::size_t c = 0; c < 5; ++c) EXPECT_FALSE(again.ciphertexts[c] == v.ciphertexts[c]);
+  // Pool drained: encryption goes on with randomisers made on the spot.
+  const auto many = encrypt_vector(encryptor, random_values(params.slots_per_ciphertext(1024) * 12, 9), params, 0).value();
+  EXPECT_EQ(encryptor.precomputed(), 0u);
+  const auto decrypted = decrypt_vector(key().private_key, many).value();
+  const auto expected = random_values(params.slots_per_ciphertext(1024) * 12, 9);
+  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(decrypted[i], expected[i], 1e-7);
 }
 
 }  // namespace

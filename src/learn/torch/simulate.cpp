@@ -8,6 +8,8 @@
 #include <mutex>
 #include <numeric>
 #include <set>
+#include <atomic>
+#include <thread>
 
 #include "crypto/paillier.hpp"
 #include "learn/params.hpp"
@@ -179,12 +181,14 @@ PhaseSeconds& PhaseSeconds::operator+=(const PhaseSeconds& o) {
   decrypt += o.decrypt;
   evaluate += o.evaluate;
   contribution += o.contribution;
+  precompute += o.precompute;
   return *this;
 }
 
 nlohmann::json PhaseSeconds::to_json() const {
   return {{"train", train},         {"encrypt", encrypt},   {"aggregate", aggregate}, {"decrypt", decrypt},
-          {"evaluate", evaluate},   {"contribution", contribution}, {"total", total()}};
+          {"evaluate", evaluate},   {"contribution", contribution}, {"precompute", precompute},
+          {"total", total()}};
 }
 
 nlohmann::json RoundRecord::to_json() const {
@@ -227,6 +231,7 @@ nlohmann::json SimulationResult::to_json() const {
         {"local_epochs", config.train.epochs},
         {"batch_size", config.train.batch_size},
         {"lr", config.train.lr},
+        {"lr_decay", config.lr_decay},
         {"optimizer", config.train.optimizer == TrainConfig::Optimizer::sgd ? "sgd" : "adam"},
         {"prox_mu", config.train.prox_mu},
         {"partition", config.partition.to_string()},
@@ -292,6 +297,7 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
       cfg.epochs = 1;
       cfg.prox_mu = 0;
       cfg.seed = derive_seed(config.seed, kTrainPurpose, 1000000 + static_cast<std::uint64_t>(epoch));
+      cfg.lr = config.train.lr * std::pow(config.lr_decay, epoch / config.train.epochs);
       CAIRN_TRY(train_local(central, all, cfg));
       curve.push_back(evaluate(central, test).accuracy);
     }
@@ -324,12 +330,34 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
     std::vector<Message> messages;
     std::vector<ClientUpdate> plain_updates;  // kept for plain-mode subset aggregation
     double train_loss_sum = 0;
+    // Paillier's offline phase: this round's randomisers are made on a second thread while
+    // the clients train; the thread stops when the last client has encrypted.
+    std::atomic<bool> clients_done{false};
+    std::thread precomputer;
+    if (encryptor && config.paillier_precompute) {
+      const auto needed = ciphertexts_needed(n_params + 1, packing, keys->public_key.bits) * config.clients;
+      precomputer = std::thread([&, needed] {
+        const auto begin = Clock::now();
+        for (std::size_t made = 0; made < needed && !clients_done.load(); made += 8) encryptor->precompute(8);
+        record.seconds.precompute = since(begin);
+      });
+    }
+    // Stops and joins the thread on every way out of the client loop, errors included.
+    struct StopPrecomputer {
+      std::atomic<bool>& done;
+      std::thread& thread;
+      ~StopPrecomputer() {
+        done = true;
+        if (thread.joinable()) thread.join();
+      }
+    } stop_precomputer{clients_done, precomputer};
     // ---- clients: train, then send ----
     for (std::size_t k = 0; k < config.clients; ++k) {
       auto start = Clock::now();
       CAIRN_TRY(worker.set_values(global));
       auto cfg = train_config;
       cfg.seed = derive_seed(config.seed, kTrainPurpose, static_cast<std::uint64_t>(round) * 1000 + k);
+      cfg.lr = train_config.lr * std::pow(config.lr_decay, round - 1);
       CAIRN_TRY_ASSIGN(const auto trained, train_local(worker, shards[k], cfg));
       auto local = worker.parameters(base_version);
       std::vector<float> delta(n_params);
@@ -402,6 +430,9 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
       record.upload_bytes += message.blob.size();
       messages.push_back(std::move(message));
     }
+
+    clients_done = true;
+    if (precomputer.joinable()) precomputer.join();
 
     // ---- aggregator (and model provider): combine, decrypt the aggregate ----
     std::vector<float> combined;
