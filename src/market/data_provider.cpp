@@ -1,0 +1,670 @@
+#include "market/data_provider.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "base/encoding.hpp"
+#include "chain/data_transfer.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/random.hpp"
+#include "crypto/sodium.hpp"
+#include "learn/quality.hpp"
+#include "market/compute_provider.hpp"
+#include "market/directory.hpp"
+#include "market/passport.hpp"
+#include "market/trainer_common.hpp"
+#include "seal/http/client.hpp"
+
+namespace cairn::market {
+
+using chain::abi::Value;
+using nlohmann::json;
+
+Result<DataProviderBehaviour> DataProviderBehaviour::parse(std::string_view text) {
+  DataProviderBehaviour behaviour;
+  auto number_after = [&](std::string_view prefix, auto& out) -> Status {
+    const std::string_view rest = text.substr(prefix.size());
+    const auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), out);
+    if (error != std::errc{} || end != rest.data() + rest.size()) {
+      return fail(Errc::invalid_argument, fmt::format("behaviour \"{}\": bad number", text));
+    }
+    return {};
+  };
+  if (text.empty() || text == "honest") return behaviour;
+  if (text == "garbage") {
+    behaviour.kind = Kind::garbage;
+  } else if (text == "replay") {
+    behaviour.kind = Kind::replay;
+  } else if (text.starts_with("poison:scale:")) {
+    behaviour.kind = Kind::poison;
+    // from_chars for double is not in every standard library cairn builds with.
+    const std::string rest(text.substr(13));
+    char* end = nullptr;
+    behaviour.scale = std::strtod(rest.c_str(), &end);
+    if (rest.empty() || end != rest.c_str() + rest.size() || !std::isfinite(behaviour.scale)) {
+      return fail(Errc::invalid_argument, fmt::format("behaviour \"{}\": bad scale", text));
+    }
+  } else if (text.starts_with("dropout:")) {
+    behaviour.kind = Kind::dropout;
+    CAIRN_TRY(number_after("dropout:", behaviour.from_round));
+  } else {
+    return fail(Errc::invalid_argument,
+                fmt::format("unknown data provider behaviour \"{}\" (honest, poison:scale:S, "
+                            "garbage, dropout:ROUND, replay)",
+                            text));
+  }
+  return behaviour;
+}
+
+std::string DataProviderBehaviour::to_string() const {
+  switch (kind) {
+    case Kind::honest:
+      return "honest";
+    case Kind::poison:
+      return fmt::format("poison:scale:{}", scale);
+    case Kind::garbage:
+      return "garbage";
+    case Kind::dropout:
+      return fmt::format("dropout:{}", from_round);
+    case Kind::replay:
+      return "replay";
+  }
+  return "honest";
+}
+
+namespace {
+
+constexpr const char* kKeyFile = "data_provider/shard.key";
+constexpr const char* kOfferFile = "data_provider/offer.json";
+constexpr const char* kDelegationFile = "data_provider/delegation.json";
+
+json parse_json(ByteView bytes) {
+  return json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                     nullptr, false);
+}
+
+struct Config {
+  std::filesystem::path images, labels;
+  std::string dataset = "dataset";
+  chain::U256 price;
+  std::optional<chain::Address> delegate_to;
+  DataProviderBehaviour behaviour;
+};
+
+Result<Config> parse_config(const json& config) {
+  if (!config.is_object()) return fail(Errc::invalid_argument, "data_provider: not an object");
+  Config out;
+  for (const char* key : {"images", "labels"}) {
+    if (!config.contains(key) || !config[key].is_string()) {
+      return fail(Errc::invalid_argument,
+                  fmt::format("data_provider: \"{}\" (a path) missing", key));
+    }
+  }
+  out.images = config["images"].get<std::string>();
+  out.labels = config["labels"].get<std::string>();
+  if (config.contains("dataset") && config["dataset"].is_string())
+    out.dataset = config["dataset"].get<std::string>();
+  if (config.contains("price_wei")) {
+    if (!config["price_wei"].is_string()) {
+      return fail(Errc::invalid_argument, "data_provider: price_wei must be a decimal string");
+    }
+    CAIRN_TRY_ASSIGN(out.price, chain::U256::parse(config["price_wei"].get<std::string>()));
+  }
+  if (config.contains("delegate_to") && !config["delegate_to"].is_null()) {
+    if (!config["delegate_to"].is_string()) {
+      return fail(Errc::invalid_argument, "data_provider: delegate_to must be an address");
+    }
+    CAIRN_TRY_ASSIGN(chain::Address address,
+                     chain::Address::parse(config["delegate_to"].get<std::string>()));
+    out.delegate_to = address;
+  }
+  if (config.contains("behaviour")) {
+    if (!config["behaviour"].is_string()) {
+      return fail(Errc::invalid_argument, "data_provider: behaviour must be a string");
+    }
+    CAIRN_TRY_ASSIGN(out.behaviour,
+                     DataProviderBehaviour::parse(config["behaviour"].get<std::string>()));
+  }
+  return out;
+}
+
+struct TrackedTask {
+  CreatedTask created;
+  json spec;
+  bool done = false;
+  std::string outcome;                             // "claimed", "nothing owed", "refunded"
+  std::vector<TaskMember> participants;            // read once the task has started
+  std::map<std::uint64_t, std::string> submitted;  // round -> CID committed
+  std::map<std::uint64_t, std::string> notes;      // round -> what happened
+};
+
+class DataProvider final : public Role {
+ public:
+  DataProvider(Config config, NodeContext& context)
+      : config_(std::move(config)), context_(context) {}
+
+  std::string_view kind() const override { return "data_provider"; }
+
+  Result<bool> step() override {
+    auto acted = step_inner();
+    if (!acted) {
+      std::lock_guard lock(mutex_);
+      last_error_ = acted.error().to_string();
+    }
+    return acted;
+  }
+
+  json status() const override {
+    std::lock_guard lock(mutex_);
+    json tasks = json::array();
+    for (const auto& [id, task] : tasks_) {
+      json submitted = json::object();
+      for (const auto& [round, cid] : task.submitted)
+        submitted[std::to_string(round)] = cid;
+      json notes = json::object();
+      for (const auto& [round, note] : task.notes)
+        notes[std::to_string(round)] = note;
+      tasks.push_back({{"task", id},
+                       {"done", task.done},
+                       {"outcome", task.outcome},
+                       {"submitted", submitted},
+                       {"notes", notes}});
+    }
+    json out = {{"kind", "data_provider"},
+                {"dataset", config_.dataset},
+                {"behaviour", config_.behaviour.to_string()},
+                {"offer",
+                 {{"manifest", manifest_cid_ ? manifest_cid_->to_string() : ""},
+                  {"signature", signature_cid_},
+                  {"registry_entry", registry_entry_ ? json(*registry_entry_) : json(nullptr)}}},
+                {"tasks", tasks},
+                {"finished", finished_locked()}};
+    if (config_.delegate_to) {
+      out["delegation"] = {{"compute_provider", config_.delegate_to->to_checksum()},
+                           {"deal", deal_id_ ? json(*deal_id_) : json(nullptr)},
+                           {"settled", deal_settled_}};
+    }
+    if (!last_error_.empty()) out["last_error"] = last_error_;
+    return out;
+  }
+
+  bool finished() const override {
+    std::lock_guard lock(mutex_);
+    return finished_locked();
+  }
+
+ private:
+  bool finished_locked() const {
+    if (tasks_.empty()) return false;
+    for (const auto& [id, task] : tasks_)
+      if (!task.done) return false;
+    return !config_.delegate_to || deal_settled_;
+  }
+
+  void say(const std::string& line) const {
+    if (context_.log) context_.log(line);
+  }
+  bool stopping() const { return context_.stopping != nullptr && context_.stopping->load(); }
+
+  Result<bool> step_inner() {
+    // Every phase returns true only when it sent or stored something new, so that a role
+    // rebuilt after a restart does not report work it merely found done.
+    if (!announced_) {
+      CAIRN_TRY(announce_endpoint(context_));
+      announced_ = true;
+    }
+    if (!registry_entry_) {
+      CAIRN_TRY_ASSIGN(bool published, publish_offer());
+      if (published) return true;
+    }
+    CAIRN_TRY_ASSIGN(bool joined, discover_tasks());
+    if (joined) return true;
+    for (auto& [id, task] : tasks_) {
+      if (task.done) continue;
+      if (stopping()) return false;
+      CAIRN_TRY_ASSIGN(bool acted, advance(task));
+      if (acted) return true;
+    }
+    if (config_.delegate_to && !deal_settled_) {
+      CAIRN_TRY_ASSIGN(bool acted, settle_deal());
+      if (acted) return true;
+    }
+    return false;
+  }
+
+  // ---- offer ----
+
+  Result<learn::Dataset> load_data() const {
+    CAIRN_TRY_ASSIGN(Bytes images, learn::read_maybe_gzip(config_.images));
+    CAIRN_TRY_ASSIGN(Bytes labels, learn::read_maybe_gzip(config_.labels));
+    CAIRN_TRY_ASSIGN(learn::IdxArray image_array, learn::parse_idx(images));
+    CAIRN_TRY_ASSIGN(learn::IdxArray label_array, learn::parse_idx(labels));
+    CAIRN_TRY_ASSIGN(learn::Dataset data, learn::dataset_from_idx(image_array, label_array));
+    return data;
+  }
+
+  // True when something was created or sent (rather than found done before a restart).
+  Result<bool> publish_offer() {
+    bool acted = false;
+    CAIRN_TRY_ASSIGN(key_, load_or_create_key(context_, kKeyFile));
+    CAIRN_TRY_ASSIGN(auto saved, read_state(context_, kOfferFile));
+    json offer = saved ? parse_json(*saved) : json::object();
+    if (!offer.is_object()) offer = json::object();
+    CAIRN_TRY_ASSIGN(learn::Dataset data, load_data());
+    data_ = std::move(data);
+    std::optional<store::Cid> manifest_cid;
+    if (offer.contains("manifest")) {
+      CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(offer["manifest"].get<std::string>()));
+      CAIRN_TRY_ASSIGN(bool held, context_.repo->blocks().is_pinned(cid));
+      if (held) manifest_cid = cid;
+    }
+    if (!manifest_cid) {
+      json compute = nullptr;
+      if (config_.delegate_to) {
+        CAIRN_TRY_ASSIGN(compute, open_delegation());
+      }
+      CAIRN_TRY_ASSIGN(manifest_cid, write_manifest(std::move(compute)));
+      acted = true;
+      offer = {{"manifest", manifest_cid->to_string()}};
+      CAIRN_TRY(write_state(context_, kOfferFile, as_bytes(offer.dump())));
+    }
+    CAIRN_TRY_ASSIGN(Bytes manifest_bytes, read_artifact(context_, *manifest_cid));
+    manifest_ = parse_json(manifest_bytes);
+    if (manifest_.contains("compute") && manifest_["compute"].is_object()) {
+      deal_id_ = std::stoull(manifest_["compute"]["deal"].get<std::string>());
+    }
+    // The keyless signature of the manifest, kept beside it in the store.
+    if (!offer.contains("signature")) {
+      if (context_.seal_url.empty()) {
+        return fail(Errc::invalid_argument, context_.name + " has no signing service");
+      }
+      seal::SealClient client(context_.seal_url);
+      CAIRN_TRY_ASSIGN(seal::Imprint imprint, cid_imprint(*manifest_cid));
+      CAIRN_TRY_ASSIGN(seal::Signature signature, client.sign(imprint, 0, context_.name));
+      CAIRN_TRY_ASSIGN(store::Cid signature_cid,
+                       put_artifact(context_, signature.serialize(), "manifest seal"));
+      offer["signature"] = signature_cid.to_string();
+      CAIRN_TRY(write_state(context_, kOfferFile, as_bytes(offer.dump())));
+      acted = true;
+    }
+    signature_cid_ = offer["signature"].get<std::string>();
+    // Registered once: the Registry refuses a digest twice, so look before sending.
+    CAIRN_TRY_ASSIGN(chain::Contract registry, registry_contract(context_));
+    CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(*manifest_cid));
+    CAIRN_TRY_ASSIGN(auto holder, registry.call("entryOfDigest", {Value(digest)}));
+    CAIRN_TRY_ASSIGN(chain::U256 entry, holder.at(0).as_uint());
+    if (entry == chain::U256{}) {
+      CAIRN_TRY_ASSIGN(auto tx,
+                       registry.transact(context_.signer, "register",
+                                         {Value(static_cast<std::uint64_t>(RegistryKind::dataset)),
+                                          Value(digest), Value::text(manifest_cid->to_string())}));
+      CAIRN_TRY_ASSIGN(auto event, registry.event_in(tx.receipt, "Registered"));
+      CAIRN_TRY_ASSIGN(entry, event.at(0).as_uint());
+      say(fmt::format("{}: offer {} registered (entry {})", context_.name,
+                      manifest_cid->to_string(), entry.to_decimal()));
+      acted = true;
+    }
+    std::lock_guard lock(mutex_);
+    manifest_cid_ = manifest_cid;
+    registry_entry_ = to_u64(entry);
+    return acted;
+  }
+
+  Result<store::Cid> write_manifest(json compute) {
+    const learn::Dataset& data = *data_;
+    CAIRN_TRY_ASSIGN(Bytes images, learn::encode_idx_images(data));
+    CAIRN_TRY_ASSIGN(Bytes labels, learn::encode_idx_labels(data));
+    const chain::Address& me = context_.signer.address;
+    const Bytes sealed_images =
+        crypto::aead_seal(key_, images, as_bytes(shard_binding(me, "images")));
+    const Bytes sealed_labels =
+        crypto::aead_seal(key_, labels, as_bytes(shard_binding(me, "labels")));
+    CAIRN_TRY_ASSIGN(store::Cid images_cid,
+                     put_artifact(context_, sealed_images, "shard images (encrypted)"));
+    CAIRN_TRY_ASSIGN(store::Cid labels_cid,
+                     put_artifact(context_, sealed_labels, "shard labels (encrypted)"));
+    json features = json::array();
+    for (auto dim : data.feature_shape)
+      features.push_back(dim);
+    const json manifest = {
+        {"type", "cairn.dataset.v1"},
+        {"owner", me.to_checksum()},
+        {"dataset", config_.dataset},
+        {"schema", {{"format", "idx"}, {"features", features}, {"classes", data.num_classes}}},
+        {"shards", json::array({{{"images", images_cid.to_string()},
+                                 {"labels", labels_cid.to_string()},
+                                 {"rows", data.rows()},
+                                 {"encryption", "xchacha20-poly1305"}}})},
+        {"quality", learn::quality_report(data).to_json()},
+        {"price_wei", config_.price.to_decimal()},
+        {"compute", std::move(compute)}};
+    return put_artifact(context_, canonical_json_bytes(manifest), "dataset manifest");
+  }
+
+  // ---- delegation (data provider side) ----
+
+  // Opens (or finds, after a restart) the deal with the compute provider; the manifest's
+  // "compute" object.
+  Result<json> open_delegation() {
+    const chain::Address provider = *config_.delegate_to;
+    CAIRN_TRY_ASSIGN(auto offer, current_compute_offer(context_, provider));
+    if (!offer) {
+      return fail(Errc::not_found,
+                  fmt::format("{} has registered no compute offer", provider.to_checksum()));
+    }
+    if (offer->price == chain::U256{}) {
+      return fail(Errc::invalid_argument,
+                  "the compute offer's price is 0 (a deal escrows a price)");
+    }
+    CAIRN_TRY_ASSIGN(auto saved, read_state(context_, kDelegationFile));
+    json state = saved ? parse_json(*saved) : json::object();
+    if (!state.is_object() || state.value("compute_provider", "") != provider.to_checksum()) {
+      // The wrapped key is kept before the deal is opened: a restart finds the deal by it.
+      CAIRN_TRY_ASSIGN(Bytes wrapped, crypto::wrap_key(offer->x25519_public_key, key_));
+      CAIRN_TRY_ASSIGN(store::Cid wrapped_cid,
+                       put_raw_block(context_, wrapped, "shard key wrapped to compute provider"));
+      state = {{"compute_provider", provider.to_checksum()},
+               {"wrapped_key", wrapped_cid.to_string()}};
+      CAIRN_TRY(write_state(context_, kDelegationFile, as_bytes(state.dump())));
+    }
+    CAIRN_TRY_ASSIGN(store::Cid wrapped_cid,
+                     store::Cid::parse(state["wrapped_key"].get<std::string>()));
+    CAIRN_TRY_ASSIGN(ByteArray<32> wrapped_digest, multihash_digest(wrapped_cid));
+    CAIRN_TRY_ASSIGN(chain::DataTransfer transfer,
+                     chain::DataTransfer::at(context_.sender, context_.deployment.data_transfer));
+    if (!state.contains("deal")) {
+      CAIRN_TRY_ASSIGN(
+          auto opened,
+          find_events(context_, "DataTransfer", context_.deployment.data_transfer, "DealInitiated",
+                      {std::nullopt, topic_word(context_.signer.address), topic_word(provider)}));
+      for (const auto& event : opened) {
+        CAIRN_TRY_ASSIGN(ByteArray<32> pub, event.values.at(4).as_bytes32());
+        if (pub != wrapped_digest) continue;
+        CAIRN_TRY_ASSIGN(chain::U256 id, event.values.at(0).as_uint());
+        state["deal"] = id.to_decimal();
+      }
+    }
+    if (!state.contains("deal")) {
+      CAIRN_TRY_ASSIGN(json schema_features, [&]() -> Result<json> {
+        json features = json::array();
+        for (auto dim : data_->feature_shape)
+          features.push_back(dim);
+        return features;
+      }());
+      const json schema = {
+          {"format", "idx"}, {"features", schema_features}, {"classes", data_->num_classes}};
+      const auto schema_digest = crypto::sha256(canonical_json_bytes(schema));
+      CAIRN_TRY_ASSIGN(auto initiated,
+                       transfer.init_transaction(context_.signer, provider, schema_digest,
+                                                 wrapped_digest, offer->price));
+      state["deal"] = initiated.deal_id.to_decimal();
+      say(fmt::format("{}: deal {} opened with compute provider {} ({} wei escrowed)",
+                      context_.name, initiated.deal_id.to_decimal(), provider.to_checksum(),
+                      offer->price.to_decimal()));
+    }
+    CAIRN_TRY(write_state(context_, kDelegationFile, as_bytes(state.dump())));
+    return json{{"provider", provider.to_checksum()},
+                {"deal", state["deal"].get<std::string>()},
+                {"key", wrapped_cid.to_string()}};
+  }
+
+  // Confirms the deal once the compute provider delivered and every task is done.
+  Result<bool> settle_deal() {
+    if (!deal_id_) return false;
+    CAIRN_TRY_ASSIGN(chain::DataTransfer transfer,
+                     chain::DataTransfer::at(context_.sender, context_.deployment.data_transfer));
+    CAIRN_TRY_ASSIGN(chain::Deal deal, transfer.deal(chain::U256(*deal_id_)));
+    if (!deal.exists()) {
+      std::lock_guard lock(mutex_);
+      deal_settled_ = true;
+      return false;
+    }
+    if (!deal.data_provided || tasks_.empty()) return false;
+    for (const auto& [id, task] : tasks_)
+      if (!task.done) return false;
+    CAIRN_TRY(transfer.verified_data(context_.signer, chain::U256(*deal_id_)));
+    say(fmt::format("{}: deal {} confirmed; the compute provider is paid", context_.name,
+                    *deal_id_));
+    std::lock_guard lock(mutex_);
+    deal_settled_ = true;
+    return true;
+  }
+
+  // ---- tasks ----
+
+  Result<bool> discover_tasks() {
+    CAIRN_TRY_ASSIGN(auto created, created_tasks(context_));
+    CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
+    for (const auto& task : created) {
+      if (tasks_.contains(task.id) || ignored_.contains(task.id)) continue;
+      CAIRN_TRY_ASSIGN(
+          auto membership,
+          tasks.call("participants", {Value(task.id), Value(context_.signer.address)}));
+      CAIRN_TRY_ASSIGN(bool joined, membership.at(0).as_bool());
+      auto spec = fetch_spec(context_, task);
+      if (!spec) {
+        if (joined) return std::unexpected(std::move(spec).error());
+        say(fmt::format("{}: task {} ignored: {}", context_.name, task.id,
+                        spec.error().to_string()));
+        ignored_.insert(task.id);
+        continue;
+      }
+      if (!joined) {
+        const json wanted = spec->contains("schema") ? (*spec)["schema"] : json::object();
+        if (!schema_fits(manifest_["schema"], wanted)) {
+          say(fmt::format("{}: task {} ignored: its schema does not fit this dataset",
+                          context_.name, task.id));
+          ignored_.insert(task.id);
+          continue;
+        }
+        CAIRN_TRY_ASSIGN(TaskView view, read_task(context_, task, *spec));
+        if (view.started || view.state != TaskView::State::open) {
+          ignored_.insert(task.id);
+          continue;
+        }
+        CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(*manifest_cid_));
+        CAIRN_TRY(tasks.transact(
+            context_.signer, "join",
+            {Value(task.id), Value(digest), Value::text(manifest_cid_->to_string())}));
+        say(fmt::format("{}: joined task {} with manifest {}", context_.name, task.id,
+                        manifest_cid_->to_string()));
+      }
+      TrackedTask tracked;
+      tracked.created = task;
+      tracked.spec = std::move(*spec);
+      std::lock_guard lock(mutex_);
+      tasks_.emplace(task.id, std::move(tracked));
+      if (!joined) return true;
+    }
+    return false;
+  }
+
+  Result<bool> advance(TrackedTask& task) {
+    CAIRN_TRY_ASSIGN(TaskView view, read_task(context_, task.created, task.spec));
+    if (view.state == TaskView::State::refunded) {
+      std::lock_guard lock(mutex_);
+      task.done = true;
+      task.outcome = "refunded";
+      return false;
+    }
+    if (view.state == TaskView::State::reported) return claim(task);
+    if (view.state != TaskView::State::open || !view.started || view.current_round >= view.rounds)
+      return false;
+    const std::uint64_t round = view.current_round;
+    CAIRN_TRY_ASSIGN(ByteArray<32> committed,
+                     update_commitment(context_, task.created.id, round, context_.signer.address));
+    if (committed != ByteArray<32>{}) return false;  // done for this round (maybe before a restart)
+    const auto& behaviour = config_.behaviour;
+    if (behaviour.kind == DataProviderBehaviour::Kind::dropout && round >= behaviour.from_round) {
+      if (!task.notes.contains(round)) {
+        std::lock_guard lock(mutex_);
+        task.notes[round] = "dropped out (behaviour)";
+      }
+      return false;
+    }
+    CAIRN_TRY_ASSIGN(std::optional<store::Cid> update, make_update(task, view, round));
+    if (!update) return false;  // waiting (for the compute provider)
+    if (stopping()) return false;
+    // Checked again right before the transaction: nothing is ever committed twice.
+    CAIRN_TRY_ASSIGN(committed,
+                     update_commitment(context_, task.created.id, round, context_.signer.address));
+    if (committed != ByteArray<32>{}) return false;
+    CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
+    CAIRN_TRY_ASSIGN(ByteArray<32> commitment, cid_commitment(*update));
+    CAIRN_TRY(tasks.transact(context_.signer, "submitUpdate",
+                             {Value(task.created.id), Value(round), Value(commitment),
+                              Value::text(update->to_string())}));
+    if (context_.metrics) context_.metrics->add("updates_submitted_total");
+    say(fmt::format("{}: task {} round {}: update {} committed", context_.name, task.created.id,
+                    round, update->to_string()));
+    std::lock_guard lock(mutex_);
+    task.submitted[round] = update->to_string();
+    return true;
+  }
+
+  // The update to commit for `round` (nullopt: not available yet).
+  Result<std::optional<store::Cid>> make_update(TrackedTask& task, const TaskView& view,
+                                                std::uint64_t round) {
+    using Kind = DataProviderBehaviour::Kind;
+    const auto& behaviour = config_.behaviour;
+    const std::uint64_t task_id = task.created.id;
+    if (behaviour.kind == Kind::garbage) {
+      CAIRN_TRY_ASSIGN(store::Cid cid, put_artifact(context_, crypto::random_bytes(4096),
+                                                    fmt::format("garbage round {}", round)));
+      note(task, round, "garbage (behaviour)");
+      return std::optional<store::Cid>(cid);
+    }
+    if (behaviour.kind == Kind::replay && round >= 1) {
+      CAIRN_TRY_ASSIGN(auto first,
+                       committed_update_cid(context_, task_id, 0, context_.signer.address));
+      if (first) {
+        CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(*first));
+        note(task, round, "replay of round 0's update (behaviour)");
+        return std::optional<store::Cid>(cid);
+      }
+    }
+    if (task.participants.empty()) {
+      CAIRN_TRY_ASSIGN(auto participants, task_participants(context_, task_id));
+      std::lock_guard lock(mutex_);
+      task.participants = std::move(participants);
+    }
+    std::uint64_t total_rows = 0;
+    for (const auto& participant : task.participants)
+      total_rows += participant.rows;
+    const std::uint64_t own_rows = manifest_rows(manifest_);
+    if (total_rows == 0 || own_rows == 0) {
+      return fail(Errc::invalid_argument,
+                  fmt::format("task {}: no rows in the manifests", task_id));
+    }
+    const double weight = static_cast<double>(own_rows) / static_cast<double>(total_rows);
+    CAIRN_TRY_ASSIGN(TaskKey key, task_key(view.spec));
+    CAIRN_TRY_ASSIGN(GlobalModel global, fetch_global_model(context_, view, round));
+    if (config_.delegate_to) {
+      CAIRN_TRY_ASSIGN(auto delegated, delegated_update(task, key, global, round));
+      if (delegated) return delegated;
+      if (!task.notes.contains(round) || !task.notes[round].starts_with("compute provider's"))
+        return std::optional<store::Cid>{};  // not delivered yet
+      // The provider's update was refused: the data provider trains itself.
+    }
+    const auto started = std::chrono::steady_clock::now();
+    CAIRN_TRY_ASSIGN(std::vector<double> values,
+                     weighted_delta(view.spec, global.parameters, *data_, round,
+                                    context_.signer.address, weight));
+    if (context_.metrics) {
+      context_.metrics->add(
+          "training_seconds_total",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    if (behaviour.kind == Kind::poison) {
+      scale_delta(values, behaviour.scale, key.packing);
+      note(task, round, fmt::format("delta scaled by {} (behaviour)", behaviour.scale));
+    }
+    if (stopping()) return std::optional<store::Cid>{};
+    CAIRN_TRY_ASSIGN(Bytes bytes, encrypt_update(key, values, round));
+    CAIRN_TRY_ASSIGN(
+        store::Cid cid,
+        put_artifact(context_, bytes, fmt::format("task {} update round {}", task_id, round)));
+    return std::optional<store::Cid>(cid);
+  }
+
+  // The compute provider's update for `round`, fetched and checked; nullopt when it has not
+  // delivered yet, or when what it delivered was refused (noted).
+  Result<std::optional<store::Cid>> delegated_update(TrackedTask& task, const TaskKey& key,
+                                                     const GlobalModel& global,
+                                                     std::uint64_t round) {
+    CAIRN_TRY_ASSIGN(auto offer, current_compute_offer(context_, *config_.delegate_to));
+    if (!offer || !deal_id_) return std::optional<store::Cid>{};
+    const auto delivered = delivered_update(*offer, *deal_id_, task.created.id, round);
+    if (!delivered) return std::optional<store::Cid>{};
+    CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(*delivered));
+    auto bytes = fetch_artifact(context_, *config_.delegate_to, cid);
+    Status checked = bytes ? check_update(key, *bytes, global.parameters.values.size() + 1, round)
+                           : Status(std::unexpected(bytes.error()));
+    if (!checked) {
+      note(task, round, "compute provider's update refused: " + checked.error().to_string());
+      say(fmt::format("{}: task {} round {}: {}", context_.name, task.created.id, round,
+                      task.notes[round]));
+      return std::optional<store::Cid>{};
+    }
+    note(task, round, "trained by compute provider " + config_.delegate_to->to_checksum());
+    return std::optional<store::Cid>(cid);
+  }
+
+  void note(TrackedTask& task, std::uint64_t round, std::string text) {
+    std::lock_guard lock(mutex_);
+    task.notes[round] = std::move(text);
+  }
+
+  Result<bool> claim(TrackedTask& task) {
+    CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
+    CAIRN_TRY_ASSIGN(auto membership, tasks.call("participants", {Value(task.created.id),
+                                                                  Value(context_.signer.address)}));
+    CAIRN_TRY_ASSIGN(bool claimed, membership.at(1).as_bool());
+    CAIRN_TRY_ASSIGN(chain::U256 owed, membership.at(2).as_uint());
+    if (claimed || owed == chain::U256{}) {
+      std::lock_guard lock(mutex_);
+      task.done = true;
+      task.outcome = claimed ? "claimed" : "nothing owed";
+      return false;
+    }
+    CAIRN_TRY(tasks.transact(context_.signer, "claim", {Value(task.created.id)}));
+    say(fmt::format("{}: task {}: claimed {} wei", context_.name, task.created.id,
+                    owed.to_decimal()));
+    std::lock_guard lock(mutex_);
+    task.done = true;
+    task.outcome = "claimed";
+    return true;
+  }
+
+  Config config_;
+  NodeContext& context_;
+  mutable std::mutex mutex_;
+  bool announced_ = false;
+  ByteArray<32> key_{};
+  std::optional<learn::Dataset> data_;
+  json manifest_;
+  std::optional<store::Cid> manifest_cid_;
+  std::string signature_cid_;
+  std::optional<std::uint64_t> registry_entry_;
+  std::optional<std::uint64_t> deal_id_;
+  bool deal_settled_ = false;
+  std::map<std::uint64_t, TrackedTask> tasks_;
+  std::set<std::uint64_t> ignored_;
+  std::string last_error_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Role>> make_data_provider(const json& config, NodeContext& context) {
+  CAIRN_TRY_ASSIGN(Config parsed, parse_config(config));
+  if (context.repo == nullptr || !context.sender) {
+    return fail(Errc::invalid_argument, "data_provider: the node has no store or no chain");
+  }
+  return std::unique_ptr<Role>(std::make_unique<DataProvider>(std::move(parsed), context));
+}
+
+}  // namespace cairn::market

@@ -1,0 +1,436 @@
+#include "market/trainer_common.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "base/encoding.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/random.hpp"
+#include "crypto/sodium.hpp"
+#include "learn/rng.hpp"
+#include "learn/torch/model.hpp"
+#include "learn/torch/train.hpp"
+#include "market/directory.hpp"
+#include "market/passport.hpp"
+#include "store/repo.hpp"
+
+namespace cairn::market {
+
+using chain::abi::Value;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::uint64_t kTrainPurpose = 0x545241494e;  // "TRAIN"
+
+Result<std::string> json_string(const json& object, const char* key, std::string_view what) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) {
+    return fail(Errc::invalid_argument, fmt::format("{} has no string \"{}\"", what, key));
+  }
+  return object[key].get<std::string>();
+}
+
+template <typename T>
+T json_number_or(const json& object, const char* key, T fallback) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_number()) return fallback;
+  return object[key].get<T>();
+}
+
+}  // namespace
+
+std::uint64_t to_u64(const chain::U256& value) {
+  const auto bytes = value.to_be_bytes();
+  std::uint64_t out = 0;
+  for (std::size_t i = 24; i < 32; ++i)
+    out = (out << 8) | std::to_integer<std::uint64_t>(bytes[i]);
+  return out;
+}
+
+Result<std::vector<CreatedTask>> created_tasks(const NodeContext& context) {
+  CAIRN_TRY_ASSIGN(auto events, find_events(context, "TrainingTask",
+                                            context.deployment.training_task, "TaskCreated"));
+  std::vector<CreatedTask> tasks;
+  for (const auto& event : events) {
+    CreatedTask task;
+    CAIRN_TRY_ASSIGN(chain::U256 id, event.values.at(0).as_uint());
+    task.id = to_u64(id);
+    CAIRN_TRY_ASSIGN(task.owner, event.values.at(1).as_address());
+    CAIRN_TRY_ASSIGN(task.spec_digest, event.values.at(2).as_bytes32());
+    CAIRN_TRY_ASSIGN(task.spec_cid, event.values.at(3).as_string());
+    tasks.push_back(std::move(task));
+  }
+  return tasks;
+}
+
+Result<json> fetch_spec(NodeContext& context, const CreatedTask& task) {
+  CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(task.spec_cid));
+  CAIRN_TRY_ASSIGN(ByteArray<32> commitment, cid_commitment(cid));
+  if (commitment != task.spec_digest) {
+    return fail(Errc::integrity,
+                fmt::format("task {}: spec CID {} does not match the digest on chain", task.id,
+                            task.spec_cid));
+  }
+  CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context, task.owner, cid));
+  json spec = json::parse(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), nullptr, false);
+  if (!spec.is_object()) {
+    return fail(Errc::invalid_argument,
+                fmt::format("task {}: the spec is not a JSON object", task.id));
+  }
+  return spec;
+}
+
+Result<TaskView> read_task(const NodeContext& context, const CreatedTask& created, json spec) {
+  CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context));
+  CAIRN_TRY_ASSIGN(auto values, tasks.call("getTask", {Value(created.id)}));
+  CAIRN_TRY_ASSIGN(auto roles, tasks.call("getTaskRoles", {Value(created.id)}));
+  TaskView view;
+  view.id = created.id;
+  view.owner = created.owner;
+  view.spec_cid = created.spec_cid;
+  view.spec = std::move(spec);
+  CAIRN_TRY_ASSIGN(chain::U256 rounds, values.at(3).as_uint());
+  CAIRN_TRY_ASSIGN(chain::U256 current, values.at(4).as_uint());
+  CAIRN_TRY_ASSIGN(chain::U256 deadline, values.at(7).as_uint());
+  CAIRN_TRY_ASSIGN(chain::U256 state, values.at(8).as_uint());
+  CAIRN_TRY_ASSIGN(view.started, roles.at(2).as_bool());
+  view.rounds = to_u64(rounds);
+  view.current_round = to_u64(current);
+  view.deadline = to_u64(deadline);
+  view.state = static_cast<TaskView::State>(to_u64(state));
+  return view;
+}
+
+bool schema_fits(const json& offered, const json& wanted) {
+  if (!offered.is_object() || !wanted.is_object()) return false;
+  for (const char* key : {"format", "features", "classes"}) {
+    if (!wanted.contains(key)) continue;
+    if (!offered.contains(key) || offered[key] != wanted[key]) return false;
+  }
+  return true;
+}
+
+std::uint64_t manifest_rows(const json& manifest) {
+  std::uint64_t rows = 0;
+  if (!manifest.contains("shards") || !manifest["shards"].is_array()) return 0;
+  for (const auto& shard : manifest["shards"]) {
+    if (shard.is_object() && shard.contains("rows") && shard["rows"].is_number_unsigned())
+      rows += shard["rows"].get<std::uint64_t>();
+  }
+  return rows;
+}
+
+Result<std::vector<TaskMember>> task_participants(NodeContext& context, std::uint64_t task_id) {
+  CAIRN_TRY_ASSIGN(auto events,
+                   find_events(context, "TrainingTask", context.deployment.training_task,
+                               "ParticipantJoined", {topic_word(task_id)}));
+  std::vector<TaskMember> participants;
+  for (const auto& event : events) {
+    TaskMember participant;
+    CAIRN_TRY_ASSIGN(participant.address, event.values.at(1).as_address());
+    CAIRN_TRY_ASSIGN(ByteArray<32> commitment, event.values.at(2).as_bytes32());
+    CAIRN_TRY_ASSIGN(std::string cid_text, event.values.at(3).as_string());
+    CAIRN_TRY_ASSIGN(participant.manifest_cid, store::Cid::parse(cid_text));
+    CAIRN_TRY_ASSIGN(ByteArray<32> expected, cid_commitment(participant.manifest_cid));
+    if (expected != commitment) {
+      return fail(Errc::integrity,
+                  fmt::format("task {}: {}'s manifest CID does not match its commitment", task_id,
+                              participant.address.to_checksum()));
+    }
+    CAIRN_TRY_ASSIGN(Bytes bytes,
+                     fetch_artifact(context, participant.address, participant.manifest_cid));
+    participant.manifest =
+        json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                    nullptr, false);
+    if (!participant.manifest.is_object()) {
+      return fail(Errc::invalid_argument, fmt::format("task {}: {}'s manifest is not JSON", task_id,
+                                                      participant.address.to_checksum()));
+    }
+    participant.rows = manifest_rows(participant.manifest);
+    participants.push_back(std::move(participant));
+  }
+  return participants;
+}
+
+Result<GlobalModel> fetch_global_model(NodeContext& context, const TaskView& task,
+                                       std::uint64_t round) {
+  GlobalModel global;
+  if (round == 0) {
+    CAIRN_TRY_ASSIGN(std::string text, json_string(task.spec, "initial_parameters", "the spec"));
+    CAIRN_TRY_ASSIGN(global.cid, store::Cid::parse(text));
+  } else {
+    CAIRN_TRY_ASSIGN(auto closed,
+                     find_events(context, "TrainingTask", context.deployment.training_task,
+                                 "RoundClosed", {topic_word(task.id), topic_word(round - 1)}));
+    if (closed.empty()) {
+      return fail(Errc::not_found,
+                  fmt::format("task {}: round {} is not closed", task.id, round - 1));
+    }
+    CAIRN_TRY_ASSIGN(ByteArray<32> record_digest, closed.back().values.at(2).as_bytes32());
+    CAIRN_TRY_ASSIGN(std::string record_text, closed.back().values.at(3).as_string());
+    CAIRN_TRY_ASSIGN(store::Cid record_cid, store::Cid::parse(record_text));
+    CAIRN_TRY_ASSIGN(ByteArray<32> expected, cid_commitment(record_cid));
+    if (expected != record_digest) {
+      return fail(
+          Errc::integrity,
+          fmt::format("task {}: round {}'s record does not match its digest", task.id, round - 1));
+    }
+    CAIRN_TRY_ASSIGN(Bytes record_bytes, fetch_artifact(context, task.owner, record_cid));
+    const json record = json::parse(
+        std::string_view(reinterpret_cast<const char*>(record_bytes.data()), record_bytes.size()),
+        nullptr, false);
+    CAIRN_TRY_ASSIGN(std::string model_text,
+                     json_string(record, "result_model", "the round record"));
+    CAIRN_TRY_ASSIGN(global.cid, store::Cid::parse(model_text));
+  }
+  CAIRN_TRY_ASSIGN(Bytes blob, fetch_artifact(context, task.owner, global.cid));
+  CAIRN_TRY_ASSIGN(global.parameters, learn::decode_parameters(blob));
+  if (global.parameters.model_version != round) {
+    return fail(Errc::integrity,
+                fmt::format("task {}: the global model of round {} has model_version {}", task.id,
+                            round, global.parameters.model_version));
+  }
+  return global;
+}
+
+Result<ByteArray<32>> update_commitment(const NodeContext& context, std::uint64_t task_id,
+                                        std::uint64_t round, const chain::Address& participant) {
+  CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context));
+  CAIRN_TRY_ASSIGN(auto values, tasks.call("updateCommitments",
+                                           {Value(task_id), Value(round), Value(participant)}));
+  return values.at(0).as_bytes32();
+}
+
+Result<std::optional<std::string>> committed_update_cid(const NodeContext& context,
+                                                        std::uint64_t task_id, std::uint64_t round,
+                                                        const chain::Address& participant) {
+  CAIRN_TRY_ASSIGN(
+      auto events,
+      find_events(context, "TrainingTask", context.deployment.training_task, "UpdateCommitted",
+                  {topic_word(task_id), topic_word(round), topic_word(participant)}));
+  if (events.empty()) return std::optional<std::string>{};
+  CAIRN_TRY_ASSIGN(std::string cid, events.back().values.at(4).as_string());
+  return std::optional<std::string>(std::move(cid));
+}
+
+Result<TaskKey> task_key(const json& spec) {
+  CAIRN_TRY_ASSIGN(std::string hex, json_string(spec, "paillier_public_key", "the spec"));
+  CAIRN_TRY_ASSIGN(Bytes encoded, from_hex(hex, true));
+  TaskKey key;
+  CAIRN_TRY_ASSIGN(key.key, crypto::decode_public_key(encoded));
+  const json packing = spec.contains("packing") ? spec["packing"] : json::object();
+  key.packing.frac_bits = json_number_or<std::uint8_t>(packing, "frac_bits", key.packing.frac_bits);
+  key.packing.value_bits =
+      json_number_or<std::uint8_t>(packing, "value_bits", key.packing.value_bits);
+  key.packing.headroom_bits =
+      json_number_or<std::uint8_t>(packing, "headroom_bits", key.packing.headroom_bits);
+  if (packing.contains("packed") && packing["packed"].is_boolean())
+    key.packing.packed = packing["packed"].get<bool>();
+  return key;
+}
+
+std::uint64_t training_seed(const json& spec, std::uint64_t round,
+                            const chain::Address& participant) {
+  const json training = spec.contains("training") ? spec["training"] : json::object();
+  const auto seed = json_number_or<std::uint64_t>(training, "seed", 1);
+  std::uint64_t who = 0;
+  for (std::size_t i = 12; i < 20; ++i)
+    who = (who << 8) | std::to_integer<std::uint64_t>(participant.bytes[i]);
+  return learn::derive_seed(learn::derive_seed(seed, kTrainPurpose, round), who);
+}
+
+Result<std::vector<double>> weighted_delta(const json& spec, const learn::ParameterSet& global,
+                                           const learn::Dataset& data, std::uint64_t round,
+                                           const chain::Address& participant, double weight) {
+  CAIRN_TRY_ASSIGN(std::string model_name, json_string(spec, "model", "the spec"));
+  learn::InputSpec input;
+  input.feature_shape = data.feature_shape;
+  input.num_classes = data.num_classes;
+  if (spec.contains("schema") && spec["schema"].is_object() && spec["schema"].contains("classes") &&
+      spec["schema"]["classes"].is_number_integer()) {
+    input.num_classes = spec["schema"]["classes"].get<std::int64_t>();
+  }
+  CAIRN_TRY_ASSIGN(learn::Model model, learn::Model::builtin(model_name, input, 0));
+  CAIRN_TRY(model.set_parameters(global));
+  const json training = spec.contains("training") ? spec["training"] : json::object();
+  learn::TrainConfig config;
+  config.epochs = json_number_or<int>(training, "epochs", 1);
+  config.lr = json_number_or<double>(training, "lr", 0.05);
+  config.batch_size = json_number_or<int>(training, "batch_size", 64);
+  config.seed = training_seed(spec, round, participant);
+  CAIRN_TRY(learn::train_local(model, learn::to_tensors(data), config));
+  const learn::ParameterSet trained = model.parameters(round);
+  if (trained.values.size() != global.values.size()) {
+    return fail(Errc::internal, "the trained model's layout differs from the global model's");
+  }
+  const std::size_t n = global.values.size();
+  std::vector<double> values(n + 1);
+  for (std::size_t i = 0; i < n; ++i)
+    values[i] = weight * (static_cast<double>(trained.values[i]) - global.values[i]);
+  values[n] = weight;
+  return values;
+}
+
+void scale_delta(std::vector<double>& values, double scale, const learn::PackingParams& packing) {
+  if (values.empty()) return;
+  const double limit = packing.max_magnitude() * 0.99;
+  for (std::size_t i = 0; i + 1 < values.size(); ++i)
+    values[i] = std::clamp(values[i] * scale, -limit, limit);
+}
+
+Result<Bytes> encrypt_update(const TaskKey& key, const std::vector<double>& values,
+                             std::uint64_t round) {
+  const crypto::PaillierEncryptor encryptor(key.key);
+  CAIRN_TRY_ASSIGN(learn::EncryptedVector encrypted,
+                   learn::encrypt_vector(encryptor, values, key.packing, round));
+  return learn::encode_encrypted_vector(key.key, encrypted);
+}
+
+Status check_update(const TaskKey& key, ByteView bytes, std::uint64_t value_count,
+                    std::uint64_t round) {
+  CAIRN_TRY_ASSIGN(learn::EncryptedVector update, learn::decode_encrypted_vector(bytes));
+  CAIRN_TRY(learn::check_encrypted_vector(key.key, update));
+  if (update.model_version != round) {
+    return fail(Errc::integrity, fmt::format("the update is tagged for round {}, not {}",
+                                             update.model_version, round));
+  }
+  if (update.value_count != value_count) {
+    return fail(Errc::integrity, fmt::format("the update has {} values, the model needs {}",
+                                             update.value_count, value_count));
+  }
+  if (update.summands != 1) return fail(Errc::integrity, "the update is a sum of several");
+  if (update.params.frac_bits != key.packing.frac_bits ||
+      update.params.value_bits != key.packing.value_bits ||
+      update.params.headroom_bits != key.packing.headroom_bits ||
+      update.params.packed != key.packing.packed) {
+    return fail(Errc::integrity, "the update's packing differs from the task's");
+  }
+  return {};
+}
+
+std::string shard_binding(const chain::Address& owner, std::string_view part) {
+  return fmt::format("cairn dataset shard {} {}", owner.to_checksum(), part);
+}
+
+Result<learn::Dataset> load_encrypted_shards(NodeContext& context, const chain::Address& owner,
+                                             const json& manifest, const ByteArray<32>& key) {
+  if (!manifest.contains("shards") || !manifest["shards"].is_array() ||
+      manifest["shards"].empty()) {
+    return fail(Errc::invalid_argument, "the manifest names no shards");
+  }
+  learn::Dataset all;
+  for (const auto& shard : manifest["shards"]) {
+    learn::IdxArray parts[2];
+    for (int i = 0; i < 2; ++i) {
+      const char* part = i == 0 ? "images" : "labels";
+      CAIRN_TRY_ASSIGN(std::string text, json_string(shard, part, "a shard"));
+      CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(text));
+      CAIRN_TRY_ASSIGN(Bytes sealed, fetch_artifact(context, owner, cid));
+      auto plain = crypto::aead_open(key, sealed, as_bytes(shard_binding(owner, part)));
+      if (!plain) {
+        return std::unexpected(std::move(plain).error().context(
+            fmt::format("decrypting shard {} {}", part, cid.to_string())));
+      }
+      CAIRN_TRY_ASSIGN(parts[i], learn::parse_idx(*plain));
+    }
+    CAIRN_TRY_ASSIGN(learn::Dataset data, learn::dataset_from_idx(parts[0], parts[1]));
+    if (all.labels.empty()) {
+      all = std::move(data);
+    } else {
+      if (data.feature_shape != all.feature_shape) {
+        return fail(Errc::invalid_argument, "the manifest's shards have different shapes");
+      }
+      all.features.insert(all.features.end(), data.features.begin(), data.features.end());
+      all.labels.insert(all.labels.end(), data.labels.begin(), data.labels.end());
+      all.num_classes = std::max(all.num_classes, data.num_classes);
+    }
+  }
+  if (manifest.contains("schema") && manifest["schema"].contains("classes") &&
+      manifest["schema"]["classes"].is_number_integer()) {
+    all.num_classes = std::max(all.num_classes, manifest["schema"]["classes"].get<std::int64_t>());
+  }
+  return all;
+}
+
+Result<std::optional<Bytes>> read_state(const NodeContext& context, const std::string& name) {
+  const auto path = context.state_dir / name;
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) return std::optional<Bytes>{};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(Errc::io, "cannot read " + path.string());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::optional<Bytes>(to_bytes(text));
+}
+
+Status write_state(const NodeContext& context, const std::string& name, ByteView bytes) {
+  const auto path = context.state_dir / name;
+  std::error_code error;
+  std::filesystem::create_directories(path.parent_path(), error);
+  if (error) return fail(Errc::io, "cannot create " + path.parent_path().string());
+  const auto temp = path.string() + ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(Errc::io, "cannot write " + temp);
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t wrote = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (wrote <= 0) {
+      ::close(fd);
+      return fail(Errc::io, "cannot write " + temp);
+    }
+    done += static_cast<std::size_t>(wrote);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || std::rename(temp.c_str(), path.c_str()) != 0) {
+    return fail(Errc::io, "cannot write " + path.string());
+  }
+  return {};
+}
+
+Result<ByteArray<32>> load_or_create_key(const NodeContext& context, const std::string& name) {
+  CAIRN_TRY_ASSIGN(auto existing, read_state(context, name));
+  ByteArray<32> key{};
+  if (existing) {
+    if (existing->size() != key.size()) {
+      return fail(Errc::integrity, fmt::format("{} is not a 32-byte key", name));
+    }
+    std::copy(existing->begin(), existing->end(), key.begin());
+    return key;
+  }
+  crypto::random_fill(key);
+  CAIRN_TRY(write_state(context, name, key));
+  return key;
+}
+
+Result<store::Cid> put_raw_block(NodeContext& context, ByteView bytes, std::string_view label) {
+  if (context.repo == nullptr) return fail(Errc::invalid_argument, "the node has no store");
+  const store::Cid cid = store::Cid::of(store::codec::kRaw, bytes);
+  CAIRN_TRY(context.repo->blocks().put(cid, bytes));
+  CAIRN_TRY(context.repo->blocks().pin(cid, label));
+  return cid;
+}
+
+store::Cid raw_cid_of_digest(const ByteArray<32>& digest) {
+  store::Multihash hash;
+  hash.code = store::multihash_code::kSha2_256;
+  hash.digest = Bytes(digest.begin(), digest.end());
+  return store::Cid::v1(store::codec::kRaw, hash);
+}
+
+Result<ByteArray<32>> multihash_digest(const store::Cid& cid) {
+  const auto& digest = cid.hash().digest;
+  if (cid.hash().code != store::multihash_code::kSha2_256 || digest.size() != 32) {
+    return fail(Errc::invalid_argument, cid.to_string() + " does not carry a sha2-256 digest");
+  }
+  ByteArray<32> out{};
+  std::copy(digest.begin(), digest.end(), out.begin());
+  return out;
+}
+
+}  // namespace cairn::market
