@@ -193,8 +193,8 @@ class ComputeProvider final : public Role {
       CAIRN_TRY_ASSIGN(bool published, publish_offer());
       if (published) return true;
     }
-    CAIRN_TRY_ASSIGN(bool found, discover_deals());
-    if (found) return true;
+    // Finding deals and tasks only reads; the jobs then act in the same step.
+    CAIRN_TRY(discover_deals());
     for (auto& [id, job] : jobs_) {
       if (job.closed) continue;
       if (stopping()) return false;
@@ -247,7 +247,7 @@ class ComputeProvider final : public Role {
     return true;
   }
 
-  Result<bool> discover_deals() {
+  Status discover_deals() {
     CAIRN_TRY_ASSIGN(
         auto initiated,
         find_events(context_, "DataTransfer", context_.deployment.data_transfer, "DealInitiated",
@@ -291,9 +291,8 @@ class ComputeProvider final : public Role {
                       deal.consumer.to_checksum()));
       std::lock_guard lock(mutex_);
       jobs_.emplace(deal_id, std::move(job));
-      return true;
     }
-    return false;
+    return {};
   }
 
   Result<bool> advance(Job& job) {
@@ -304,7 +303,7 @@ class ComputeProvider final : public Role {
       std::lock_guard lock(mutex_);
       job.closed = true;
       say(fmt::format("{}: deal {} closed", context_.name, job.deal));
-      return true;
+      return false;
     }
     job.provided = deal.data_provided;
     if (!job.shard_key) {
@@ -319,7 +318,7 @@ class ComputeProvider final : public Role {
     }
     if (!job.task) {
       CAIRN_TRY_ASSIGN(bool found, find_task(job));
-      return found;
+      if (!found) return false;
     }
     CAIRN_TRY_ASSIGN(TaskView view, read_task(context_, *job.task, job.spec));
     const bool training_over =

@@ -447,7 +447,13 @@ class DataProvider final : public Role {
       CAIRN_TRY_ASSIGN(bool joined, membership.at(0).as_bool());
       auto spec = fetch_spec(context_, task);
       if (!spec) {
-        if (joined) return std::unexpected(std::move(spec).error());
+        // A spec that is not what the chain committed to, or not a spec, is never joined;
+        // an owner's gateway that cannot be reached now is tried again next step.
+        const Errc code = spec.error().code;
+        if (joined ||
+            (code != Errc::integrity && code != Errc::parse && code != Errc::invalid_argument)) {
+          return std::unexpected(std::move(spec).error());
+        }
         say(fmt::format("{}: task {} ignored: {}", context_.name, task.id,
                         spec.error().to_string()));
         ignored_.insert(task.id);
@@ -462,7 +468,11 @@ class DataProvider final : public Role {
           continue;
         }
         CAIRN_TRY_ASSIGN(TaskView view, read_task(context_, task, *spec));
-        if (view.started || view.state != TaskView::State::open) {
+        CAIRN_TRY_ASSIGN(chain::BlockHeader head, context_.sender->rpc().block(std::nullopt));
+        if (view.started || view.state != TaskView::State::open ||
+            view.participants >= view.max_participants || head.timestamp >= view.deadline) {
+          say(fmt::format("{}: task {} ignored: started, closed, full or past its deadline",
+                          context_.name, task.id));
           ignored_.insert(task.id);
           continue;
         }
@@ -506,7 +516,10 @@ class DataProvider final : public Role {
       }
       return false;
     }
+    const auto making = std::chrono::steady_clock::now();
     CAIRN_TRY_ASSIGN(std::optional<store::Cid> update, make_update(task, view, round));
+    const double made_in =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - making).count();
     if (!update) return false;  // waiting (for the compute provider)
     if (stopping()) return false;
     // Checked again right before the transaction: nothing is ever committed twice.
@@ -519,8 +532,8 @@ class DataProvider final : public Role {
                              {Value(task.created.id), Value(round), Value(commitment),
                               Value::text(update->to_string())}));
     if (context_.metrics) context_.metrics->add("updates_submitted_total");
-    say(fmt::format("{}: task {} round {}: update {} committed", context_.name, task.created.id,
-                    round, update->to_string()));
+    say(fmt::format("{}: task {} round {}: update {} committed ({:.2f} s to make)", context_.name,
+                    task.created.id, round, update->to_string(), made_in));
     std::lock_guard lock(mutex_);
     task.submitted[round] = update->to_string();
     return true;
@@ -579,12 +592,18 @@ class DataProvider final : public Role {
           "training_seconds_total",
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
+    const auto encrypting = std::chrono::steady_clock::now();
     if (behaviour.kind == Kind::poison) {
       scale_delta(values, behaviour.scale, key.packing);
       note(task, round, fmt::format("delta scaled by {} (behaviour)", behaviour.scale));
     }
     if (stopping()) return std::optional<store::Cid>{};
     CAIRN_TRY_ASSIGN(Bytes bytes, encrypt_update(key, values, round));
+    if (context_.metrics) {
+      context_.metrics->add(
+          "encryption_seconds_total",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - encrypting).count());
+    }
     CAIRN_TRY_ASSIGN(
         store::Cid cid,
         put_artifact(context_, bytes, fmt::format("task {} update round {}", task_id, round)));

@@ -103,6 +103,10 @@ Result<TaskView> read_task(const NodeContext& context, const CreatedTask& create
   view.rounds = to_u64(rounds);
   view.current_round = to_u64(current);
   view.deadline = to_u64(deadline);
+  CAIRN_TRY_ASSIGN(chain::U256 participants, values.at(5).as_uint());
+  CAIRN_TRY_ASSIGN(chain::U256 max_participants, values.at(6).as_uint());
+  view.participants = to_u64(participants);
+  view.max_participants = to_u64(max_participants);
   view.state = static_cast<TaskView::State>(to_u64(state));
   return view;
 }

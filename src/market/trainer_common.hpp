@@ -31,6 +31,8 @@ struct TaskView {
   std::uint64_t rounds = 0;
   std::uint64_t current_round = 0;  // rounds closed so far
   std::uint64_t deadline = 0;
+  std::uint64_t participants = 0;  // joined so far
+  std::uint64_t max_participants = 0;
   enum class State : std::uint8_t { none = 0, open = 1, reported = 2, refunded = 3 } state{};
   bool started = false;
 };

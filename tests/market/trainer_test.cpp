@@ -61,6 +61,7 @@ struct TestNode {
   std::unique_ptr<store::Gateway> gateway;
   NodeContext context;
   std::unique_ptr<Role> role;
+  Metrics metrics;
   json role_config;
   std::string kind;
 };
@@ -71,7 +72,9 @@ struct Outcome {
   std::optional<crypto::PaillierKeyPair> paillier;
   std::vector<store::Cid> global_models;  // per round
   std::vector<learn::ParameterSet> globals;
-  std::uint64_t restarts = 0;  // role objects of the honest provider destroyed mid-task
+  std::uint64_t restarts = 0;          // role objects of the honest provider destroyed mid-task
+  std::uint64_t compute_restarts = 0;  // and of the compute provider
+  std::uint64_t mismatched_task = 0;   // a task whose schema fits nobody
   std::map<std::string, std::string> finished_outcome;
 };
 
@@ -125,6 +128,7 @@ class TrainerTaskTest : public ::testing::Test {
     node->context.deployment = deployment_;
     node->context.seal_url = seal_url_;
     node->context.state_dir = node->dir / "state";
+    node->context.metrics = &node->metrics;
     node->context.log = [name](const std::string& line) {
       std::fprintf(stderr, "  [%s] %s\n", name.c_str(), line.c_str());
     };
@@ -143,8 +147,9 @@ class TrainerTaskTest : public ::testing::Test {
     return {};
   }
 
-  // Steps every role once; the honest provider's role is rebuilt after every step in which it
-  // did something, so that it resumes from its store, state directory and the chain alone.
+  // Steps every role once; the honest provider's and the compute provider's roles are rebuilt
+  // after every step in which they did something, so that they resume from their store,
+  // state directory and the chain alone.
   static Status step_all() {
     for (auto& node : nodes_) {
       if (!node->role) continue;
@@ -154,10 +159,10 @@ class TrainerTaskTest : public ::testing::Test {
                      acted.error().to_string().c_str());
         continue;
       }
-      if (*acted && node->name == "honest") {
+      if (*acted && (node->name == "honest" || node->name == "compute")) {
         node->role.reset();
         CAIRN_TRY(make_role(*node));
-        ++outcome_->restarts;
+        ++(node->name == "honest" ? outcome_->restarts : outcome_->compute_restarts);
       }
     }
     return {};
@@ -258,7 +263,8 @@ class TrainerTaskTest : public ::testing::Test {
           return true;
         },
         "the dataset offers"));
-    // The owner publishes the task.
+    // The owner publishes a task for other data (nobody joins it), then the task.
+    CAIRN_TRY(publish_mismatched_task());
     CAIRN_TRY(publish_task(providers.size()));
     CAIRN_TRY_ASSIGN(chain::Contract training, tasks());
     CAIRN_TRY(step_until(
@@ -305,6 +311,27 @@ class TrainerTaskTest : public ::testing::Test {
     return find_events(owner_context(), "Registry", deployment_.registry, "Registered",
                        {std::nullopt, topic_word(owner),
                         topic_word(static_cast<std::uint64_t>(RegistryKind::dataset))});
+  }
+
+  static Status publish_mismatched_task() {
+    NodeContext& owner = owner_context();
+    const json spec = {{"type", "cairn.task.v1"},
+                       {"model", "logreg"},
+                       {"schema", {{"format", "idx"}, {"features", {1, 32, 32}}, {"classes", 3}}}};
+    CAIRN_TRY_ASSIGN(store::Cid spec_cid, put_artifact(owner, canonical_json_bytes(spec), "spec"));
+    CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(spec_cid));
+    CAIRN_TRY_ASSIGN(chain::BlockHeader head, sender_->rpc().block(std::nullopt));
+    CAIRN_TRY_ASSIGN(chain::Contract training, tasks());
+    CAIRN_TRY_ASSIGN(
+        auto tx,
+        training.transact(owner.signer, "createTask",
+                          {Value(digest), Value::text(spec_cid.to_string()), Value(1), Value(10),
+                           Value(1), Value(head.timestamp + 3600), Value(owner.signer.address)},
+                          chain::U256(1000)));
+    CAIRN_TRY_ASSIGN(auto event, training.event_in(tx.receipt, "TaskCreated"));
+    CAIRN_TRY_ASSIGN(chain::U256 id, event.at(0).as_uint());
+    outcome_->mismatched_task = to_u64(id);
+    return {};
   }
 
   static Status publish_task(std::size_t providers) {
@@ -537,6 +564,17 @@ TEST_F(TrainerTaskTest, ARestartedProviderResumesAndNeverSubmitsTwice) {
   ASSERT_TRUE(claimed);
   EXPECT_EQ(claimed->size(), 1u);
   EXPECT_TRUE(node("honest").role->finished());
+  // Its node's metrics outlive the role objects: two updates, not more.
+  EXPECT_EQ(node("honest").metrics.snapshot()["updates_submitted_total"], 2.0);
+  EXPECT_GT(node("honest").metrics.snapshot()["training_seconds_total"], 0.0);
+}
+
+TEST_F(TrainerTaskTest, ATaskWhoseSchemaDoesNotFitIsNotJoined) {
+  auto joined = find_events(owner_context(), "TrainingTask", deployment_.training_task,
+                            "ParticipantJoined", {topic_word(outcome_->mismatched_task)});
+  ASSERT_TRUE(joined);
+  EXPECT_TRUE(joined->empty());
+  EXPECT_NE(outcome_->mismatched_task, outcome_->task_id);
 }
 
 TEST_F(TrainerTaskTest, AnHonestUpdateIsTheWeightedDeltaOfLocalTraining) {
@@ -705,6 +743,9 @@ TEST_F(TrainerTaskTest, DelegationTrainsElsewhereCommitsAsTheProviderAndPaysTheC
   EXPECT_EQ(claimed->size(), 1u);
   EXPECT_TRUE(compute.role->finished());
   EXPECT_TRUE(provider.role->finished());
+  // The compute provider was rebuilt after each of its steps and delivered each round once.
+  EXPECT_GE(outcome_->compute_restarts, 4u);  // offer, two deliveries, provideData
+  EXPECT_EQ((*offer)->document["deliveries"].size(), kRounds);
 }
 
 TEST(DataProviderBehaviourTest, ParsesEveryBehaviourAndRejectsOthers) {
