@@ -124,8 +124,9 @@ struct Job {
   std::optional<TaskMember> participant;  // the consumer's manifest
   std::optional<learn::Dataset> data;
   std::vector<TaskMember> participants;
-  bool provided = false;  // provideData sent (or seen on chain)
-  bool closed = false;    // the deal is settled or refunded
+  std::optional<TaskKey> key;  // the task's Paillier key and encryptor
+  bool provided = false;       // provideData sent (or seen on chain)
+  bool closed = false;         // the deal is settled or refunded
 };
 
 class ComputeProvider final : public Role {
@@ -402,12 +403,20 @@ class ComputeProvider final : public Role {
     }
     const double weight =
         static_cast<double>(job.participant->rows) / static_cast<double>(total_rows);
-    CAIRN_TRY_ASSIGN(TaskKey key, task_key(view.spec));
+    if (!job.key) {
+      CAIRN_TRY_ASSIGN(TaskKey parsed, task_key(view.spec));
+      job.key = std::move(parsed);
+    }
+    const TaskKey& key = *job.key;
     CAIRN_TRY_ASSIGN(GlobalModel global, fetch_global_model(context_, view, round));
     const auto started = std::chrono::steady_clock::now();
-    CAIRN_TRY_ASSIGN(
-        std::vector<double> values,
-        weighted_delta(view.spec, global.parameters, *job.data, round, job.consumer, weight));
+    std::future<void> randomisers =
+        precompute_randomisers(key, global.parameters.values.size() + 1);
+    auto trained =
+        weighted_delta(view.spec, global.parameters, *job.data, round, job.consumer, weight);
+    randomisers.wait();
+    if (!trained) return std::unexpected(std::move(trained).error());
+    std::vector<double> values = std::move(*trained);
     if (context_.metrics) {
       context_.metrics->add(
           "training_seconds_total",

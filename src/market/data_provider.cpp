@@ -138,6 +138,7 @@ struct TrackedTask {
   bool done = false;
   std::string outcome;                             // "claimed", "nothing owed", "refunded"
   std::vector<TaskMember> participants;            // read once the task has started
+  std::optional<TaskKey> key;                      // the spec's Paillier key and encryptor
   std::map<std::uint64_t, std::string> submitted;  // round -> CID committed
   std::map<std::uint64_t, std::string> notes;      // round -> what happened
 };
@@ -574,7 +575,11 @@ class DataProvider final : public Role {
                   fmt::format("task {}: no rows in the manifests", task_id));
     }
     const double weight = static_cast<double>(own_rows) / static_cast<double>(total_rows);
-    CAIRN_TRY_ASSIGN(TaskKey key, task_key(view.spec));
+    if (!task.key) {
+      CAIRN_TRY_ASSIGN(TaskKey parsed, task_key(view.spec));
+      task.key = std::move(parsed);
+    }
+    const TaskKey& key = *task.key;
     CAIRN_TRY_ASSIGN(GlobalModel global, fetch_global_model(context_, view, round));
     if (config_.delegate_to) {
       CAIRN_TRY_ASSIGN(auto delegated, delegated_update(task, key, global, round));
@@ -584,9 +589,14 @@ class DataProvider final : public Role {
       // The provider's update was refused: the data provider trains itself.
     }
     const auto started = std::chrono::steady_clock::now();
-    CAIRN_TRY_ASSIGN(std::vector<double> values,
-                     weighted_delta(view.spec, global.parameters, *data_, round,
-                                    context_.signer.address, weight));
+    // The encryption's randomisers are made while the model trains.
+    std::future<void> randomisers =
+        precompute_randomisers(key, global.parameters.values.size() + 1);
+    auto trained = weighted_delta(view.spec, global.parameters, *data_, round,
+                                  context_.signer.address, weight);
+    randomisers.wait();
+    if (!trained) return std::unexpected(std::move(trained).error());
+    std::vector<double> values = std::move(*trained);
     if (context_.metrics) {
       context_.metrics->add(
           "training_seconds_total",

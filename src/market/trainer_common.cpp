@@ -236,6 +236,8 @@ Result<TaskKey> task_key(const json& spec) {
       json_number_or<std::uint8_t>(packing, "headroom_bits", key.packing.headroom_bits);
   if (packing.contains("packed") && packing["packed"].is_boolean())
     key.packing.packed = packing["packed"].get<bool>();
+  CAIRN_TRY(key.packing.validate(key.key.bits));
+  key.encryptor = std::make_shared<const crypto::PaillierEncryptor>(key.key);
   return key;
 }
 
@@ -288,11 +290,19 @@ void scale_delta(std::vector<double>& values, double scale, const learn::Packing
     values[i] = std::clamp(values[i] * scale, -limit, limit);
 }
 
+std::future<void> precompute_randomisers(const TaskKey& key, std::uint64_t value_count) {
+  const std::size_t needed = learn::ciphertexts_needed(value_count, key.packing, key.key.bits);
+  const std::size_t have = key.encryptor->precomputed();
+  if (have >= needed) return std::async(std::launch::deferred, [] {});
+  return std::async(std::launch::async, [encryptor = key.encryptor, count = needed - have] {
+    encryptor->precompute(count);
+  });
+}
+
 Result<Bytes> encrypt_update(const TaskKey& key, const std::vector<double>& values,
                              std::uint64_t round) {
-  const crypto::PaillierEncryptor encryptor(key.key);
   CAIRN_TRY_ASSIGN(learn::EncryptedVector encrypted,
-                   learn::encrypt_vector(encryptor, values, key.packing, round));
+                   learn::encrypt_vector(*key.encryptor, values, key.packing, round));
   return learn::encode_encrypted_vector(key.key, encrypted);
 }
 

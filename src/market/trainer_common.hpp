@@ -4,6 +4,8 @@
 // model of a round, and the update itself (local training, the weighted delta, packed
 // Paillier encryption under the task's key with the round number as its tag).
 #include <cstdint>
+#include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -89,6 +91,8 @@ struct GlobalModel {
 struct TaskKey {
   crypto::PaillierPublicKey key;
   learn::PackingParams packing;
+  // Shared by copies: its precomputed table and its pool of randomisers.
+  std::shared_ptr<const crypto::PaillierEncryptor> encryptor;
 };
 [[nodiscard]] Result<TaskKey> task_key(const nlohmann::json& spec);
 
@@ -105,6 +109,12 @@ struct TaskKey {
 // Multiplies the delta part (not the weight) by `scale`, clamped to what the packing can
 // carry so that the result is still a well-formed update.
 void scale_delta(std::vector<double>& values, double scale, const learn::PackingParams& packing);
+
+// Makes the randomisers an update of `value_count` values needs on a background thread (the
+// offline phase of the encryption, while local training runs); the future is ready when they
+// are in the encryptor's pool.
+[[nodiscard]] std::future<void> precompute_randomisers(const TaskKey& key,
+                                                       std::uint64_t value_count);
 
 // The bytes of an update: encode_encrypted_vector of the packed encryption of `values`
 // under the task's key, tagged with `round`.
