@@ -83,7 +83,7 @@ int run_task_run(Context& ctx, const Args& args) {
   const fs::path out = args.get_or("--out", "demo-out");
   config.work_dir = args.get_or("--work", (out / "work").string());
   config.rpc_url = args.get("--rpc");
-  config.providers = static_cast<std::size_t>(args.get_int_or("--providers", 3, 2, 7));
+  config.providers = static_cast<std::size_t>(args.get_int_or("--providers", 3, 2, 6));
   config.rounds = static_cast<std::uint64_t>(args.get_int_or("--rounds", 3, 1, 255));
   config.model = args.get_or("--model", "logreg");
   config.rows_per_provider = static_cast<std::size_t>(args.get_int_or("--rows", 1000, 10, 20000));
@@ -92,6 +92,18 @@ int run_task_run(Context& ctx, const Args& args) {
   config.paillier_bits =
       static_cast<std::size_t>(args.get_int_or("--paillier-bits", 2048, 512, 8192));
   config.seed = static_cast<std::uint64_t>(args.get_int_or("--seed", 1, 0, INT64_MAX));
+  config.round_timeout_s =
+      static_cast<std::uint64_t>(args.get_int_or("--round-timeout", 120, 1, 86400));
+  config.exclude_harmful = !args.has("--keep-harmful");
+  if (auto behaviours = args.get("--behaviours")) {
+    std::string_view rest = *behaviours;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      config.behaviours.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  config.aggregator_behaviour = args.get_or("--aggregator", "honest");
   if (auto dir = args.get("--fashion-mnist")) config.fashion_mnist_dir = *dir;
   config.progress = [&](const std::string& line) { ctx.progress(line); };
   if (fs::exists(config.work_dir) && !fs::is_empty(config.work_dir)) {
@@ -102,24 +114,35 @@ int run_task_run(Context& ctx, const Args& args) {
   market::TaskOutcome outcome = unwrap(market::run_training_task(config), "running the task");
   fs::copy_file(outcome.model_path, out / "model.pt", fs::copy_options::overwrite_existing);
   fs::copy_file(outcome.passport_path, out / "passport.json", fs::copy_options::overwrite_existing);
-  write_text(out / "accuracy.svg",
-             market::accuracy_svg(outcome.initial_accuracy, outcome.accuracy));
+  fs::copy_file(outcome.accuracy_svg_path, out / "accuracy.svg",
+                fs::copy_options::overwrite_existing);
   market::VerifyOptions options;
   options.rpc_url = outcome.rpc_url;
   const auto report = market::verify_passport(out / "model.pt", outcome.passport, options);
   ctx.print(fmt::format("model:    {} ({})", (out / "model.pt").string(),
                         outcome.passport.body.model.sealed.cid.to_string()));
   ctx.print(fmt::format("passport: {}", (out / "passport.json").string()));
-  for (std::size_t i = 0; i < outcome.accuracy.size(); ++i)
-    ctx.print(fmt::format("round {}: test accuracy {:.4f}", i, outcome.accuracy[i]));
+  ctx.print(fmt::format("initial test accuracy {:.4f}", outcome.initial_accuracy));
+  for (const auto& round : outcome.passport.body.rounds) {
+    ctx.print(fmt::format(
+        "round {}: test accuracy {:.4f}{}", round.round, round.accuracy,
+        round.accepted ? "" : " (the aggregator's sum was refused: " + round.reason + ")"));
+    for (const auto& exclusion : round.excluded) {
+      ctx.print(
+          fmt::format("  excluded {}: {}", exclusion.participant.to_checksum(), exclusion.reason));
+    }
+  }
+  ctx.print(fmt::format("the auditor's check (its store, pulled through the gateways): {}",
+                        outcome.audit_ok ? "every link holds" : "FAILED"));
   ctx.print(fmt::format("passport verification against the chain: {}",
                         report.ok() ? "every link holds" : "FAILED\n" + report.failures()));
   ctx.result = {{"model", (out / "model.pt").string()},
                 {"model_cid", outcome.passport.body.model.sealed.cid.to_string()},
                 {"passport", (out / "passport.json").string()},
                 {"accuracy", outcome.accuracy},
+                {"audited", outcome.audit_ok},
                 {"verified", report.ok()}};
-  return report.ok() ? 0 : 1;
+  return report.ok() && outcome.audit_ok ? 0 : 1;
 }
 
 const CommandRegistration task_run_command{Command{
@@ -130,7 +153,7 @@ const CommandRegistration task_run_command{Command{
     {{"--out", true, "where model.pt, passport.json and accuracy.svg go (default demo-out)"},
      {"--work", true, "the parties' repositories (default OUT/work; must be empty)"},
      {"--rpc", true, "an Ethereum JSON-RPC URL (default: a private anvil)"},
-     {"--providers", true, "data providers (2..7, default 3)"},
+     {"--providers", true, "data providers (2..6, default 3)"},
      {"--rounds", true, "training rounds (default 3)"},
      {"--model", true, "logreg (default), mlp or cnn"},
      {"--rows", true, "Fashion-MNIST training rows per provider (default 1000)"},
@@ -138,10 +161,19 @@ const CommandRegistration task_run_command{Command{
      {"--partition", true, "iid (default), dirichlet:ALPHA or shards:K"},
      {"--paillier-bits", true, "Paillier modulus size (default 2048; less only for trials)"},
      {"--seed", true, "seed for partitioning, model and training (default 1)"},
+     {"--round-timeout", true, "seconds the aggregator waits for missing updates (default 120)"},
+     {"--keep-harmful", false, "do not exclude updates that leave-one-out finds harmful"},
+     {"--behaviours", true,
+      "data providers' behaviours, comma-separated: honest, poison:scale:S, garbage, "
+      "dropout:ROUND, replay"},
+     {"--aggregator", true, "the aggregator's behaviour: honest or wrong-aggregate:ROUND"},
      {"--fashion-mnist", true,
       "Fashion-MNIST directory (default /usr/share/datasets/fashion-mnist)"}},
-    "Writes OUT/model.pt (TorchScript), OUT/passport.json and OUT/accuracy.svg, then verifies\n"
-    "the passport against the chain. The private anvil stops when the command ends.",
+    "Every party (model provider, data providers, aggregator, auditor) runs its role on its own\n"
+    "thread with its own store, gateway and account, as separate nodes would. Writes\n"
+    "OUT/model.pt (TorchScript), OUT/passport.json and OUT/accuracy.svg, then verifies the\n"
+    "passport against the chain; the parties' stores stay in OUT/work (the auditor's in\n"
+    "OUT/work/auditor). The private anvil stops when the command ends.",
     run_task_run}};
 
 }  // namespace

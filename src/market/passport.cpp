@@ -241,13 +241,14 @@ Result<PassportBody> read_body(const Node& node) {
   }
   {
     Node task = node["task"];
-    CAIRN_TRY(task.object({"chain_id", "training_task", "registry", "task_id", "owner", "spec",
-                           "spec_cid", "rounds", "create_tx"}));
+    CAIRN_TRY(task.object({"chain_id", "training_task", "registry", "task_id", "owner",
+                           "aggregator", "spec", "spec_cid", "rounds", "create_tx"}));
     CAIRN_TRY_ASSIGN(body.task.chain_id, task["chain_id"].u64());
     CAIRN_TRY_ASSIGN(body.task.training_task, task["training_task"].address());
     CAIRN_TRY_ASSIGN(body.task.registry, task["registry"].address());
     CAIRN_TRY_ASSIGN(body.task.task_id, task["task_id"].u64());
     CAIRN_TRY_ASSIGN(body.task.owner, task["owner"].address());
+    CAIRN_TRY_ASSIGN(body.task.aggregator, task["aggregator"].address());
     CAIRN_TRY_ASSIGN(body.task.spec, task["spec"].object_value());
     CAIRN_TRY_ASSIGN(body.task.spec_cid, task["spec_cid"].cid());
     CAIRN_TRY_ASSIGN(body.task.rounds, task["rounds"].u64());
@@ -271,21 +272,28 @@ Result<PassportBody> read_body(const Node& node) {
   }
   CAIRN_TRY_ASSIGN(auto datasets, node["datasets"].array());
   for (const Node& item : datasets) {
-    CAIRN_TRY(item.object(
-        {"owner", "manifest", "manifest_cid", "seal", "registry_entry", "register_tx"}));
+    CAIRN_TRY(item.object({"owner", "manifest", "manifest_cid", "seal"},
+                          {"registry_entry", "register_tx"}));
     DatasetRecord dataset;
     CAIRN_TRY_ASSIGN(dataset.owner, item["owner"].address());
     CAIRN_TRY_ASSIGN(dataset.manifest, item["manifest"].object_value());
     CAIRN_TRY_ASSIGN(dataset.sealed.cid, item["manifest_cid"].cid());
     CAIRN_TRY_ASSIGN(dataset.sealed.signature, item["seal"].hex_bytes());
-    CAIRN_TRY_ASSIGN(dataset.registry_entry, item["registry_entry"].u64());
-    CAIRN_TRY_ASSIGN(dataset.register_tx, item["register_tx"].hash32());
+    if (item.has("registry_entry") != item.has("register_tx")) {
+      return std::unexpected(item.error("registry_entry and register_tx go together"));
+    }
+    if (item.has("registry_entry")) {
+      CAIRN_TRY_ASSIGN(dataset.registry_entry, item["registry_entry"].u64());
+      CAIRN_TRY_ASSIGN(dataset.register_tx, item["register_tx"].hash32());
+    }
     body.datasets.push_back(std::move(dataset));
   }
   CAIRN_TRY_ASSIGN(auto rounds, node["rounds"].array());
   for (const Node& item : rounds) {
-    CAIRN_TRY(item.object({"round", "global_model", "updates", "aggregate", "aggregate_tx",
-                           "result_model", "accuracy"}));
+    CAIRN_TRY(item.object(
+        {"round", "global_model", "updates", "aggregate", "aggregate_tx", "accepted", "reason",
+         "excluded", "result_model", "accuracy", "record", "record_cid", "close_tx"},
+        {"sum_used"}));
     RoundRecord round;
     CAIRN_TRY_ASSIGN(round.round, item["round"].u64());
     CAIRN_TRY_ASSIGN(round.global_model, item["global_model"].cid());
@@ -301,6 +309,29 @@ Result<PassportBody> read_body(const Node& node) {
     }
     CAIRN_TRY_ASSIGN(round.aggregate, read_sealed(item["aggregate"]));
     CAIRN_TRY_ASSIGN(round.aggregate_tx, item["aggregate_tx"].hash32());
+    if (item.has("sum_used")) {
+      CAIRN_TRY_ASSIGN(round.sum_used, read_sealed(item["sum_used"]));
+    }
+    {
+      const Node accepted = item["accepted"];
+      if (!accepted.raw().is_boolean()) return std::unexpected(accepted.error("must be a boolean"));
+      round.accepted = accepted.raw().get<bool>();
+    }
+    CAIRN_TRY_ASSIGN(round.reason, item["reason"].string());
+    CAIRN_TRY_ASSIGN(auto excluded, item["excluded"].array());
+    for (const Node& exclusion_node : excluded) {
+      CAIRN_TRY(exclusion_node.object({"participant", "cid", "reason"}));
+      ExclusionRecord exclusion;
+      CAIRN_TRY_ASSIGN(exclusion.participant, exclusion_node["participant"].address());
+      if (!exclusion_node["cid"].raw().is_null()) {
+        CAIRN_TRY_ASSIGN(exclusion.cid, exclusion_node["cid"].string());
+      }
+      CAIRN_TRY_ASSIGN(exclusion.reason, exclusion_node["reason"].string());
+      round.excluded.push_back(std::move(exclusion));
+    }
+    CAIRN_TRY_ASSIGN(round.record, item["record"].object_value());
+    CAIRN_TRY_ASSIGN(round.record_cid, item["record_cid"].cid());
+    CAIRN_TRY_ASSIGN(round.close_tx, item["close_tx"].hash32());
     CAIRN_TRY_ASSIGN(round.result_model, read_sealed(item["result_model"]));
     CAIRN_TRY_ASSIGN(round.accuracy, item["accuracy"].number());
     body.rounds.push_back(std::move(round));
@@ -354,6 +385,7 @@ json body_to_json(const PassportBody& body) {
                  {"registry", body.task.registry.to_checksum()},
                  {"task_id", body.task.task_id},
                  {"owner", body.task.owner.to_checksum()},
+                 {"aggregator", body.task.aggregator.to_checksum()},
                  {"spec", body.task.spec},
                  {"spec_cid", body.task.spec_cid.to_string()},
                  {"rounds", body.task.rounds},
@@ -368,12 +400,15 @@ json body_to_json(const PassportBody& body) {
   }
   out["datasets"] = json::array();
   for (const auto& dataset : body.datasets) {
-    out["datasets"].push_back({{"owner", dataset.owner.to_checksum()},
-                               {"manifest", dataset.manifest},
-                               {"manifest_cid", dataset.sealed.cid.to_string()},
-                               {"seal", to_hex(dataset.sealed.signature)},
-                               {"registry_entry", dataset.registry_entry},
-                               {"register_tx", hash_hex(dataset.register_tx)}});
+    json item = {{"owner", dataset.owner.to_checksum()},
+                 {"manifest", dataset.manifest},
+                 {"manifest_cid", dataset.sealed.cid.to_string()},
+                 {"seal", to_hex(dataset.sealed.signature)}};
+    if (dataset.registry_entry && dataset.register_tx) {
+      item["registry_entry"] = *dataset.registry_entry;
+      item["register_tx"] = hash_hex(*dataset.register_tx);
+    }
+    out["datasets"].push_back(std::move(item));
   }
   out["rounds"] = json::array();
   for (const auto& round : body.rounds) {
@@ -384,13 +419,27 @@ json body_to_json(const PassportBody& body) {
                          {"seal", to_hex(update.sealed.signature)},
                          {"commit_tx", hash_hex(update.commit_tx)}});
     }
-    out["rounds"].push_back({{"round", round.round},
-                             {"global_model", round.global_model.to_string()},
-                             {"updates", std::move(updates)},
-                             {"aggregate", sealed_json(round.aggregate)},
-                             {"aggregate_tx", hash_hex(round.aggregate_tx)},
-                             {"result_model", sealed_json(round.result_model)},
-                             {"accuracy", round.accuracy}});
+    json excluded = json::array();
+    for (const auto& exclusion : round.excluded) {
+      excluded.push_back({{"participant", exclusion.participant.to_checksum()},
+                          {"cid", exclusion.cid ? json(*exclusion.cid) : json(nullptr)},
+                          {"reason", exclusion.reason}});
+    }
+    json item = {{"round", round.round},
+                 {"global_model", round.global_model.to_string()},
+                 {"updates", std::move(updates)},
+                 {"aggregate", sealed_json(round.aggregate)},
+                 {"aggregate_tx", hash_hex(round.aggregate_tx)},
+                 {"accepted", round.accepted},
+                 {"reason", round.reason},
+                 {"excluded", std::move(excluded)},
+                 {"result_model", sealed_json(round.result_model)},
+                 {"accuracy", round.accuracy},
+                 {"record", round.record},
+                 {"record_cid", round.record_cid.to_string()},
+                 {"close_tx", hash_hex(round.close_tx)}};
+    if (round.sum_used) item["sum_used"] = sealed_json(*round.sum_used);
+    out["rounds"].push_back(std::move(item));
   }
   out["anchors"] = json::array();
   for (const auto& anchor : body.anchors)
@@ -512,6 +561,12 @@ class Verifier {
       }
       check_stored(prefix + " aggregate", round.aggregate.cid);
       check_seal(prefix + " aggregate seal", round.aggregate);
+      if (round.sum_used) {
+        check_stored(prefix + " sum used", round.sum_used->cid);
+        check_seal(prefix + " sum used seal", *round.sum_used);
+      }
+      check_inline(prefix + " record", round.record, round.record_cid);
+      check_round_record(prefix + " record", round);
       check_stored(prefix + " result model", round.result_model.cid);
       check_seal(prefix + " result model seal", round.result_model);
     }
@@ -643,6 +698,61 @@ class Verifier {
     pass(link, fmt::format("signed, calendar root anchored at {}", published->publication_time));
   }
 
+  // The round's fields say what its record (the document the round closed with) says.
+  void check_round_record(const std::string& link, const RoundRecord& round) {
+    const json& record = round.record;
+    auto text_at = [&](const json& object, const char* key) -> std::string {
+      const auto found = object.find(key);
+      return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+    };
+    const auto mismatch = [&]() -> std::string {
+      if (text_at(record, "type") != "cairn.round.v1") return "not a cairn.round.v1 record";
+      if (record.value("task", ~std::uint64_t{0}) != body_.task.task_id) return "another task";
+      if (record.value("round", ~std::uint64_t{0}) != round.round) return "another round";
+      if (text_at(record, "global_model") != round.global_model.to_string()) return "global_model";
+      if (text_at(record, "result_model") != round.result_model.cid.to_string()) {
+        return "result_model";
+      }
+      if (!record.contains("accuracy") || !record["accuracy"].is_number() ||
+          record["accuracy"].get<double>() != round.accuracy) {
+        return "accuracy";
+      }
+      const json aggregate = record.value("aggregate", json::object());
+      if (!aggregate.is_object()) return "aggregate";
+      if (text_at(aggregate, "posted") != round.aggregate.cid.to_string())
+        return "aggregate.posted";
+      const json used = aggregate.value("used", json());
+      if (round.sum_used ? used != json(round.sum_used->cid.to_string()) : !used.is_null()) {
+        return "aggregate.used";
+      }
+      if (aggregate.value("accepted", !round.accepted) != round.accepted)
+        return "aggregate.accepted";
+      if (text_at(aggregate, "reason") != round.reason) return "aggregate.reason";
+      json excluded = json::array();
+      for (const auto& exclusion : round.excluded) {
+        excluded.push_back({{"participant", exclusion.participant.to_checksum()},
+                            {"cid", exclusion.cid ? json(*exclusion.cid) : json(nullptr)},
+                            {"reason", exclusion.reason}});
+      }
+      if (record.value("excluded", json()) != excluded) return "excluded";
+      const json signatures = record.value("signatures", json::object());
+      auto signed_as = [&](const SealedArtifact& artifact) {
+        return signatures.is_object() && signatures.value(artifact.cid.to_string(), json()) ==
+                                             json(to_hex(artifact.signature));
+      };
+      for (const auto& update : round.updates) {
+        if (!signed_as(update.sealed))
+          return "signature of update " + update.sealed.cid.to_string();
+      }
+      if (!signed_as(round.aggregate)) return "signature of the aggregate";
+      if (round.sum_used && !signed_as(*round.sum_used)) return "signature of the sum used";
+      if (!signed_as(round.result_model)) return "signature of the result model";
+      return "";
+    }();
+    if (!mismatch.empty()) return failed(link, "the round differs from its record: " + mismatch);
+    pass(link, "the round is as its record says");
+  }
+
   // Each round starts from the model the previous round produced.
   void check_round_chaining() {
     for (std::size_t i = 0; i < body_.rounds.size(); ++i) {
@@ -725,6 +835,33 @@ class Verifier {
     return {};
   }
 
+  // The TrainingTask event `event_name` in transaction `hash` carries `cid` (its CID text at
+  // input `at`): where nodes learned what to fetch.
+  Status event_names_cid(const ByteArray<32>& hash, std::string_view event_name, std::size_t at,
+                         const store::Cid& cid) const {
+    CAIRN_TRY_ASSIGN(auto receipt, rpc_->receipt(hash));
+    if (!receipt)
+      return fail(Errc::integrity, "transaction " + hash_hex(hash) + " is not on chain");
+    CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi("TrainingTask"));
+    const chain::abi::Event* event = abi->event(event_name);
+    if (event == nullptr) return fail(Errc::internal, "no event " + std::string(event_name));
+    for (const auto& log : receipt->logs) {
+      if (log.address != body_.task.training_task || log.topics.empty() ||
+          log.topics[0] != event->topic0()) {
+        continue;
+      }
+      CAIRN_TRY_ASSIGN(auto values, event->decode_log(log.topics, log.data));
+      CAIRN_TRY_ASSIGN(std::string text, values.at(at).as_string());
+      if (text != cid.to_string()) {
+        return fail(Errc::integrity,
+                    fmt::format("{} names {}, the passport {}", event_name, text, cid.to_string()));
+      }
+      return {};
+    }
+    return fail(Errc::integrity,
+                fmt::format("transaction {} emitted no {}", hash_hex(hash), event_name));
+  }
+
   Status check_task_on_chain() const {
     CAIRN_TRY_ASSIGN(std::uint64_t chain_id, rpc_->chain_id());
     if (chain_id != body_.task.chain_id) {
@@ -782,13 +919,14 @@ class Verifier {
     }
     for (std::size_t i = 0; i < body_.datasets.size(); ++i) {
       const auto& dataset = body_.datasets[i];
+      if (!dataset.registry_entry || !dataset.register_tx) continue;
       auto status = [&]() -> Status {
         CAIRN_TRY_ASSIGN(auto values, view("Registry", body_.task.registry, "getEntry",
-                                           {chain::abi::Value(dataset.registry_entry)}));
+                                           {chain::abi::Value(*dataset.registry_entry)}));
         CAIRN_TRY_ASSIGN(chain::Address owner, values.at(0).as_address());
         if (owner != dataset.owner) return fail(Errc::integrity, "registry owner on chain differs");
         CAIRN_TRY(equal_word(values.at(3), dataset.sealed.cid, "registered manifest digest"));
-        return transaction_succeeded(dataset.register_tx);
+        return transaction_succeeded(*dataset.register_tx);
       }();
       record(fmt::format("dataset {} on chain", i), status, "registered");
     }
@@ -800,7 +938,8 @@ class Verifier {
                                              {task_id, chain::abi::Value(round.round),
                                               chain::abi::Value(update.participant)}));
           CAIRN_TRY(equal_word(values.at(0), update.sealed.cid, "commitment"));
-          return transaction_succeeded(update.commit_tx);
+          CAIRN_TRY(transaction_succeeded(update.commit_tx));
+          return event_names_cid(update.commit_tx, "UpdateCommitted", 4, update.sealed.cid);
         }();
         record(fmt::format("round {} update {} on chain", round.round, k), status, "committed");
       }
@@ -808,14 +947,25 @@ class Verifier {
         CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "aggregateCommitments",
                                            {task_id, chain::abi::Value(round.round)}));
         CAIRN_TRY(equal_word(values.at(0), round.aggregate.cid, "commitment"));
-        return transaction_succeeded(round.aggregate_tx);
+        CAIRN_TRY(transaction_succeeded(round.aggregate_tx));
+        return event_names_cid(round.aggregate_tx, "AggregatePosted", 3, round.aggregate.cid);
       }();
       record(fmt::format("round {} aggregate on chain", round.round), status, "committed");
+      auto closed = [&]() -> Status {
+        CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "roundRecords",
+                                           {task_id, chain::abi::Value(round.round)}));
+        CAIRN_TRY(equal_word(values.at(0), round.record_cid, "round record"));
+        CAIRN_TRY(transaction_succeeded(round.close_tx));
+        return event_names_cid(round.close_tx, "RoundClosed", 3, round.record_cid);
+      }();
+      record(fmt::format("round {} record on chain", round.round), closed, "closed with it");
     }
     auto report_status = [&]() -> Status {
       CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "contributionReports", {task_id}));
       CAIRN_TRY(equal_word(values.at(0), body_.evaluation.sealed.cid, "contribution report"));
-      return transaction_succeeded(body_.evaluation.report_tx);
+      CAIRN_TRY(transaction_succeeded(body_.evaluation.report_tx));
+      return event_names_cid(body_.evaluation.report_tx, "ContributionsReported", 2,
+                             body_.evaluation.sealed.cid);
     }();
     record("evaluation on chain", report_status, "reported");
     for (std::size_t i = 0; i < body_.evaluation.rewards.size(); ++i) {

@@ -5,8 +5,10 @@
 // contribution evaluation and the software that produced it — so that an auditor can check
 // the whole lineage offline (hashes and signatures) and against the chain.
 //
-// Schema "cairn-passport" version 1 (docs/platform.md). Parsing is strict: unknown or
-// missing fields, wrong types and malformed values fail with the field's path
+// Schema "cairn-passport" version 2 (docs/platform.md): version 1 plus, per round, the
+// aggregate posted vs. the sum used (accepted, or replaced and why), the exclusions with
+// their reasons and the round record the task was closed with on chain. Parsing is strict: unknown
+// or missing fields, wrong types and malformed values fail with the field's path
 // ("body.rounds[1].aggregate.cid: not a CID").
 //
 // Every artifact is named by its CID. An artifact's on-chain commitment is the SHA-256
@@ -33,7 +35,7 @@
 namespace cairn::market {
 
 inline constexpr std::string_view kPassportFormat = "cairn-passport";
-inline constexpr std::uint64_t kPassportVersion = 1;
+inline constexpr std::uint64_t kPassportVersion = 2;
 
 // An artifact sealed with a keyless signature (hex of the KSI signature bytes).
 struct SealedArtifact {
@@ -47,8 +49,9 @@ struct TaskRecord {
   chain::Address registry;       // Registry contract
   std::uint64_t task_id = 0;
   chain::Address owner;  // the model provider
-  nlohmann::json spec;   // the task specification; its CID is spec_cid
-  store::Cid spec_cid;   // CID of spec.dump() bytes; its digest is the task's spec on chain
+  chain::Address aggregator;
+  nlohmann::json spec;  // the task specification; its CID is spec_cid
+  store::Cid spec_cid;  // CID of spec.dump() bytes; its digest is the task's spec on chain
   std::uint64_t rounds = 0;
   ByteArray<32> create_tx{};
 };
@@ -64,8 +67,9 @@ struct DatasetRecord {
   chain::Address owner;
   nlohmann::json manifest;  // shard CIDs, schema, quality report; its CID is manifest.cid
   SealedArtifact sealed;    // the manifest's CID and seal
-  std::uint64_t registry_entry = 0;
-  ByteArray<32> register_tx{};
+  // Where the owner registered the manifest (kind Dataset), when it did.
+  std::optional<std::uint64_t> registry_entry;
+  std::optional<ByteArray<32>> register_tx;
 };
 
 struct UpdateRecord {
@@ -74,14 +78,28 @@ struct UpdateRecord {
   ByteArray<32> commit_tx{};
 };
 
+// An update (or a participant's missing update) left out of a round's sum.
+struct ExclusionRecord {
+  chain::Address participant;
+  std::optional<std::string> cid;  // as committed on chain; none when nothing was
+  std::string reason;
+};
+
 struct RoundRecord {
   std::uint64_t round = 0;
-  store::Cid global_model;  // the parameters the trainers started from
-  std::vector<UpdateRecord> updates;
-  SealedArtifact aggregate;  // the homomorphic sum of the updates
+  store::Cid global_model;            // the parameters the trainers started from
+  std::vector<UpdateRecord> updates;  // every update committed on chain (with a CID)
+  SealedArtifact aggregate;           // the aggregator's manifest, as posted
   ByteArray<32> aggregate_tx{};
+  std::optional<SealedArtifact> sum_used;  // the encrypted sum applied (none: no update)
+  bool accepted = true;                    // the posted sum was the one used
+  std::string reason;                      // why it was not
+  std::vector<ExclusionRecord> excluded;
   SealedArtifact result_model;  // the global parameters after this round
   double accuracy = 0;          // of result_model on the model provider's test set
+  nlohmann::json record;        // the round record (cairn.round.v1) the round closed with
+  store::Cid record_cid;
+  ByteArray<32> close_tx{};
 };
 
 struct AnchorRecord {

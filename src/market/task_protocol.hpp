@@ -1,30 +1,18 @@
 #pragma once
-// The training-task protocol of seed 003, run in one process through the real components:
-// a chain (anvil, or any RPC) with the Anchor, Registry and TrainingTask contracts; one
-// RocksDB store per party, each behind its own trustless gateway on loopback, so every
-// artifact moves by CID and is re-hashed on arrival; a keyless signing service whose
-// calendar publications are anchored on chain; libtorch training and Paillier aggregation.
-//
-//   1. Data providers cut their shard (Fashion-MNIST, IDX), store it, write a manifest
-//      (shard CIDs, quality report), seal the manifests and register them (Registry).
-//   2. The model provider stores the initial model and publishes a TrainingTask (spec
-//      digest, rounds, escrowed reward, Paillier public key in the spec).
-//   3. The data providers join.
-//   4. Each round: trainers fetch the global model by CID, train locally, encrypt their
-//      weighted delta with Paillier, store it and commit its digest on chain; the
-//      aggregator fetches each update, checks it against its commitment, sums them
-//      homomorphically and stores the sum; the model provider checks the sum against the
-//      committed updates, decrypts only the aggregate, applies it, evaluates, and commits
-//      the aggregate on chain. The round's artifacts are sealed in one aggregation round
-//      and the calendar root is anchored.
-//   5. Contributions (learn's leave-one-out and GTG-Shapley, from decrypted aggregates of
-//      subsets of at least two updates) are published with their inputs; the contract
-//      records the rewards and the providers claim them.
-//   6. The final model and the passport are written; an auditor's store pulls every
-//      artifact from the gateways.
+// `cairn task run`: a whole training task in one process, driven through the platform's
+// roles exactly as separate nodes would run them. Every party (the model provider, the data
+// providers, the aggregator, the auditor) gets its own RocksDB store behind its own
+// gateway on loopback, its own chain account and its own state directory, and runs its
+// role on its own thread; the parties share nothing but the chain (a private anvil, or any
+// RPC) and the keyless signing service (served over HTTP on loopback, its calendar
+// publications anchored on chain by its operator's account). The protocol itself lives in
+// the roles (model_provider.hpp, aggregator.hpp, data_provider.hpp, auditor.hpp) and is
+// described in docs/platform.md.
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,13 +21,13 @@
 #include "base/error.hpp"
 #include "chain/anvil.hpp"
 #include "chain/u256.hpp"
-#include "learn/dataset.hpp"
 #include "market/passport.hpp"
+#include "market/role.hpp"
 
 namespace cairn::market {
 
 struct TaskConfig {
-  std::filesystem::path work_dir;      // party repositories, model.pt, passport.json
+  std::filesystem::path work_dir;      // party directories, model.pt, passport.json
   std::optional<std::string> rpc_url;  // none: start a private anvil
   std::size_t providers = 3;
   std::uint64_t rounds = 2;
@@ -52,6 +40,16 @@ struct TaskConfig {
   std::size_t paillier_bits = 2048;                          // below 2048 only for tests
   chain::U256 reward = chain::U256(1000000000000000000ULL);  // 1 ether
   std::uint64_t seed = 1;
+  bool exclude_harmful = true;
+  std::uint64_t round_timeout_s = 120;
+  // Per data provider (missing ones are honest): honest | poison:scale:S | garbage |
+  // dropout:ROUND | replay. The aggregator: honest | wrong-aggregate:ROUND.
+  std::vector<std::string> behaviours;
+  std::string aggregator_behaviour = "honest";
+  // Destroys the model provider's role once round N is closed and makes a new one from the
+  // same store and state directory (a node restarted mid-task).
+  std::optional<std::uint64_t> restart_model_provider_after_round;
+  std::chrono::seconds time_limit{1800};
   std::filesystem::path fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
   std::filesystem::path binary = "/proc/self/exe";  // hashed into the passport
   std::function<void(const std::string&)> progress;
@@ -60,17 +58,22 @@ struct TaskConfig {
 struct TaskOutcome {
   std::unique_ptr<chain::Anvil> anvil;  // when the run started one; the chain stays up
   std::string rpc_url;
-  std::filesystem::path model_path;
-  std::filesystem::path passport_path;
-  std::filesystem::path auditor_repo;  // every artifact, fetched through the gateways
+  Deployment deployment;
+  std::filesystem::path model_path;     // written by the model provider
+  std::filesystem::path passport_path;  // written by the model provider
+  std::filesystem::path accuracy_svg_path;
+  std::filesystem::path auditor_repo;  // every artifact, pulled through the gateways
+  std::filesystem::path audit_dir;     // the auditor's copy of passport and model, verify.json
+  bool audit_ok = false;               // the auditor's verify_passport held
   Passport passport;
   std::vector<double> accuracy;  // after each round
   double initial_accuracy = 0;
+  // Step errors per party (logged and retried, as a node does): a clean run has none from
+  // the model provider and the aggregator.
+  std::map<std::string, std::vector<std::string>> step_errors;
+  std::size_t model_provider_restarts = 0;
 };
 
 [[nodiscard]] Result<TaskOutcome> run_training_task(const TaskConfig& config);
-
-// An accuracy-per-round line chart (SVG), for demo-out/accuracy.svg.
-[[nodiscard]] std::string accuracy_svg(double initial, const std::vector<double>& accuracy);
 
 }  // namespace cairn::market

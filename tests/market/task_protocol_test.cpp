@@ -1,7 +1,8 @@
-// The training-task protocol end to end (anvil, RocksDB stores behind loopback gateways, the
-// signing service with on-chain anchors, libtorch, Paillier), then the passport it writes:
-// verified offline, against the store and against the chain; every altered byte caught and
-// named; the CLI's `passport verify`.
+// The training-task protocol end to end, driven through the roles (anvil, one RocksDB store
+// behind a loopback gateway per party, the signing service over HTTP with on-chain anchors,
+// libtorch, Paillier), then the passport the model provider writes: verified offline,
+// against the store and against the chain; every altered byte caught and named; the CLI's
+// `passport verify`.
 #include "market/task_protocol.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <regex>
 
 #include "base/encoding.hpp"
+#include "chain/rpc.hpp"
 #include "market/passport.hpp"
 #include "store/repo.hpp"
 #include "testing/testing.hpp"
@@ -32,6 +34,7 @@ class TaskProtocolTest : public ::testing::Test {
     config.rows_per_provider = 300;
     config.test_rows = 500;
     config.paillier_bits = 1024;  // test only: learn refuses this below 2048 unless asked
+    config.round_timeout_s = 60;
     config.progress = [](const std::string& line) {
       std::fprintf(stderr, "  [task] %s\n", line.c_str());
     };
@@ -85,10 +88,23 @@ TEST_F(TaskProtocolTest, TheTaskRanEveryRoundAndImproved) {
       << "initial " << outcome_->initial_accuracy;
   EXPECT_EQ(body.rounds.size(), 2u);
   EXPECT_EQ(body.datasets.size(), 3u);
-  for (const auto& round : body.rounds)
+  for (const auto& round : body.rounds) {
     EXPECT_EQ(round.updates.size(), 3u);
-  // Datasets, two rounds, the report and model: four anchored publications, plus the closing one.
-  EXPECT_EQ(body.anchors.size(), 4u);
+    EXPECT_TRUE(round.accepted) << round.reason;
+    EXPECT_TRUE(round.excluded.empty()) << round.record.dump();
+    ASSERT_TRUE(round.sum_used);
+    // The aggregator's sum was right, so it is the one used.
+    EXPECT_EQ(round.record["aggregate"]["posted_sum"], round.sum_used->cid.to_string());
+  }
+  // Two rounds (the first with the datasets), then the report and model: three anchored
+  // publications, plus the closing one.
+  EXPECT_EQ(body.anchors.size(), 3u);
+  // A clean run: no role ever failed a step (nothing reverted, nothing retried).
+  for (const auto& [party, errors] : outcome_->step_errors) {
+    if (party.rfind("data-provider", 0) == 0) continue;
+    EXPECT_TRUE(errors.empty()) << party << ": " << errors.front();
+  }
+  EXPECT_TRUE(outcome_->audit_ok);
   EXPECT_EQ(body.evaluation.report["rounds"].size(), 2u);
   EXPECT_EQ(body.evaluation.rewards.size(), 3u);
   EXPECT_TRUE(fs::exists(outcome_->model_path));
@@ -112,10 +128,39 @@ TEST_F(TaskProtocolTest, PassportVerifiesOfflineWithTheStoreAndAgainstTheChain) 
   }
   EXPECT_EQ(skipped, 0u);
   EXPECT_GE(chain_links, 3u + 3u + 6u + 2u + 1u);  // task, participants, datasets, updates, ...
-  EXPECT_EQ(stored, 2u * (1 + 3 + 1 + 1));         // per round: global, updates, aggregate, result
+  // Per round: global model, updates, aggregate manifest, sum used, result model.
+  EXPECT_EQ(stored, 2u * (1 + 3 + 1 + 1 + 1));
   // Offline, without a store: the artifacts are skipped, everything else holds.
   const VerifyReport offline = verify_passport(outcome_->model_path, *parsed);
   EXPECT_TRUE(offline.ok()) << offline.failures();
+}
+
+// The gas each TrainingTask v2 function took in the run (from the receipts of the
+// transactions the passport names): printed for docs/benchmarks.md, and bounded, since no
+// function loops over more than its own arguments.
+TEST_F(TaskProtocolTest, GasOfTheTaskFunctions) {
+  auto rpc = chain::RpcClient::create(outcome_->rpc_url);
+  ASSERT_TRUE(rpc);
+  const PassportBody& body = outcome_->passport.body;
+  auto gas = [&](const ByteArray<32>& tx) -> std::uint64_t {
+    auto receipt = rpc->receipt(tx);
+    EXPECT_TRUE(receipt && *receipt) << "no receipt";
+    return receipt && *receipt ? (*receipt)->gas_used : 0;
+  };
+  std::vector<std::pair<std::string, std::uint64_t>> used = {
+      {"createTask", gas(body.task.create_tx)},
+      {"join", gas(*body.participants[1].join_tx)},
+      {"submitUpdate", gas(body.rounds[0].updates[0].commit_tx)},
+      {"postAggregate", gas(body.rounds[0].aggregate_tx)},
+      {"closeRound", gas(body.rounds[0].close_tx)},
+      {"reportContributions (3 participants)", gas(body.evaluation.report_tx)},
+  };
+  for (const auto& [function, amount] : used) {
+    std::fprintf(stderr, "  gas %-40s %llu\n", function.c_str(),
+                 static_cast<unsigned long long>(amount));
+    EXPECT_GT(amount, 21000u) << function;
+    EXPECT_LT(amount, 400000u) << function;
+  }
 }
 
 TEST_F(TaskProtocolTest, AnAlteredModelFileIsCaughtAndNamed) {
@@ -194,6 +239,12 @@ std::string expected_link(const std::string& path) {
        "^round \\d+ (result model seal|order)$"},
       {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.(global_model|round)$)"),
        "^round \\d+ order$"},
+      {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.sum_used\.(cid|seal)$)"),
+       "^round $1 sum used seal$"},
+      // The round record itself (its CID) and every field it also states.
+      {std::regex(
+           R"(^passport\.body\.rounds\[(\d+)\]\.(record(\.|\[|$)|record_cid$|accepted$|reason$|excluded|accuracy$))"),
+       "^round $1 record$"},
       {std::regex(R"(^passport\.body\.task\.rounds$)"), "^task rounds$"},
       {std::regex(R"(^passport\.body\.evaluation\.(report(\.|$)|report_cid$))"),
        "^evaluation report$"},
@@ -269,6 +320,8 @@ TEST_F(TaskProtocolTest, ChainOnlyFieldsAreCaughtAgainstTheChain) {
       {"/body/datasets/0/register_tx", "^dataset 0 on chain$"},
       {"/body/rounds/1/updates/2/commit_tx", "^round 1 update 2 on chain$"},
       {"/body/rounds/0/aggregate_tx", "^round 0 aggregate on chain$"},
+      {"/body/rounds/1/close_tx", "^round 1 record on chain$"},
+      {"/body/rounds/1/record_cid", "^round 1 record on chain$"},
       {"/body/evaluation/report_tx", "^evaluation on chain$"},
   };
   for (const auto& item : cases) {
@@ -314,10 +367,10 @@ TEST_F(TaskProtocolTest, ParserNamesMissingUnknownAndMistypedFields) {
   EXPECT_NE(result.error().message.find("passport.body.model.cid: not a CID"), std::string::npos);
 
   json future = original;
-  future["version"] = 2;
+  future["version"] = 3;
   result = passport_from_json(future);
   ASSERT_FALSE(result);
-  EXPECT_NE(result.error().message.find("passport.version: 2 is not supported"), std::string::npos);
+  EXPECT_NE(result.error().message.find("passport.version: 3 is not supported"), std::string::npos);
 
   for (std::string_view text : {"", "{", "[]", "null", "{\"format\":\"cairn-passport\"}"}) {
     EXPECT_FALSE(parse_passport(as_bytes(text))) << text;
