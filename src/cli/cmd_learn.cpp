@@ -49,6 +49,10 @@ SimulationConfig parse_simulation(const Args& args) {
     if (!(*lr > 0)) throw UsageError("--lr must be positive");
     config.train.lr = *lr;
   }
+  if (auto decay = args.get_double("--lr-decay")) {
+    if (!(*decay > 0 && *decay <= 1)) throw UsageError("--lr-decay must be in (0, 1]");
+    config.lr_decay = *decay;
+  }
   const auto optimizer = args.get_or("--optimizer", "sgd");
   if (optimizer == "adam") {
     config.train.optimizer = TrainConfig::Optimizer::adam;
@@ -406,6 +410,7 @@ const CommandRegistration simulate_command{Command{
         opt("--local-epochs", true, "local epochs per round (default 1)"),
         opt("--batch-size", true, "batch size (default 64)"),
         opt("--lr", true, "learning rate (default 0.01 for SGD, 0.001 for Adam)"),
+        opt("--lr-decay", true, "multiply the learning rate by this each round (default 1)"),
         opt("--optimizer", true, "sgd (default, momentum 0.9) or adam"),
         opt("--momentum", true, "SGD momentum (default 0.9)"),
         opt("--prox-mu", true, "FedProx proximal term mu (default 0; 0.01 with --aggregate fedprox)"),
@@ -419,7 +424,7 @@ const CommandRegistration simulate_command{Command{
         opt("--no-packing", false, "one value per Paillier ciphertext"),
         opt("--mask-threshold", true, "Shamir threshold for masking (default clients/2 + 1)"),
         opt("--malicious", true, "K:signflip, K:scale:S or K:noise (clients 0..K-1 poison their updates)"),
-        opt("--faulty", true, "K:nan, K:stale or K:truncated (the last K clients send broken updates)"),
+        opt("--faulty", true, "K:nan, K:stale, K:truncated or K:shape (the last K clients send broken updates)"),
         opt("--dropout", true, "probability a client drops out mid-round (default 0)"),
         opt("--seed", true, "seed for partition, initial model, batch order, dropouts (default 1)"),
         opt("--train-limit", true, "use only the first N training rows"),

@@ -201,7 +201,8 @@ TEST(Simulation, ContributionsReplayFromThePublishedReport) {
 TEST(Simulation, BadUpdatesAreRejectedAndTheRoundCompletes) {
   if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   for (auto mode : {SecureMode::none, SecureMode::paillier}) {
-    for (auto kind : {FaultySpec::Kind::nan, FaultySpec::Kind::stale, FaultySpec::Kind::truncated}) {
+    for (auto kind :
+         {FaultySpec::Kind::nan, FaultySpec::Kind::stale, FaultySpec::Kind::truncated, FaultySpec::Kind::shape}) {
       auto config = tiny(mode);
       config.rounds = 1;
       config.clients = 4;
@@ -216,6 +217,58 @@ TEST(Simulation, BadUpdatesAreRejectedAndTheRoundCompletes) {
       EXPECT_NE(round.messages[0].find("client-3"), std::string::npos) << round.messages[0];
     }
   }
+}
+
+TEST(Simulation, WrongShapedUpdatesAreRejectedWithTheirSizes) {
+  if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  // One of four: masking's default Shamir threshold (3 of 4) still recovers the others' sum.
+  for (auto mode : {SecureMode::none, SecureMode::paillier, SecureMode::mask}) {
+    auto config = tiny(mode);
+    config.rounds = 1;
+    config.clients = 4;
+    config.contributions = false;
+    config.faulty = parse_faulty("1:shape").value();
+    const auto result = simulate(config);
+    ASSERT_TRUE(result) << result.error().to_string();
+    const auto& round = result->rounds[0];
+    EXPECT_EQ(round.participants, 3u) << secure_mode_name(mode);
+    EXPECT_TRUE(round.applied) << secure_mode_name(mode);
+    std::string all;
+    for (const auto& m : round.messages) all += m + "\n";
+    EXPECT_NE(all.find("client-3"), std::string::npos) << all;
+    // The message names the mismatch: the value counts or the layout.
+    EXPECT_TRUE(all.find("values") != std::string::npos || all.find("layout") != std::string::npos) << all;
+  }
+  EXPECT_FALSE(parse_faulty("1:wobble"));
+}
+
+TEST(Simulation, DropoutsMidRoundLeaveTheRestToFinishInEveryMode) {
+  if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  std::vector<std::vector<float>> models;
+  for (auto mode : {SecureMode::none, SecureMode::paillier}) {
+    auto config = tiny(mode);
+    config.clients = 5;
+    config.rounds = 2;
+    config.dropout = 0.4;
+    config.contributions = false;
+    const auto result = simulate(config);
+    ASSERT_TRUE(result) << result.error().to_string();
+    std::size_t dropped = 0;
+    for (const auto& r : result->rounds) {
+      dropped += r.dropped;
+      EXPECT_EQ(r.participants + r.dropped, 5u);
+      if (r.participants > 0) {
+        EXPECT_TRUE(r.applied);
+      }
+      for (const auto& m : r.messages) {
+        EXPECT_TRUE(m.find("dropped out") != std::string::npos || m.find("no usable updates") != std::string::npos) << m;
+      }
+    }
+    EXPECT_GT(dropped, 0u) << secure_mode_name(mode);
+    models.push_back(result->final_parameters.values);
+  }
+  // The same clients drop in both modes (the draw depends on the seed only): same model.
+  EXPECT_LT(max_difference(models[0], models[1]), 1e-4);
 }
 
 TEST(Simulation, MaskedRoundSurvivesDropouts) {
@@ -244,6 +297,21 @@ TEST(Simulation, RejectsRobustRulesUnderSecureAggregation) {
   const auto result = simulate(config);
   ASSERT_FALSE(result);
   EXPECT_NE(result.error().message.find("individual updates"), std::string::npos);
+}
+
+TEST(Simulation, LearningRateDecayStartsAtTheGivenRateAndShrinksAfterRoundOne) {
+  auto constant = tiny(SecureMode::none);
+  auto decayed = constant;
+  decayed.lr_decay = 0.25;
+  const auto a = simulate(constant);
+  const auto b = simulate(decayed);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(b) << b.error().message;
+  // Round 1 trains at lr x decay^0: the same model; round 2 at a quarter of the rate.
+  EXPECT_DOUBLE_EQ(a->rounds[0].train_loss, b->rounds[0].train_loss);
+  EXPECT_DOUBLE_EQ(a->rounds[0].accuracy, b->rounds[0].accuracy);
+  EXPECT_GT(max_difference(a->final_parameters.values, b->final_parameters.values), 1e-4);
+  EXPECT_DOUBLE_EQ(b->to_json()["config"]["lr_decay"].get<double>(), 0.25);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "learn/torch/model.hpp"
 
+#include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -185,9 +187,35 @@ Status Model::save_torchscript(const std::filesystem::path& path) const {
 Status Model::save_state_dict(const std::filesystem::path& path) const {
   c10::Dict<std::string, at::Tensor> dict;
   for (const auto& item : module_.named_parameters()) dict.insert(item.name, item.value.detach().clone());
-  const auto bytes = torch::pickle_save(c10::IValue(dict));
+  // torch::pickle_save, except that the dict is not wrapped in
+  // torch.jit._pickle.restore_type_tag(..., "Dict[str, Tensor]") (tag_aggregates = false):
+  // that global is outside what torch.load(weights_only=True), the default since PyTorch
+  // 2.6, accepts. What remains is exactly torch.save's layout for a dict of tensors.
+  std::vector<char> pickle;
+  std::vector<char> archive;
+  try {
+    torch::jit::Pickler pickler([&](const char* data, std::size_t size) { pickle.insert(pickle.end(), data, data + size); },
+                                nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+    pickler.protocol();
+    pickler.pushIValue(c10::IValue(dict));
+    pickler.stop();
+    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, std::size_t size) {
+      const auto* bytes = static_cast<const char*>(data);
+      archive.insert(archive.end(), bytes, bytes + size);
+      return size;
+    });
+    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+    std::size_t index = 0;
+    for (const auto& tensor : pickler.tensorData()) {
+      const auto writable = torch::jit::getWriteableTensorData(tensor);
+      writer.writeRecord("data/" + std::to_string(index++), writable.data(), writable.sizeInBytes());
+    }
+    writer.writeEndOfFile();
+  } catch (const std::exception& e) {
+    return fail(Errc::internal, fmt::format("serialising the state_dict: {}", e.what()));
+  }
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+  if (!out.write(archive.data(), static_cast<std::streamsize>(archive.size()))) {
     return fail(Errc::io, fmt::format("cannot write {}", path.string()));
   }
   return {};

@@ -154,6 +154,7 @@ std::string FaultySpec::to_string() const {
     case Kind::nan: return fmt::format("{}:nan", count);
     case Kind::stale: return fmt::format("{}:stale", count);
     case Kind::truncated: return fmt::format("{}:truncated", count);
+    case Kind::shape: return fmt::format("{}:shape", count);
   }
   return "";
 }
@@ -170,7 +171,8 @@ Result<FaultySpec> parse_faulty(std::string_view text) {
   if (kind == "nan") spec.kind = FaultySpec::Kind::nan;
   else if (kind == "stale") spec.kind = FaultySpec::Kind::stale;
   else if (kind == "truncated") spec.kind = FaultySpec::Kind::truncated;
-  else return fail(Errc::invalid_argument, fmt::format("--faulty '{}': expected K:nan, K:stale or K:truncated", text));
+  else if (kind == "shape") spec.kind = FaultySpec::Kind::shape;
+  else return fail(Errc::invalid_argument, fmt::format("--faulty '{}': expected K:nan, K:stale, K:truncated or K:shape", text));
   return spec;
 }
 
@@ -368,6 +370,12 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
       auto version_sent = base_version;
       if (faulty && config.faulty.kind == FaultySpec::Kind::nan) delta[delta.size() / 2] = std::nanf("");
       if (faulty && config.faulty.kind == FaultySpec::Kind::stale) version_sent = base_version + 1000;
+      if (faulty && config.faulty.kind == FaultySpec::Kind::shape) {
+        // A well-formed update of another layout: the last tensor one value shorter.
+        auto& last = local.tensors.back();
+        last.shape.back() -= 1;
+        delta.pop_back();
+      }
       // The dropout draw happens for every client, so the pattern depends only on the seed.
       bool drops = dropout_rng.uniform() < config.dropout;
       if (drops && config.secure != SecureMode::mask) {
@@ -387,9 +395,9 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
         // Weighted by the client's share of all rows (public in the quality reports), with
         // the weight itself as a last value so the aggregate carries its own denominator.
         const double w = message.weight / total_rows;
-        message.values.resize(n_params + 1);
-        for (std::size_t i = 0; i < n_params; ++i) message.values[i] = w * delta[i];
-        message.values[n_params] = w;
+        message.values.resize(delta.size() + 1);
+        for (std::size_t i = 0; i < delta.size(); ++i) message.values[i] = w * delta[i];
+        message.values.back() = w;
         if (config.secure == SecureMode::paillier) {
           auto encrypted = encrypt_vector(*encryptor, message.values, packing, version_sent);
           if (!encrypted) {
@@ -410,6 +418,13 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
               record.messages.push_back(fmt::format("{} cannot mask a non-finite update; it sends nothing", result.clients[k]));
               break;
             }
+          }
+          if (!drops && message.values.size() != n_params + 1) {
+            drops = true;
+            record.messages.push_back(fmt::format("{} holds an update of {} values, the model has {}; its input is refused",
+                                                  result.clients[k], message.values.size() - 1, n_params));
+            // It still shared its keys; the input it never sends only needs the common length.
+            message.values.assign(n_params + 1, 0.0);
           }
           if (!drops && version_sent != base_version) {
             drops = true;
@@ -469,7 +484,10 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
         if (status && decoded->model_version != base_version) {
           status = fail(Errc::rejected, fmt::format("trained on model version {}, the round is on {}", decoded->model_version, base_version));
         }
-        if (status && decoded->value_count != n_params + 1) status = fail(Errc::rejected, "encrypted update has the wrong length");
+        if (status && decoded->value_count != n_params + 1) {
+          status = fail(Errc::rejected, fmt::format("encrypted update holds {} values, the model has {} (+1 weight)",
+                                                    decoded->value_count, n_params));
+        }
         if (!status) {
           ++record.rejected;
           record.messages.push_back(fmt::format("rejected update from {}: {}", result.clients[m.client], status.error().message));

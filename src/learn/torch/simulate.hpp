@@ -37,11 +37,14 @@ struct MaliciousSpec {
 // Clients that send broken messages (the last `count` clients): NaN values, an update
 // trained on the previous model version, or a message cut short in transit.
 struct FaultySpec {
-  enum class Kind { nan, stale, truncated } kind = Kind::nan;
+  // nan: a NaN in the update; stale: trained on another model version; truncated: the
+  // message cut short in transit; shape: an update for a model whose last tensor is one
+  // value shorter (a client running another architecture).
+  enum class Kind { nan, stale, truncated, shape } kind = Kind::nan;
   std::size_t count = 0;
   std::string to_string() const;
 };
-// "K:nan", "K:stale", "K:truncated".
+// "K:nan", "K:stale", "K:truncated", "K:shape".
 [[nodiscard]] Result<FaultySpec> parse_faulty(std::string_view text);
 
 struct SimulationConfig {
