@@ -95,7 +95,7 @@ const std::map<std::string, std::vector<std::string>>& role_path_keys() {
   static const std::map<std::string, std::vector<std::string>> keys = {
       {"data_provider", {"images", "labels"}},
       {"compute_provider", {}},
-      {"model_provider", {"test_images", "test_labels", "out", "initial_model"}},
+      {"model_provider", {"test_images", "test_labels", "out", "initial_model", "binary"}},
       {"aggregator", {}},
       {"auditor", {"out"}},
   };
@@ -375,7 +375,9 @@ json config_skeleton(const std::string& name, const std::vector<std::string>& ro
                             {"paillier_bits", 2048},
                             {"round_timeout_s", 120},
                             {"exclude_harmful", true},
-                            {"out", "out"}};
+                            {"out", "out"},
+                            // anvil's development account 2; the aggregator node's address
+                            {"aggregator", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"}};
     } else if (kind == "aggregator") {
       role_objects[kind] = {{"behaviour", "honest"}};
     } else if (kind == "auditor") {

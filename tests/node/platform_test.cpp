@@ -204,7 +204,8 @@ class PlatformTest : public ::testing::Test {
                      {"insecure_test_key", true},
                      {"round_timeout_s", c.round_timeout_s},
                      {"exclude_harmful", true},
-                     {"out", "mp-out"}}}};
+                     {"out", "mp-out"},
+                     {"aggregator", dev(2).to_checksum()}}}};
     configs_["model-provider"] = write_config(mp);
     nodes_.push_back(
         std::make_unique<NodeProcess>(configs_["model-provider"], dir_ / "logs", "model-provider"));
