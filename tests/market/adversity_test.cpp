@@ -118,8 +118,8 @@ TEST_F(AdversityTest, AWrongAggregateIsCaughtAndReplaced) {
   ASSERT_TRUE(round1.sum_used);
   EXPECT_NE(round1.record["aggregate"]["posted_sum"].get<std::string>(),
             round1.sum_used->cid.to_string());
-  // The round still improved on a model that did not learn yet.
-  EXPECT_GT(round1.accuracy, 0.5);
+  // The model still learnt: well above the untrained model's accuracy.
+  EXPECT_GT(round1.accuracy, round0.record["start_accuracy"].get<double>() + 0.2);
 }
 
 TEST_F(AdversityTest, APoisonedUpdateIsExcludedAsHarmful) {

@@ -232,15 +232,15 @@ std::string expected_link(const std::string& path) {
        "^dataset $1 manifest$"},
       {std::regex(R"(^passport\.body\.datasets\[(\d+)\]\.seal$)"), "^dataset $1 manifest seal$"},
       {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.updates\[(\d+)\]\.(cid|seal)$)"),
-       "^round $1 update $2 seal$"},
+       "^round $1 (update $2 seal|record)$"},
       {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.aggregate\.(cid|seal)$)"),
-       "^round $1 aggregate seal$"},
+       "^round $1 (aggregate seal|record)$"},
       {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.result_model\.(cid|seal)$)"),
-       "^round \\d+ (result model seal|order)$"},
+       "^round \\d+ (result model seal|order|record)$"},
       {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.(global_model|round)$)"),
        "^round \\d+ order$"},
       {std::regex(R"(^passport\.body\.rounds\[(\d+)\]\.sum_used\.(cid|seal)$)"),
-       "^round $1 sum used seal$"},
+       "^round $1 (sum used seal|record)$"},
       // The round record itself (its CID) and every field it also states.
       {std::regex(
            R"(^passport\.body\.rounds\[(\d+)\]\.(record(\.|\[|$)|record_cid$|accepted$|reason$|excluded|accuracy$))"),
@@ -328,6 +328,9 @@ TEST_F(TaskProtocolTest, ChainOnlyFieldsAreCaughtAgainstTheChain) {
     json altered = original;
     const json::json_pointer pointer(item.pointer);
     altered[pointer] = mutate(original[pointer], 3);
+    // Another round's record: a well-formed CID the chain holds for the other round.
+    if (item.pointer == "/body/rounds/1/record_cid")
+      altered[pointer] = original["body"]["rounds"][0]["record_cid"];
     auto parsed = passport_from_json(altered);
     ASSERT_TRUE(parsed) << item.pointer << ": " << parsed.error().to_string();
     VerifyOptions options;
