@@ -23,7 +23,8 @@ namespace {
 template <class F>
 double seconds_per_op(std::size_t ops, F&& f) {
   const auto start = Clock::now();
-  for (std::size_t i = 0; i < ops; ++i) f(i);
+  for (std::size_t i = 0; i < ops; ++i)
+    f(i);
   return std::chrono::duration<double>(Clock::now() - start).count() / static_cast<double>(ops);
 }
 
@@ -32,7 +33,8 @@ std::string run(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return out;
   char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  while (std::fgets(buffer, sizeof buffer, pipe))
+    out += buffer;
   pclose(pipe);
   return out;
 }
@@ -53,7 +55,8 @@ int main(int argc, char** argv) {
   start = Clock::now();
   const crypto::PaillierEncryptor encryptor(keys.public_key);
   const double precompute = std::chrono::duration<double>(Clock::now() - start).count();
-  fmt::print("cairn Paillier, {}-bit n: keygen {:.2f} s, encryptor precomputation {:.2f} s\n", bits, keygen, precompute);
+  fmt::print("cairn Paillier, {}-bit n: keygen {:.2f} s, encryptor precomputation {:.2f} s\n", bits,
+             keygen, precompute);
 
   learn::Rng rng(1);
   std::vector<crypto::Mpz> messages;
@@ -64,24 +67,30 @@ int main(int argc, char** argv) {
   const double plain_enc = seconds_per_op(ops / 4, [&](std::size_t i) {
     ciphertexts[i] = crypto::paillier_encrypt(keys.public_key, messages[i]).value();
   });
-  const double djn_enc = seconds_per_op(ops, [&](std::size_t i) { ciphertexts[i] = encryptor.encrypt(messages[i]).value(); });
+  const double djn_enc = seconds_per_op(
+      ops, [&](std::size_t i) { ciphertexts[i] = encryptor.encrypt(messages[i]).value(); });
   crypto::Mpz accumulator = ciphertexts[0];
   const double add = seconds_per_op(ops * 10, [&](std::size_t i) {
     crypto::paillier_add_into(keys.public_key, accumulator, ciphertexts[i % ops]);
   });
-  const double dec_crt = seconds_per_op(ops / 2, [&](std::size_t i) { (void)crypto::paillier_decrypt(keys.private_key, ciphertexts[i]); });
+  const double dec_crt = seconds_per_op(ops / 2, [&](std::size_t i) {
+    (void)crypto::paillier_decrypt(keys.private_key, ciphertexts[i]);
+  });
   const double dec_text = seconds_per_op(ops / 8, [&](std::size_t i) {
     (void)crypto::paillier_decrypt_textbook(keys.private_key, ciphertexts[i]);
   });
   fmt::print("  encrypt, r^n per ciphertext   {:9.3f} ms\n", plain_enc * 1e3);
-  fmt::print("  encrypt, DJN precomputed      {:9.3f} ms   ({:.1f}x faster)\n", djn_enc * 1e3, plain_enc / djn_enc);
+  fmt::print("  encrypt, DJN precomputed      {:9.3f} ms   ({:.1f}x faster)\n", djn_enc * 1e3,
+             plain_enc / djn_enc);
   fmt::print("  add (homomorphic)             {:9.4f} ms\n", add * 1e3);
-  fmt::print("  decrypt, CRT                  {:9.3f} ms   ({:.1f}x faster than textbook {:.3f} ms)\n", dec_crt * 1e3,
-             dec_text / dec_crt, dec_text * 1e3);
+  fmt::print(
+      "  decrypt, CRT                  {:9.3f} ms   ({:.1f}x faster than textbook {:.3f} ms)\n",
+      dec_crt * 1e3, dec_text / dec_crt, dec_text * 1e3);
 
   // Packed against unpacked, per value of an update vector.
   std::vector<double> update(values);
-  for (auto& v : update) v = (rng.uniform() * 2 - 1) * 0.01;
+  for (auto& v : update)
+    v = (rng.uniform() * 2 - 1) * 0.01;
   const auto packed_params = learn::PackingParams::for_summands(10, true);
   // One thread, then one per hardware thread (the default), on the same vector.
   const unsigned threads = learn::paillier_threads();
@@ -98,7 +107,9 @@ int main(int argc, char** argv) {
   const auto decrypted = learn::decrypt_vector(keys.private_key, packed).value();
   const double packed_decrypt = std::chrono::duration<double>(Clock::now() - start).count();
   const auto unpacked_params = learn::PackingParams::for_summands(10, false);
-  const std::vector<double> few(update.begin(), update.begin() + static_cast<std::ptrdiff_t>(std::min(unpacked_values, values)));
+  const std::vector<double> few(
+      update.begin(),
+      update.begin() + static_cast<std::ptrdiff_t>(std::min(unpacked_values, values)));
   start = Clock::now();
   const auto unpacked = learn::encrypt_vector(encryptor, few, unpacked_params, 0, 1).value();
   const double unpacked_time = std::chrono::duration<double>(Clock::now() - start).count();
@@ -106,32 +117,38 @@ int main(int argc, char** argv) {
   const double unpacked_per_value = unpacked_time / static_cast<double>(few.size());
   fmt::print("update vector of {} values ({} slots of {} bits per ciphertext):\n", values,
              packed_params.slots_per_ciphertext(bits), packed_params.slot_bits());
-  fmt::print("  packed:   {} ciphertexts, {:.2f} MB on the wire\n", packed.ciphertexts.size(),
-             static_cast<double>(packed.ciphertexts.size() * keys.public_key.ciphertext_bytes()) / 1e6);
-  fmt::print("            encrypt {:.2f} s with 1 thread, {:.2f} s with {} ({:.2f}x)\n", packed_time_1, packed_time,
-             threads, packed_time_1 / packed_time);
-  fmt::print("            decrypt {:.2f} s with 1 thread, {:.2f} s with {} ({:.2f}x)\n", packed_decrypt_1,
-             packed_decrypt, threads, packed_decrypt_1 / packed_decrypt);
-  fmt::print("  unpacked: {} values took {:.2f} s -> {:.2f} s for all {} ({:.0f} MB on the wire)\n", few.size(),
-             unpacked_time, unpacked_per_value * static_cast<double>(values), values,
+  fmt::print(
+      "  packed:   {} ciphertexts, {:.2f} MB on the wire\n", packed.ciphertexts.size(),
+      static_cast<double>(packed.ciphertexts.size() * keys.public_key.ciphertext_bytes()) / 1e6);
+  fmt::print("            encrypt {:.2f} s with 1 thread, {:.2f} s with {} ({:.2f}x)\n",
+             packed_time_1, packed_time, threads, packed_time_1 / packed_time);
+  fmt::print("            decrypt {:.2f} s with 1 thread, {:.2f} s with {} ({:.2f}x)\n",
+             packed_decrypt_1, packed_decrypt, threads, packed_decrypt_1 / packed_decrypt);
+  fmt::print("  unpacked: {} values took {:.2f} s -> {:.2f} s for all {} ({:.0f} MB on the wire)\n",
+             few.size(), unpacked_time, unpacked_per_value * static_cast<double>(values), values,
              static_cast<double>(values * keys.public_key.ciphertext_bytes()) / 1e6);
-  fmt::print("  packing speed-up (1 thread each): {:.1f}x per value\n", unpacked_per_value / packed_per_value);
+  fmt::print("  packing speed-up (1 thread each): {:.1f}x per value\n",
+             unpacked_per_value / packed_per_value);
 
   // npm paillier-bigint, same key size, timed by its own script in this run.
-  const std::string script = std::string(CAIRN_SOURCE_DIR) + "/bench/learn/paillier_bigint_bench.mjs";
+  const std::string script =
+      std::string(CAIRN_SOURCE_DIR) + "/bench/learn/paillier_bigint_bench.mjs";
   const auto output = run(fmt::format("node {} {} {} 2>/dev/null", script, bits, ops / 4));
   try {
     const auto js = nlohmann::json::parse(output);
     const double js_enc = js["encrypt_ms"].get<double>() / 1e3;
     const double js_add = js["add_ms"].get<double>() / 1e3;
     const double js_dec = js["decrypt_ms"].get<double>() / 1e3;
-    fmt::print("paillier-bigint {} (node {}), {}-bit n:\n", js["version"].get<std::string>(), js["node"].get<std::string>(), bits);
-    fmt::print("  encrypt {:9.3f} ms  -> cairn DJN {:.1f}x faster, cairn r^n {:.1f}x faster\n", js_enc * 1e3, js_enc / djn_enc,
-               js_enc / plain_enc);
+    fmt::print("paillier-bigint {} (node {}), {}-bit n:\n", js["version"].get<std::string>(),
+               js["node"].get<std::string>(), bits);
+    fmt::print("  encrypt {:9.3f} ms  -> cairn DJN {:.1f}x faster, cairn r^n {:.1f}x faster\n",
+               js_enc * 1e3, js_enc / djn_enc, js_enc / plain_enc);
     fmt::print("  add     {:9.4f} ms  -> cairn {:.1f}x faster\n", js_add * 1e3, js_add / add);
-    fmt::print("  decrypt {:9.3f} ms  -> cairn CRT {:.1f}x faster\n", js_dec * 1e3, js_dec / dec_crt);
+    fmt::print("  decrypt {:9.3f} ms  -> cairn CRT {:.1f}x faster\n", js_dec * 1e3,
+               js_dec / dec_crt);
   } catch (const std::exception& e) {
-    fmt::print("paillier-bigint comparison skipped (node or the npm package missing): {}\n", e.what());
+    fmt::print("paillier-bigint comparison skipped (node or the npm package missing): {}\n",
+               e.what());
   }
   return decrypted.size() == values && unpacked.ciphertexts.size() == few.size() ? 0 : 1;
 }

@@ -1,12 +1,13 @@
 #include "learn/aggregate.hpp"
 
-#include "learn/text.hpp"
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 #include <numeric>
+
+#include "learn/text.hpp"
 
 namespace cairn::learn {
 namespace {
@@ -35,19 +36,31 @@ std::vector<std::string_view> split(std::string_view text) {
 }  // namespace
 
 bool AggregationRule::robust() const {
-  return kind == Kind::median || kind == Kind::trimmed_mean || kind == Kind::krum || kind == Kind::multi_krum ||
-         clip_norm > 0;
+  return kind == Kind::median || kind == Kind::trimmed_mean || kind == Kind::krum ||
+         kind == Kind::multi_krum || clip_norm > 0;
 }
 
 std::string AggregationRule::to_string() const {
   std::string text;
   switch (kind) {
-    case Kind::fedavg: text = "fedavg"; break;
-    case Kind::fedprox: text = "fedprox"; break;
-    case Kind::fedadam: text = "fedadam"; break;
-    case Kind::median: text = "median"; break;
-    case Kind::trimmed_mean: text = fmt::format("trimmed:{}", trim_fraction); break;
-    case Kind::krum: text = byzantine ? fmt::format("krum:{}", *byzantine) : "krum"; break;
+    case Kind::fedavg:
+      text = "fedavg";
+      break;
+    case Kind::fedprox:
+      text = "fedprox";
+      break;
+    case Kind::fedadam:
+      text = "fedadam";
+      break;
+    case Kind::median:
+      text = "median";
+      break;
+    case Kind::trimmed_mean:
+      text = fmt::format("trimmed:{}", trim_fraction);
+      break;
+    case Kind::krum:
+      text = byzantine ? fmt::format("krum:{}", *byzantine) : "krum";
+      break;
     case Kind::multi_krum:
       text = "multikrum";
       if (byzantine) text += fmt::format(":{}", *byzantine);
@@ -76,8 +89,8 @@ Result<AggregationRule> parse_aggregation_rule(std::string_view text) {
   if (name == "trimmed") {
     rule.kind = AggregationRule::Kind::trimmed_mean;
     if (parts.size() > 2) return bad("expected trimmed:FRACTION");
-    if (parts.size() == 2 && (!parse_number(parts[1], rule.trim_fraction) || !(rule.trim_fraction >= 0) ||
-                              !(rule.trim_fraction < 0.5))) {
+    if (parts.size() == 2 && (!parse_number(parts[1], rule.trim_fraction) ||
+                              !(rule.trim_fraction >= 0) || !(rule.trim_fraction < 0.5))) {
       return bad("the trimmed fraction must be in [0, 0.5)");
     }
     return rule;
@@ -97,24 +110,30 @@ Result<AggregationRule> parse_aggregation_rule(std::string_view text) {
     }
     return rule;
   }
-  return bad("unknown rule (fedavg, fedprox, fedadam, median, trimmed:F, krum[:F], multikrum[:F[:M]])");
+  return bad(
+      "unknown rule (fedavg, fedprox, fedadam, median, trimmed:F, krum[:F], multikrum[:F[:M]])");
 }
 
-Status validate_update(const ClientUpdate& update, std::size_t expected_size, std::uint64_t current_version) {
+Status validate_update(const ClientUpdate& update, std::size_t expected_size,
+                       std::uint64_t current_version) {
   if (update.base_version != current_version) {
-    return fail(Errc::rejected, fmt::format("update from {} was trained on model version {}, the round is on version {}",
-                                            update.client, update.base_version, current_version));
+    return fail(
+        Errc::rejected,
+        fmt::format("update from {} was trained on model version {}, the round is on version {}",
+                    update.client, update.base_version, current_version));
   }
   if (update.delta.size() != expected_size) {
-    return fail(Errc::rejected, fmt::format("update from {} has {} values, the model has {}", update.client,
-                                            update.delta.size(), expected_size));
+    return fail(Errc::rejected, fmt::format("update from {} has {} values, the model has {}",
+                                            update.client, update.delta.size(), expected_size));
   }
   if (!(update.weight > 0) || !std::isfinite(update.weight)) {
-    return fail(Errc::rejected, fmt::format("update from {} has weight {}", update.client, update.weight));
+    return fail(Errc::rejected,
+                fmt::format("update from {} has weight {}", update.client, update.weight));
   }
   for (std::size_t i = 0; i < update.delta.size(); ++i) {
     if (!std::isfinite(update.delta[i])) {
-      return fail(Errc::rejected, fmt::format("update from {} has a non-finite value at index {}", update.client, i));
+      return fail(Errc::rejected, fmt::format("update from {} has a non-finite value at index {}",
+                                              update.client, i));
     }
   }
   return {};
@@ -122,11 +141,13 @@ Status validate_update(const ClientUpdate& update, std::size_t expected_size, st
 
 double clip_to_norm(std::vector<float>& delta, double max_norm) {
   double squared = 0;
-  for (float v : delta) squared += static_cast<double>(v) * v;
+  for (float v : delta)
+    squared += static_cast<double>(v) * v;
   const double norm = std::sqrt(squared);
   if (norm <= max_norm || norm == 0) return 1.0;
   const double factor = max_norm / norm;
-  for (float& v : delta) v = static_cast<float>(v * factor);
+  for (float& v : delta)
+    v = static_cast<float>(v * factor);
   return factor;
 }
 
@@ -136,20 +157,24 @@ std::vector<float> weighted_average(const std::vector<ClientUpdate>& updates) {
   double total = 0;
   for (const auto& u : updates) {
     total += u.weight;
-    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += u.weight * u.delta[i];
+    for (std::size_t i = 0; i < sum.size(); ++i)
+      sum[i] += u.weight * u.delta[i];
   }
   std::vector<float> out(sum.size());
-  for (std::size_t i = 0; i < sum.size(); ++i) out[i] = static_cast<float>(sum[i] / total);
+  for (std::size_t i = 0; i < sum.size(); ++i)
+    out[i] = static_cast<float>(sum[i] / total);
   return out;
 }
 
 Result<std::vector<double>> krum_scores(const std::vector<ClientUpdate>& updates, int byzantine) {
   const auto n = static_cast<int>(updates.size());
   if (n - byzantine - 2 < 1) {
-    return fail(Errc::invalid_argument, fmt::format("Krum with f = {} needs more than {} updates (has {})", byzantine,
-                                                    byzantine + 2, n));
+    return fail(Errc::invalid_argument,
+                fmt::format("Krum with f = {} needs more than {} updates (has {})", byzantine,
+                            byzantine + 2, n));
   }
-  std::vector<std::vector<double>> distance(static_cast<std::size_t>(n), std::vector<double>(static_cast<std::size_t>(n), 0));
+  std::vector<std::vector<double>> distance(static_cast<std::size_t>(n),
+                                            std::vector<double>(static_cast<std::size_t>(n), 0));
   for (std::size_t i = 0; i < updates.size(); ++i) {
     for (std::size_t j = i + 1; j < updates.size(); ++j) {
       double d = 0;
@@ -167,13 +192,16 @@ Result<std::vector<double>> krum_scores(const std::vector<ClientUpdate>& updates
     for (std::size_t j = 0; j < updates.size(); ++j) {
       if (j != i) others.push_back(distance[i][j]);
     }
-    std::partial_sort(others.begin(), others.begin() + static_cast<std::ptrdiff_t>(neighbours), others.end());
-    scores[i] = std::accumulate(others.begin(), others.begin() + static_cast<std::ptrdiff_t>(neighbours), 0.0);
+    std::partial_sort(others.begin(), others.begin() + static_cast<std::ptrdiff_t>(neighbours),
+                      others.end());
+    scores[i] = std::accumulate(others.begin(),
+                                others.begin() + static_cast<std::ptrdiff_t>(neighbours), 0.0);
   }
   return scores;
 }
 
-Result<std::vector<float>> combine_updates(const std::vector<ClientUpdate>& input, const AggregationRule& rule) {
+Result<std::vector<float>> combine_updates(const std::vector<ClientUpdate>& input,
+                                           const AggregationRule& rule) {
   if (input.empty()) return fail(Errc::invalid_argument, "no updates to aggregate");
   const std::size_t size = input[0].delta.size();
   for (const auto& u : input) {
@@ -183,7 +211,8 @@ Result<std::vector<float>> combine_updates(const std::vector<ClientUpdate>& inpu
   const std::vector<ClientUpdate>* updates = &input;
   if (rule.clip_norm > 0) {
     clipped = input;
-    for (auto& u : clipped) clip_to_norm(u.delta, rule.clip_norm);
+    for (auto& u : clipped)
+      clip_to_norm(u.delta, rule.clip_norm);
     updates = &clipped;
   }
   const auto n = updates->size();
@@ -195,18 +224,25 @@ Result<std::vector<float>> combine_updates(const std::vector<ClientUpdate>& inpu
       return weighted_average(*updates);
     case Kind::median:
     case Kind::trimmed_mean: {
-      const std::size_t cut = rule.kind == Kind::median ? 0 : static_cast<std::size_t>(std::floor(rule.trim_fraction * static_cast<double>(n)));
+      const std::size_t cut =
+          rule.kind == Kind::median
+              ? 0
+              : static_cast<std::size_t>(std::floor(rule.trim_fraction * static_cast<double>(n)));
       std::vector<float> out(size);
       std::vector<float> column(n);
       for (std::size_t k = 0; k < size; ++k) {
-        for (std::size_t i = 0; i < n; ++i) column[i] = (*updates)[i].delta[k];
+        for (std::size_t i = 0; i < n; ++i)
+          column[i] = (*updates)[i].delta[k];
         if (rule.kind == Kind::median) {
           std::sort(column.begin(), column.end());
-          out[k] = n % 2 == 1 ? column[n / 2] : static_cast<float>((static_cast<double>(column[n / 2 - 1]) + column[n / 2]) / 2);
+          out[k] = n % 2 == 1 ? column[n / 2]
+                              : static_cast<float>(
+                                    (static_cast<double>(column[n / 2 - 1]) + column[n / 2]) / 2);
         } else {
           std::sort(column.begin(), column.end());
           double sum = 0;
-          for (std::size_t i = cut; i < n - cut; ++i) sum += column[i];
+          for (std::size_t i = cut; i < n - cut; ++i)
+            sum += column[i];
           out[k] = static_cast<float>(sum / static_cast<double>(n - 2 * cut));
         }
       }
@@ -218,11 +254,16 @@ Result<std::vector<float>> combine_updates(const std::vector<ClientUpdate>& inpu
       CAIRN_TRY_ASSIGN(const auto scores, krum_scores(*updates, f));
       std::vector<std::size_t> order(n);
       std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return scores[a] < scores[b]; });
-      const std::size_t select = rule.kind == Kind::krum ? 1
-                                                         : std::min<std::size_t>(n, static_cast<std::size_t>(rule.krum_select.value_or(static_cast<int>(n) - f)));
+      std::stable_sort(order.begin(), order.end(),
+                       [&](auto a, auto b) { return scores[a] < scores[b]; });
+      const std::size_t select =
+          rule.kind == Kind::krum
+              ? 1
+              : std::min<std::size_t>(n, static_cast<std::size_t>(
+                                             rule.krum_select.value_or(static_cast<int>(n) - f)));
       std::vector<ClientUpdate> chosen;
-      for (std::size_t i = 0; i < select; ++i) chosen.push_back((*updates)[order[i]]);
+      for (std::size_t i = 0; i < select; ++i)
+        chosen.push_back((*updates)[order[i]]);
       return weighted_average(chosen);
     }
   }
@@ -231,7 +272,8 @@ Result<std::vector<float>> combine_updates(const std::vector<ClientUpdate>& inpu
 
 void ServerOptimizer::apply(std::vector<float>& global, const std::vector<float>& delta) {
   if (rule_.kind != AggregationRule::Kind::fedadam) {
-    for (std::size_t i = 0; i < global.size(); ++i) global[i] += delta[i];
+    for (std::size_t i = 0; i < global.size(); ++i)
+      global[i] += delta[i];
     return;
   }
   if (m_.size() != global.size()) {

@@ -22,11 +22,19 @@ struct ClientUpdate {
 };
 
 struct AggregationRule {
-  enum class Kind { fedavg, fedprox, fedadam, median, trimmed_mean, krum, multi_krum } kind = Kind::fedavg;
-  double trim_fraction = 0.1;       // trimmed_mean: cut this fraction from each end
-  std::optional<int> byzantine;     // krum: f, the poisoned updates tolerated
-  std::optional<int> krum_select;   // multi_krum: m, the updates averaged
-  double clip_norm = 0;             // > 0: scale each delta down to this L2 norm first
+  enum class Kind {
+    fedavg,
+    fedprox,
+    fedadam,
+    median,
+    trimmed_mean,
+    krum,
+    multi_krum
+  } kind = Kind::fedavg;
+  double trim_fraction = 0.1;      // trimmed_mean: cut this fraction from each end
+  std::optional<int> byzantine;    // krum: f, the poisoned updates tolerated
+  std::optional<int> krum_select;  // multi_krum: m, the updates averaged
+  double clip_norm = 0;            // > 0: scale each delta down to this L2 norm first
   // FedAdam (Reddi et al. 2021, "Adaptive Federated Optimization").
   double server_lr = 0.01;
   double beta1 = 0.9;
@@ -54,7 +62,8 @@ double clip_to_norm(std::vector<float>& delta, double max_norm);
 // Sample-weighted average: sum_k w_k d_k / sum_k w_k.
 [[nodiscard]] std::vector<float> weighted_average(const std::vector<ClientUpdate>& updates);
 // Krum scores (sum of squared distances to the n - f - 2 nearest others); lower is better.
-[[nodiscard]] Result<std::vector<double>> krum_scores(const std::vector<ClientUpdate>& updates, int byzantine);
+[[nodiscard]] Result<std::vector<double>> krum_scores(const std::vector<ClientUpdate>& updates,
+                                                      int byzantine);
 
 // Applies a combined delta to the global model, keeping FedAdam's moment estimates.
 class ServerOptimizer {

@@ -1,9 +1,10 @@
 #include "learn/contribution.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <fmt/format.h>
 #include <map>
 #include <numeric>
 
@@ -39,7 +40,8 @@ struct Estimate {
   bool truncated_round = false;
 };
 
-Result<Estimate> estimate(std::size_t n, double empty_utility, double full_utility, const ContributionConfig& config,
+Result<Estimate> estimate(std::size_t n, double empty_utility, double full_utility,
+                          const ContributionConfig& config,
                           const std::function<Result<double>(std::vector<std::size_t>)>& value_of) {
   Estimate out;
   out.shapley.assign(n, 0.0);
@@ -95,13 +97,15 @@ Result<Estimate> estimate(std::size_t n, double empty_utility, double full_utili
     if (k + 1 >= n && scale > 0 && change / scale < config.convergence_tolerance) break;
   }
   const double count = static_cast<double>(out.permutations.size());
-  for (std::size_t i = 0; i < n; ++i) out.shapley[i] = sums[i] / count;
+  for (std::size_t i = 0; i < n; ++i)
+    out.shapley[i] = sums[i] / count;
   return out;
 }
 
 std::uint64_t mask_of(const std::vector<std::size_t>& members) {
   std::uint64_t mask = 0;
-  for (auto m : members) mask |= std::uint64_t{1} << m;
+  for (auto m : members)
+    mask |= std::uint64_t{1} << m;
   return mask;
 }
 
@@ -111,7 +115,8 @@ std::string aggregate_digest(const std::vector<float>& aggregate) {
   Bytes bytes(aggregate.size() * 4);
   for (std::size_t i = 0; i < aggregate.size(); ++i) {
     const auto bits = std::bit_cast<std::uint32_t>(aggregate[i]);
-    for (int b = 0; b < 4; ++b) bytes[i * 4 + b] = static_cast<std::byte>(bits >> (8 * b));
+    for (int b = 0; b < 4; ++b)
+      bytes[i * 4 + b] = static_cast<std::byte>(bits >> (8 * b));
   }
   return to_hex(crypto::sha256(bytes));
 }
@@ -143,7 +148,8 @@ Result<ContributionConfig> ContributionConfig::from_json(const nlohmann::json& j
 nlohmann::json RoundContribution::to_json() const {
   nlohmann::json subsets_json = nlohmann::json::array();
   for (const auto& s : subsets) {
-    subsets_json.push_back({{"members", s.members}, {"utility", s.utility}, {"aggregate_sha256", s.aggregate_digest}});
+    subsets_json.push_back(
+        {{"members", s.members}, {"utility", s.utility}, {"aggregate_sha256", s.aggregate_digest}});
   }
   return {{"round", round},
           {"clients", clients},
@@ -166,7 +172,8 @@ Result<RoundContribution> RoundContribution::from_json(const nlohmann::json& jso
     r.truncated_round = json.at("truncated_round").get<bool>();
     r.permutations = json.at("permutations").get<std::vector<std::vector<std::size_t>>>();
     for (const auto& s : json.at("subsets")) {
-      r.subsets.push_back(SubsetUtility{s.at("members").get<std::vector<std::size_t>>(), s.at("utility").get<double>(),
+      r.subsets.push_back(SubsetUtility{s.at("members").get<std::vector<std::size_t>>(),
+                                        s.at("utility").get<double>(),
                                         s.at("aggregate_sha256").get<std::string>()});
     }
     r.shapley = json.at("shapley").get<std::vector<double>>();
@@ -177,11 +184,14 @@ Result<RoundContribution> RoundContribution::from_json(const nlohmann::json& jso
   }
 }
 
-Result<RoundContribution> evaluate_contributions(std::uint64_t round, const std::vector<std::string>& clients,
-                                                 const SubsetAggregator& aggregate, const UtilityFunction& utility,
+Result<RoundContribution> evaluate_contributions(std::uint64_t round,
+                                                 const std::vector<std::string>& clients,
+                                                 const SubsetAggregator& aggregate,
+                                                 const UtilityFunction& utility,
                                                  const ContributionConfig& config) {
   const std::size_t n = clients.size();
-  if (n == 0 || n > 63) return fail(Errc::invalid_argument, fmt::format("contributions for {} clients (1 to 63)", n));
+  if (n == 0 || n > 63)
+    return fail(Errc::invalid_argument, fmt::format("contributions for {} clients (1 to 63)", n));
   RoundContribution report;
   report.round = round;
   report.clients = clients;
@@ -201,7 +211,8 @@ Result<RoundContribution> evaluate_contributions(std::uint64_t round, const std:
   std::vector<std::size_t> everyone(n);
   std::iota(everyone.begin(), everyone.end(), 0);
   CAIRN_TRY_ASSIGN(report.full_utility, value_of(everyone));
-  CAIRN_TRY_ASSIGN(auto result, estimate(n, report.empty_utility, report.full_utility, config, value_of));
+  CAIRN_TRY_ASSIGN(auto result,
+                   estimate(n, report.empty_utility, report.full_utility, config, value_of));
   report.permutations = std::move(result.permutations);
   report.shapley = std::move(result.shapley);
   report.leave_one_out = std::move(result.loo);
@@ -209,7 +220,8 @@ Result<RoundContribution> evaluate_contributions(std::uint64_t round, const std:
   return report;
 }
 
-Status replay_contributions(const RoundContribution& report, const ContributionConfig& config, double tolerance) {
+Status replay_contributions(const RoundContribution& report, const ContributionConfig& config,
+                            double tolerance) {
   const std::size_t n = report.clients.size();
   if (n == 0 || n > 63) return fail(Errc::invalid_argument, "contribution report has no clients");
   std::map<std::uint64_t, double> table;
@@ -223,47 +235,59 @@ Status replay_contributions(const RoundContribution& report, const ContributionC
     if (members.size() < std::max<std::size_t>(config.min_subset, 1)) return report.empty_utility;
     const auto it = table.find(mask_of(members));
     if (it == table.end()) {
-      return fail(Errc::integrity, fmt::format("the replay needs subset {{{}}}, which the report does not record",
-                                               fmt::join(members, ",")));
+      return fail(Errc::integrity,
+                  fmt::format("the replay needs subset {{{}}}, which the report does not record",
+                              fmt::join(members, ",")));
     }
     return it->second;
   };
   std::vector<std::size_t> everyone(n);
   std::iota(everyone.begin(), everyone.end(), 0);
   CAIRN_TRY_ASSIGN(const double full, value_of(everyone));
-  if (std::fabs(full - report.full_utility) > tolerance) return fail(Errc::integrity, "full-set utility differs from its subset record");
-  CAIRN_TRY_ASSIGN(const auto result, estimate(n, report.empty_utility, report.full_utility, config, value_of));
-  if (result.permutations != report.permutations) return fail(Errc::integrity, "permutations do not follow from the seed");
-  if (result.truncated_round != report.truncated_round) return fail(Errc::integrity, "round truncation differs");
+  if (std::fabs(full - report.full_utility) > tolerance)
+    return fail(Errc::integrity, "full-set utility differs from its subset record");
+  CAIRN_TRY_ASSIGN(const auto result,
+                   estimate(n, report.empty_utility, report.full_utility, config, value_of));
+  if (result.permutations != report.permutations)
+    return fail(Errc::integrity, "permutations do not follow from the seed");
+  if (result.truncated_round != report.truncated_round)
+    return fail(Errc::integrity, "round truncation differs");
   for (std::size_t i = 0; i < n; ++i) {
     if (std::fabs(result.shapley[i] - report.shapley[i]) > tolerance) {
-      return fail(Errc::integrity, fmt::format("Shapley value of {} recomputes to {}, report says {}", report.clients[i],
-                                               result.shapley[i], report.shapley[i]));
+      return fail(Errc::integrity,
+                  fmt::format("Shapley value of {} recomputes to {}, report says {}",
+                              report.clients[i], result.shapley[i], report.shapley[i]));
     }
     if (std::fabs(result.loo[i] - report.leave_one_out[i]) > tolerance) {
-      return fail(Errc::integrity, fmt::format("leave-one-out value of {} recomputes to {}, report says {}",
-                                               report.clients[i], result.loo[i], report.leave_one_out[i]));
+      return fail(Errc::integrity,
+                  fmt::format("leave-one-out value of {} recomputes to {}, report says {}",
+                              report.clients[i], result.loo[i], report.leave_one_out[i]));
     }
   }
   return {};
 }
 
 Status recompute_contributions(const RoundContribution& report, const ContributionConfig& config,
-                               const SubsetAggregator& aggregate, const UtilityFunction& utility, double tolerance) {
+                               const SubsetAggregator& aggregate, const UtilityFunction& utility,
+                               double tolerance) {
   CAIRN_TRY_ASSIGN(const double empty, utility({}));
   if (std::fabs(empty - report.empty_utility) > tolerance) {
-    return fail(Errc::integrity, fmt::format("utility of the previous model recomputes to {}, report says {}", empty,
-                                             report.empty_utility));
+    return fail(Errc::integrity,
+                fmt::format("utility of the previous model recomputes to {}, report says {}", empty,
+                            report.empty_utility));
   }
   for (const auto& s : report.subsets) {
     CAIRN_TRY_ASSIGN(const auto delta, aggregate(s.members));
     if (aggregate_digest(delta) != s.aggregate_digest) {
-      return fail(Errc::integrity, fmt::format("aggregate of subset {{{}}} does not match its digest", fmt::join(s.members, ",")));
+      return fail(Errc::integrity,
+                  fmt::format("aggregate of subset {{{}}} does not match its digest",
+                              fmt::join(s.members, ",")));
     }
     CAIRN_TRY_ASSIGN(const double value, utility(delta));
     if (std::fabs(value - s.utility) > tolerance) {
-      return fail(Errc::integrity, fmt::format("utility of subset {{{}}} recomputes to {}, report says {}",
-                                               fmt::join(s.members, ","), value, s.utility));
+      return fail(Errc::integrity,
+                  fmt::format("utility of subset {{{}}} recomputes to {}, report says {}",
+                              fmt::join(s.members, ","), value, s.utility));
     }
   }
   return replay_contributions(report, config, tolerance);

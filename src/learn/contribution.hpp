@@ -19,10 +19,10 @@ namespace cairn::learn {
 
 struct ContributionConfig {
   std::uint64_t seed = 1;
-  std::size_t max_permutations = 0;        // 0: 2 * clients
-  double between_round_tolerance = 1e-3;   // |v(N) - v(empty)| below this: round skipped
-  double within_round_tolerance = 5e-3;    // |v(N) - v(S)| below this: rest of permutation 0
-  double convergence_tolerance = 0.02;     // stop when estimates move less than this (relative)
+  std::size_t max_permutations = 0;       // 0: 2 * clients
+  double between_round_tolerance = 1e-3;  // |v(N) - v(empty)| below this: round skipped
+  double within_round_tolerance = 5e-3;   // |v(N) - v(S)| below this: rest of permutation 0
+  double convergence_tolerance = 0.02;    // stop when estimates move less than this (relative)
   // Subsets smaller than this are never aggregated (their utility counts as v(empty)), so
   // no lone update is ever decrypted or evaluated. 2 under secure aggregation.
   std::size_t min_subset = 1;
@@ -52,24 +52,27 @@ struct RoundContribution {
 
 // The aggregate (combined delta) of the given clients' updates, and the utility (test
 // accuracy) of the previous global model plus a delta.
-using SubsetAggregator = std::function<Result<std::vector<float>>(const std::vector<std::size_t>& members)>;
+using SubsetAggregator =
+    std::function<Result<std::vector<float>>(const std::vector<std::size_t>& members)>;
 using UtilityFunction = std::function<Result<double>(const std::vector<float>& delta)>;
 
-[[nodiscard]] Result<RoundContribution> evaluate_contributions(std::uint64_t round, const std::vector<std::string>& clients,
-                                                               const SubsetAggregator& aggregate,
-                                                               const UtilityFunction& utility,
-                                                               const ContributionConfig& config);
+[[nodiscard]] Result<RoundContribution> evaluate_contributions(
+    std::uint64_t round, const std::vector<std::string>& clients, const SubsetAggregator& aggregate,
+    const UtilityFunction& utility, const ContributionConfig& config);
 
 [[nodiscard]] std::string aggregate_digest(const std::vector<float>& aggregate);
 
 // Replays the estimate from the recorded utilities (same permutations from the seed, same
 // truncation decisions, same values); fails naming the first difference.
-[[nodiscard]] Status replay_contributions(const RoundContribution& report, const ContributionConfig& config,
+[[nodiscard]] Status replay_contributions(const RoundContribution& report,
+                                          const ContributionConfig& config,
                                           double tolerance = 1e-9);
 // Re-evaluates every recorded subset with the verifier's own aggregates and utility
 // function (checking the aggregate digests), then replays.
-[[nodiscard]] Status recompute_contributions(const RoundContribution& report, const ContributionConfig& config,
-                                             const SubsetAggregator& aggregate, const UtilityFunction& utility,
+[[nodiscard]] Status recompute_contributions(const RoundContribution& report,
+                                             const ContributionConfig& config,
+                                             const SubsetAggregator& aggregate,
+                                             const UtilityFunction& utility,
                                              double tolerance = 1e-9);
 
 }  // namespace cairn::learn

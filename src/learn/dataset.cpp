@@ -1,21 +1,22 @@
 #include "learn/dataset.hpp"
 
+#include <fmt/format.h>
 #include <zlib.h>
-
-#include "learn/text.hpp"
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <cmath>
-#include <fmt/format.h>
+#include <cstring>
 #include <fstream>
+
+#include "learn/text.hpp"
 
 namespace cairn::learn {
 
 std::size_t Dataset::feature_size() const {
   std::size_t size = 1;
-  for (auto dim : feature_shape) size *= static_cast<std::size_t>(dim);
+  for (auto dim : feature_shape)
+    size *= static_cast<std::size_t>(dim);
   return size;
 }
 
@@ -37,7 +38,8 @@ Dataset Dataset::subset(const std::vector<std::size_t>& indices) const {
 
 Dataset Dataset::head(std::size_t count) const {
   std::vector<std::size_t> indices(std::min(count, rows()));
-  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    indices[i] = i;
   return subset(indices);
 }
 
@@ -48,10 +50,12 @@ Result<IdxArray> parse_idx(ByteView bytes) {
   }
   const auto type = static_cast<std::uint8_t>(bytes[2]);
   if (type != 0x08) {
-    return fail(Errc::unsupported, fmt::format("IDX data type 0x{:02x} (cairn reads 0x08, unsigned bytes)", type));
+    return fail(Errc::unsupported,
+                fmt::format("IDX data type 0x{:02x} (cairn reads 0x08, unsigned bytes)", type));
   }
   const auto rank = static_cast<std::uint8_t>(bytes[3]);
-  if (rank == 0 || rank > 4) return fail(Errc::parse, fmt::format("IDX rank {} (expected 1 to 4)", rank));
+  if (rank == 0 || rank > 4)
+    return fail(Errc::parse, fmt::format("IDX rank {} (expected 1 to 4)", rank));
   if (bytes.size() < 4 + 4 * std::size_t{rank}) return fail(Errc::parse, "IDX header truncated");
   IdxArray out;
   std::uint64_t count = 1;
@@ -73,7 +77,8 @@ Result<IdxArray> parse_idx(ByteView bytes) {
 
 Result<Bytes> gunzip(ByteView compressed, std::size_t max_output) {
   z_stream stream{};
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return fail(Errc::internal, "inflateInit2 failed");
+  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)
+    return fail(Errc::internal, "inflateInit2 failed");
   Bytes out;
   std::size_t consumed = 0;
   int rc = Z_OK;
@@ -120,15 +125,18 @@ Result<Bytes> read_maybe_gzip(const std::filesystem::path& path) {
 }
 
 Result<Dataset> dataset_from_idx(const IdxArray& images, const IdxArray& labels) {
-  if (images.dims.size() != 3) return fail(Errc::invalid_argument, "IDX images must have rank 3 (N x H x W)");
+  if (images.dims.size() != 3)
+    return fail(Errc::invalid_argument, "IDX images must have rank 3 (N x H x W)");
   if (labels.dims.size() != 1) return fail(Errc::invalid_argument, "IDX labels must have rank 1");
   if (images.dims[0] != labels.dims[0]) {
-    return fail(Errc::invalid_argument, fmt::format("{} images but {} labels", images.dims[0], labels.dims[0]));
+    return fail(Errc::invalid_argument,
+                fmt::format("{} images but {} labels", images.dims[0], labels.dims[0]));
   }
   Dataset out;
   out.feature_shape = {1, images.dims[1], images.dims[2]};
   out.features.resize(images.data.size());
-  for (std::size_t i = 0; i < images.data.size(); ++i) out.features[i] = static_cast<float>(images.data[i]) / 255.0f;
+  for (std::size_t i = 0; i < images.data.size(); ++i)
+    out.features[i] = static_cast<float>(images.data[i]) / 255.0f;
   std::int64_t max_label = -1;
   out.labels.resize(labels.data.size());
   for (std::size_t i = 0; i < labels.data.size(); ++i) {
@@ -155,7 +163,8 @@ Result<TrainTest> load_fashion_mnist(const std::filesystem::path& dir) {
   TrainTest out;
   CAIRN_TRY_ASSIGN(out.train, dataset_from_idx(train_images, train_labels));
   CAIRN_TRY_ASSIGN(out.test, dataset_from_idx(test_images, test_labels));
-  out.test.num_classes = out.train.num_classes = std::max(out.train.num_classes, out.test.num_classes);
+  out.test.num_classes = out.train.num_classes =
+      std::max(out.train.num_classes, out.test.num_classes);
   return out;
 }
 
@@ -164,8 +173,10 @@ Result<TrainTest> load_fashion_mnist(const std::filesystem::path& dir) {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -174,7 +185,8 @@ std::vector<std::string> split(std::string_view s, char sep) {
   std::size_t start = 0;
   for (;;) {
     const auto pos = s.find(sep, start);
-    out.emplace_back(trim(s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start)));
+    out.emplace_back(trim(
+        s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start)));
     if (pos == std::string_view::npos) break;
     start = pos + 1;
   }
@@ -192,7 +204,8 @@ Result<CsvSchema> parse_csv_schema(std::string_view text) {
     std::string_view line = text.substr(0, end);
     text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
     ++line_no;
-    if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    if (const auto hash = line.find('#'); hash != std::string_view::npos)
+      line = line.substr(0, hash);
     line = trim(line);
     if (line.empty()) continue;
     const auto parts = split(line, ':');
@@ -202,27 +215,39 @@ Result<CsvSchema> parse_csv_schema(std::string_view text) {
     ColumnSchema column;
     column.name = parts[0];
     const auto& type = parts[1];
-    if (type == "number") column.type = ColumnType::number;
-    else if (type == "category") column.type = ColumnType::category;
-    else if (type == "label") column.type = ColumnType::label;
-    else if (type == "ignore") column.type = ColumnType::ignore;
-    else return fail(Errc::parse, fmt::format("schema line {}: unknown column type '{}'", line_no, type));
+    if (type == "number")
+      column.type = ColumnType::number;
+    else if (type == "category")
+      column.type = ColumnType::category;
+    else if (type == "label")
+      column.type = ColumnType::label;
+    else if (type == "ignore")
+      column.type = ColumnType::ignore;
+    else
+      return fail(Errc::parse,
+                  fmt::format("schema line {}: unknown column type '{}'", line_no, type));
     if (parts.size() == 3) {
       if (column.type != ColumnType::category && column.type != ColumnType::label) {
-        return fail(Errc::parse, fmt::format("schema line {}: only category and label columns list values", line_no));
+        return fail(
+            Errc::parse,
+            fmt::format("schema line {}: only category and label columns list values", line_no));
       }
       column.categories = split(parts[2], '|');
       for (const auto& v : column.categories) {
-        if (v.empty()) return fail(Errc::parse, fmt::format("schema line {}: empty category value", line_no));
+        if (v.empty())
+          return fail(Errc::parse, fmt::format("schema line {}: empty category value", line_no));
       }
     }
-    if ((column.type == ColumnType::category || column.type == ColumnType::label) && column.categories.empty()) {
-      return fail(Errc::parse, fmt::format("schema line {}: column {} must list its values", line_no, column.name));
+    if ((column.type == ColumnType::category || column.type == ColumnType::label) &&
+        column.categories.empty()) {
+      return fail(Errc::parse, fmt::format("schema line {}: column {} must list its values",
+                                           line_no, column.name));
     }
     if (column.type == ColumnType::label) ++labels;
     schema.columns.push_back(std::move(column));
   }
-  if (labels != 1) return fail(Errc::parse, fmt::format("schema has {} label columns (need exactly one)", labels));
+  if (labels != 1)
+    return fail(Errc::parse, fmt::format("schema has {} label columns (need exactly one)", labels));
   return schema;
 }
 
@@ -237,9 +262,10 @@ Result<Bytes> encode_idx_images(const Dataset& data) {
     return fail(Errc::invalid_argument, "IDX dimensions must each fit in 32 bits and be positive");
   }
   if (data.features.size() != data.rows() * data.feature_size()) {
-    return fail(Errc::invalid_argument, fmt::format("dataset holds {} feature values, {} rows of {} promise {}",
-                                                    data.features.size(), data.rows(), data.feature_size(),
-                                                    data.rows() * data.feature_size()));
+    return fail(Errc::invalid_argument,
+                fmt::format("dataset holds {} feature values, {} rows of {} promise {}",
+                            data.features.size(), data.rows(), data.feature_size(),
+                            data.rows() * data.feature_size()));
   }
   Bytes out;
   out.reserve(16 + data.features.size());
@@ -256,7 +282,8 @@ Result<Bytes> encode_idx_images(const Dataset& data) {
 }
 
 Result<Bytes> encode_idx_labels(const Dataset& data) {
-  if (data.rows() > 0xffffffffULL) return fail(Errc::invalid_argument, "IDX labels: more than 2^32 rows");
+  if (data.rows() > 0xffffffffULL)
+    return fail(Errc::invalid_argument, "IDX labels: more than 2^32 rows");
   Bytes out;
   out.reserve(8 + data.rows());
   append_be(out, 0x00000801, 4);
@@ -264,7 +291,8 @@ Result<Bytes> encode_idx_labels(const Dataset& data) {
   for (std::size_t i = 0; i < data.labels.size(); ++i) {
     const auto label = data.labels[i];
     if (label < 0 || label > 255) {
-      return fail(Errc::invalid_argument, fmt::format("row {}: label {} does not fit an IDX byte", i, label));
+      return fail(Errc::invalid_argument,
+                  fmt::format("row {}: label {} does not fit an IDX byte", i, label));
     }
     out.push_back(static_cast<std::byte>(label));
   }
@@ -277,8 +305,9 @@ std::string format_csv_rows(const std::vector<std::vector<std::string>>& rows, c
     for (std::size_t c = 0; c < row.size(); ++c) {
       if (c > 0) out.push_back(delimiter);
       const auto& field = row[c];
-      const bool quote = field.find_first_of(std::string{delimiter, '"', '\r', '\n'}) != std::string::npos ||
-                         (row.size() == 1 && field.empty());
+      const bool quote =
+          field.find_first_of(std::string{delimiter, '"', '\r', '\n'}) != std::string::npos ||
+          (row.size() == 1 && field.empty());
       if (!quote) {
         out += field;
         continue;
@@ -295,7 +324,8 @@ std::string format_csv_rows(const std::vector<std::vector<std::string>>& rows, c
   return out;
 }
 
-Result<std::vector<std::vector<std::string>>> parse_csv_rows(std::string_view text, char delimiter) {
+Result<std::vector<std::vector<std::string>>> parse_csv_rows(std::string_view text,
+                                                             char delimiter) {
   constexpr std::size_t kMaxField = 1 << 20;
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> row;
@@ -342,9 +372,11 @@ Result<std::vector<std::vector<std::string>>> parse_csv_rows(std::string_view te
       }
       field.push_back(c);
     }
-    if (field.size() > kMaxField) return fail(Errc::parse, fmt::format("CSV line {}: field over 1 MiB", line));
+    if (field.size() > kMaxField)
+      return fail(Errc::parse, fmt::format("CSV line {}: field over 1 MiB", line));
   }
-  if (in_quotes) return fail(Errc::parse, fmt::format("CSV line {}: unterminated quoted field", line));
+  if (in_quotes)
+    return fail(Errc::parse, fmt::format("CSV line {}: unterminated quoted field", line));
   if (!field.empty() || !row.empty() || field_was_quoted) {
     end_field();
     rows.push_back(std::move(row));
@@ -380,8 +412,8 @@ Result<CsvDataset> read_csv(std::string_view text, const CsvSchema& schema) {
     }
     for (std::size_t c = 0; c < header.size(); ++c) {
       if (std::string(trim(header[c])) != schema.columns[c].name) {
-        return fail(Errc::invalid_argument, fmt::format("CSV column {} is '{}', schema says '{}'", c + 1,
-                                                        header[c], schema.columns[c].name));
+        return fail(Errc::invalid_argument, fmt::format("CSV column {} is '{}', schema says '{}'",
+                                                        c + 1, header[c], schema.columns[c].name));
       }
     }
     first = 1;
@@ -393,7 +425,8 @@ Result<CsvDataset> read_csv(std::string_view text, const CsvSchema& schema) {
     const std::size_t line = r + 1;
     if (row.size() != schema.columns.size()) {
       ++out.issues.rejected_rows;
-      note(fmt::format("row {}: {} fields, schema has {}", line, row.size(), schema.columns.size()));
+      note(
+          fmt::format("row {}: {} fields, schema has {}", line, row.size(), schema.columns.size()));
       continue;
     }
     const auto label_text = std::string(trim(row[label_column]));
@@ -401,9 +434,12 @@ Result<CsvDataset> read_csv(std::string_view text, const CsvSchema& schema) {
     const auto label_it = std::find(classes.begin(), classes.end(), label_text);
     if (label_text.empty() || label_it == classes.end()) {
       ++out.issues.rejected_rows;
-      if (label_text.empty()) ++out.issues.missing_values;
-      else ++out.issues.nonconforming_cells;
-      note(fmt::format("row {}: label '{}' is {}", line, label_text, label_text.empty() ? "missing" : "not in the schema"));
+      if (label_text.empty())
+        ++out.issues.missing_values;
+      else
+        ++out.issues.nonconforming_cells;
+      note(fmt::format("row {}: label '{}' is {}", line, label_text,
+                       label_text.empty() ? "missing" : "not in the schema"));
       continue;
     }
     std::fill(features.begin(), features.end(), 0.0f);

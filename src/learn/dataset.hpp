@@ -19,7 +19,7 @@ struct Dataset {
   std::vector<float> features;              // rows x feature_size, row-major
   std::vector<std::int64_t> labels;         // one per row, in [0, num_classes)
   std::int64_t num_classes = 0;
-  std::vector<std::string> class_names;     // optional, e.g. CSV label values
+  std::vector<std::string> class_names;  // optional, e.g. CSV label values
 
   [[nodiscard]] std::size_t rows() const { return labels.size(); }
   [[nodiscard]] std::size_t feature_size() const;
@@ -38,7 +38,8 @@ struct IdxArray {
 };
 [[nodiscard]] Result<IdxArray> parse_idx(ByteView bytes);
 // Inflates gzip data (with a limit on the output size, against decompression bombs).
-[[nodiscard]] Result<Bytes> gunzip(ByteView compressed, std::size_t max_output = std::size_t{1} << 31);
+[[nodiscard]] Result<Bytes> gunzip(ByteView compressed,
+                                   std::size_t max_output = std::size_t{1} << 31);
 // Reads a file, inflating it when it starts with the gzip magic.
 [[nodiscard]] Result<Bytes> read_maybe_gzip(const std::filesystem::path& path);
 // Images (N x H x W, scaled to [0, 1]) and labels (N) into a dataset of shape {1, H, W}.
@@ -56,7 +57,8 @@ struct TrainTest {
   Dataset train;
   Dataset test;
 };
-[[nodiscard]] Result<TrainTest> load_fashion_mnist(const std::filesystem::path& dir = kFashionMnistDir);
+[[nodiscard]] Result<TrainTest> load_fashion_mnist(
+    const std::filesystem::path& dir = kFashionMnistDir);
 
 // ---- CSV ----
 enum class ColumnType { number, category, label, ignore };
@@ -81,7 +83,8 @@ struct CsvSchema {
 
 // The inverse of parse_csv_rows: fields quoted (RFC 4180) only where they hold the
 // delimiter, a quote, CR or LF; every row ends with '\n'.
-[[nodiscard]] std::string format_csv_rows(const std::vector<std::vector<std::string>>& rows, char delimiter = ',');
+[[nodiscard]] std::string format_csv_rows(const std::vector<std::vector<std::string>>& rows,
+                                          char delimiter = ',');
 
 // What the reader found that does not follow the schema, for the quality report.
 struct CsvIssues {

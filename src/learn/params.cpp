@@ -1,9 +1,10 @@
 #include "learn/params.hpp"
 
+#include <fmt/format.h>
+
 #include <bit>
 #include <cmath>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "crypto/hash.hpp"
 
@@ -41,13 +42,15 @@ class Reader {
 
 std::int64_t TensorInfo::numel() const {
   std::int64_t count = 1;
-  for (auto dim : shape) count *= dim;
+  for (auto dim : shape)
+    count *= dim;
   return count;
 }
 
 std::int64_t ParameterSet::expected_values() const {
   std::int64_t total = 0;
-  for (const auto& t : tensors) total += t.numel();
+  for (const auto& t : tensors)
+    total += t.numel();
   return total;
 }
 
@@ -57,7 +60,8 @@ Bytes ParameterSet::layout_digest() const {
     append_be(layout, t.name.size(), 2);
     append(layout, t.name);
     append_be(layout, t.shape.size(), 1);
-    for (auto dim : t.shape) append_be(layout, static_cast<std::uint64_t>(dim), 8);
+    for (auto dim : t.shape)
+      append_be(layout, static_cast<std::uint64_t>(dim), 8);
   }
   const auto digest = crypto::sha256(layout);
   return Bytes(digest.begin(), digest.end());
@@ -74,14 +78,16 @@ Bytes encode_parameters(const ParameterSet& params) {
     append_be(out, t.name.size(), 2);
     append(out, t.name);
     append_be(out, t.shape.size(), 1);
-    for (auto dim : t.shape) append_be(out, static_cast<std::uint64_t>(dim), 8);
+    for (auto dim : t.shape)
+      append_be(out, static_cast<std::uint64_t>(dim), 8);
   }
   append_be(out, params.values.size(), 8);
   const std::size_t start = out.size();
   out.resize(start + params.values.size() * 4);
   for (std::size_t i = 0; i < params.values.size(); ++i) {
     const auto bits = std::bit_cast<std::uint32_t>(params.values[i]);
-    for (int b = 0; b < 4; ++b) out[start + i * 4 + b] = static_cast<std::byte>(bits >> (8 * b));
+    for (int b = 0; b < 4; ++b)
+      out[start + i * 4 + b] = static_cast<std::byte>(bits >> (8 * b));
   }
   const auto digest = crypto::sha256(out);
   out.insert(out.end(), digest.begin(), digest.end());
@@ -123,7 +129,8 @@ Result<ParameterSet> decode_parameters(ByteView blob) {
     info.name = std::string(as_chars(name));
     CAIRN_TRY_ASSIGN(const auto rank, in.be(1, "tensor rank"));
     if (rank > kMaxRank) {
-      return fail(Errc::parse, fmt::format("tensor {} has rank {} (at most {})", info.name, rank, kMaxRank));
+      return fail(Errc::parse,
+                  fmt::format("tensor {} has rank {} (at most {})", info.name, rank, kMaxRank));
     }
     std::uint64_t numel = 1;
     for (std::uint64_t d = 0; d < rank; ++d) {
@@ -144,13 +151,15 @@ Result<ParameterSet> decode_parameters(ByteView blob) {
                                          value_count, total));
   }
   if (in.remaining() != value_count * 4) {
-    return fail(Errc::parse, fmt::format("{} bytes of values for {} floats", in.remaining(), value_count));
+    return fail(Errc::parse,
+                fmt::format("{} bytes of values for {} floats", in.remaining(), value_count));
   }
   CAIRN_TRY_ASSIGN(const auto raw, in.take(value_count * 4, "values"));
   params.values.resize(value_count);
   for (std::size_t i = 0; i < value_count; ++i) {
     std::uint32_t bits = 0;
-    for (int b = 0; b < 4; ++b) bits |= static_cast<std::uint32_t>(raw[i * 4 + b]) << (8 * b);
+    for (int b = 0; b < 4; ++b)
+      bits |= static_cast<std::uint32_t>(raw[i * 4 + b]) << (8 * b);
     params.values[i] = std::bit_cast<float>(bits);
   }
   return params;

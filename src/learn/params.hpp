@@ -13,7 +13,7 @@
 namespace cairn::learn {
 
 struct TensorInfo {
-  std::string name;             // "conv1.weight", as in a PyTorch state_dict
+  std::string name;  // "conv1.weight", as in a PyTorch state_dict
   std::vector<std::int64_t> shape;
   std::int64_t numel() const;
   bool operator==(const TensorInfo&) const = default;
@@ -28,7 +28,9 @@ struct ParameterSet {
   // sha2-256 over the tensor names and shapes: two sets with equal layouts can be mixed.
   [[nodiscard]] Bytes layout_digest() const;
   [[nodiscard]] std::int64_t expected_values() const;
-  [[nodiscard]] bool same_layout(const ParameterSet& other) const { return tensors == other.tensors; }
+  [[nodiscard]] bool same_layout(const ParameterSet& other) const {
+    return tensors == other.tensors;
+  }
 };
 
 inline constexpr std::uint16_t kParameterFormatVersion = 1;

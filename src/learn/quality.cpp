@@ -23,7 +23,8 @@ nlohmann::json QualityReport::to_json() const {
 QualityReport quality_report(const Dataset& data) {
   QualityReport report;
   report.rows = data.rows();
-  report.label_counts.assign(static_cast<std::size_t>(std::max<std::int64_t>(data.num_classes, 0)), 0);
+  report.label_counts.assign(static_cast<std::size_t>(std::max<std::int64_t>(data.num_classes, 0)),
+                             0);
   for (auto label : data.labels) {
     if (label >= 0 && static_cast<std::size_t>(label) < report.label_counts.size()) {
       ++report.label_counts[static_cast<std::size_t>(label)];
@@ -36,7 +37,8 @@ QualityReport quality_report(const Dataset& data) {
       report.label_entropy_bits -= p * std::log2(p);
     }
     if (report.label_counts.size() > 1) {
-      report.label_balance = report.label_entropy_bits / std::log2(static_cast<double>(report.label_counts.size()));
+      report.label_balance =
+          report.label_entropy_bits / std::log2(static_cast<double>(report.label_counts.size()));
     }
   }
   // Duplicates by a digest of each row's features and label (exact equality).
@@ -45,11 +47,13 @@ QualityReport quality_report(const Dataset& data) {
   seen.reserve(data.rows());
   crypto::Hasher hasher(crypto::HashAlgorithm::sha2_256);  // finish() resets it
   for (std::size_t r = 0; r < data.rows(); ++r) {
-    hasher.update(ByteView(reinterpret_cast<const std::byte*>(data.features.data() + r * width), width * sizeof(float)));
+    hasher.update(ByteView(reinterpret_cast<const std::byte*>(data.features.data() + r * width),
+                           width * sizeof(float)));
     const auto label = data.labels[r];
     hasher.update(ByteView(reinterpret_cast<const std::byte*>(&label), sizeof(label)));
     const auto digest = hasher.finish();
-    if (!seen.emplace(reinterpret_cast<const char*>(digest.data()), digest.size()).second) ++report.duplicate_rows;
+    if (!seen.emplace(reinterpret_cast<const char*>(digest.data()), digest.size()).second)
+      ++report.duplicate_rows;
   }
   return report;
 }
@@ -60,9 +64,11 @@ QualityReport quality_report(const CsvDataset& csv, std::size_t schema_columns) 
   report.nonconforming_cells = csv.issues.nonconforming_cells;
   report.rejected_rows = csv.issues.rejected_rows;
   if (csv.rows_read > 0) {
-    report.schema_conformance = static_cast<double>(csv.rows_read - csv.issues.rejected_rows) / static_cast<double>(csv.rows_read);
-    report.completeness = 1.0 - static_cast<double>(csv.issues.missing_values) /
-                                    static_cast<double>(csv.rows_read * std::max<std::size_t>(schema_columns, 1));
+    report.schema_conformance = static_cast<double>(csv.rows_read - csv.issues.rejected_rows) /
+                                static_cast<double>(csv.rows_read);
+    report.completeness =
+        1.0 - static_cast<double>(csv.issues.missing_values) /
+                  static_cast<double>(csv.rows_read * std::max<std::size_t>(schema_columns, 1));
   }
   return report;
 }

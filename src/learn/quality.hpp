@@ -16,11 +16,11 @@ struct QualityReport {
   double label_entropy_bits = 0;          // of the label distribution
   double label_balance = 0;               // entropy / log2(classes): 1 is perfectly balanced
   std::size_t missing_values = 0;
-  std::size_t duplicate_rows = 0;         // rows identical (features and label) to an earlier row
+  std::size_t duplicate_rows = 0;  // rows identical (features and label) to an earlier row
   std::size_t nonconforming_cells = 0;
   std::size_t rejected_rows = 0;
-  double schema_conformance = 1;          // accepted rows / rows read
-  double completeness = 1;                // 1 - missing cells / cells
+  double schema_conformance = 1;  // accepted rows / rows read
+  double completeness = 1;        // 1 - missing cells / cells
 
   nlohmann::json to_json() const;
 };

@@ -19,7 +19,8 @@ class Rng {
 
  public:
   explicit Rng(std::uint64_t seed) {
-    for (auto& word : state_) word = splitmix(seed);
+    for (auto& word : state_)
+      word = splitmix(seed);
   }
 
   std::uint64_t next() {
@@ -52,7 +53,8 @@ class Rng {
   // Standard normal by the Box-Muller transform (one value per call, no caching).
   double normal() {
     double u1 = uniform();
-    while (u1 <= 0.0) u1 = uniform();
+    while (u1 <= 0.0)
+      u1 = uniform();
     const double u2 = uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
   }
@@ -62,7 +64,8 @@ class Rng {
   double gamma(double shape) {
     if (shape < 1.0) {
       double u = uniform();
-      while (u <= 0.0) u = uniform();
+      while (u <= 0.0)
+        u = uniform();
       return gamma(shape + 1.0) * std::pow(u, 1.0 / shape);
     }
     const double d = shape - 1.0 / 3.0;
@@ -102,7 +105,8 @@ class Rng {
 };
 
 // Derives independent stream seeds from one run seed: (seed, purpose, index).
-inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t purpose, std::uint64_t index = 0) {
+inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t purpose,
+                                 std::uint64_t index = 0) {
   Rng rng(seed ^ (purpose * 0x9e3779b97f4a7c15ULL) ^ (index * 0xd1b54a32d192ed03ULL));
   return rng.next();
 }

@@ -1,7 +1,8 @@
 #include "learn/secure_mask.hpp"
 
-#include <cmath>
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "crypto/chacha20.hpp"
 #include "crypto/hash.hpp"
@@ -13,10 +14,12 @@ namespace {
 constexpr std::string_view kShareContext = "cairn secagg shares v1";
 constexpr std::string_view kMaskContext = "cairn secagg mask v1";
 
-Result<ByteArray<32>> agreed_key(const crypto::X25519KeyPair& mine, const ByteArray<32>& peer, std::string_view context) {
+Result<ByteArray<32>> agreed_key(const crypto::X25519KeyPair& mine, const ByteArray<32>& peer,
+                                 std::string_view context) {
   CAIRN_TRY_ASSIGN(const auto shared, crypto::x25519_agree(mine.secret_key, peer));
   // Hash the agreement with both public keys in a canonical order.
-  const bool mine_first = std::lexicographical_compare(mine.public_key.begin(), mine.public_key.end(), peer.begin(), peer.end());
+  const bool mine_first = std::lexicographical_compare(
+      mine.public_key.begin(), mine.public_key.end(), peer.begin(), peer.end());
   crypto::Hasher hasher(crypto::HashAlgorithm::sha2_256);
   hasher.update(context);
   hasher.update(shared);
@@ -27,7 +30,8 @@ Result<ByteArray<32>> agreed_key(const crypto::X25519KeyPair& mine, const ByteAr
   return key;
 }
 
-Bytes share_plaintext(std::uint32_t from, std::uint32_t to, const crypto::ShamirShare& s, const crypto::ShamirShare& b) {
+Bytes share_plaintext(std::uint32_t from, std::uint32_t to, const crypto::ShamirShare& s,
+                      const crypto::ShamirShare& b) {
   Bytes out;
   append_be(out, from, 4);
   append_be(out, to, 4);
@@ -42,7 +46,8 @@ std::vector<std::uint64_t> mask_stream(const ByteArray<32>& seed, std::size_t le
   return crypto::chacha20_words(seed, ByteArray<12>{}, length);
 }
 
-Result<ByteArray<32>> pairwise_seed(const crypto::X25519KeyPair& mine, const ByteArray<32>& peer_public) {
+Result<ByteArray<32>> pairwise_seed(const crypto::X25519KeyPair& mine,
+                                    const ByteArray<32>& peer_public) {
   return agreed_key(mine, peer_public, kMaskContext);
 }
 
@@ -54,20 +59,27 @@ MaskClient::MaskClient(std::uint32_t index, std::size_t clients, std::size_t thr
       mask_key_(crypto::x25519_generate()),
       self_seed_(crypto::random_array<32>()) {}
 
-MaskAdvertisement MaskClient::advertise() const { return {index_, cipher_key_.public_key, mask_key_.public_key}; }
+MaskAdvertisement MaskClient::advertise() const {
+  return {index_, cipher_key_.public_key, mask_key_.public_key};
+}
 
-Result<std::vector<SealedShares>> MaskClient::share_keys(const std::vector<MaskAdvertisement>& roster) {
+Result<std::vector<SealedShares>> MaskClient::share_keys(
+    const std::vector<MaskAdvertisement>& roster) {
   if (roster.size() < threshold_) {
-    return fail(Errc::rejected, fmt::format("only {} clients advertised keys, the threshold is {}", roster.size(), threshold_));
+    return fail(Errc::rejected, fmt::format("only {} clients advertised keys, the threshold is {}",
+                                            roster.size(), threshold_));
   }
   roster_.clear();
-  for (const auto& ad : roster) roster_[ad.client] = ad;
-  if (!roster_.contains(index_)) return fail(Errc::rejected, "the roster does not include this client");
+  for (const auto& ad : roster)
+    roster_[ad.client] = ad;
+  if (!roster_.contains(index_))
+    return fail(Errc::rejected, "the roster does not include this client");
   CAIRN_TRY_ASSIGN(auto s_shares, crypto::shamir_split(mask_key_.secret_key, threshold_, clients_));
   CAIRN_TRY_ASSIGN(auto b_shares, crypto::shamir_split(self_seed_, threshold_, clients_));
   std::vector<SealedShares> out;
   for (const auto& [peer, ad] : roster_) {
-    if (peer == 0 || peer > clients_) return fail(Errc::rejected, fmt::format("roster names client {} of {}", peer, clients_));
+    if (peer == 0 || peer > clients_)
+      return fail(Errc::rejected, fmt::format("roster names client {} of {}", peer, clients_));
     const auto& s = s_shares[peer - 1];
     const auto& b = b_shares[peer - 1];
     if (peer == index_) {
@@ -75,7 +87,8 @@ Result<std::vector<SealedShares>> MaskClient::share_keys(const std::vector<MaskA
       continue;
     }
     CAIRN_TRY_ASSIGN(const auto key, agreed_key(cipher_key_, ad.cipher_public, kShareContext));
-    out.push_back(SealedShares{index_, peer, crypto::aead_seal(key, share_plaintext(index_, peer, s, b))});
+    out.push_back(
+        SealedShares{index_, peer, crypto::aead_seal(key, share_plaintext(index_, peer, s, b))});
   }
   return out;
 }
@@ -83,18 +96,26 @@ Result<std::vector<SealedShares>> MaskClient::share_keys(const std::vector<MaskA
 Status MaskClient::receive_shares(const std::vector<SealedShares>& shares) {
   constexpr std::size_t kShareBytes = 4 + crypto::kShamirValueBytes;
   for (const auto& sealed : shares) {
-    if (sealed.to != index_) return fail(Errc::rejected, fmt::format("share for client {} delivered to {}", sealed.to, index_));
+    if (sealed.to != index_)
+      return fail(Errc::rejected,
+                  fmt::format("share for client {} delivered to {}", sealed.to, index_));
     const auto sender = roster_.find(sealed.from);
-    if (sender == roster_.end()) return fail(Errc::rejected, fmt::format("share from unknown client {}", sealed.from));
-    CAIRN_TRY_ASSIGN(const auto key, agreed_key(cipher_key_, sender->second.cipher_public, kShareContext));
+    if (sender == roster_.end())
+      return fail(Errc::rejected, fmt::format("share from unknown client {}", sealed.from));
+    CAIRN_TRY_ASSIGN(const auto key,
+                     agreed_key(cipher_key_, sender->second.cipher_public, kShareContext));
     auto plain = crypto::aead_open(key, sealed.sealed);
-    if (!plain) return std::unexpected(std::move(plain).error().context(fmt::format("shares from client {}", sealed.from)));
+    if (!plain)
+      return std::unexpected(
+          std::move(plain).error().context(fmt::format("shares from client {}", sealed.from)));
     if (plain->size() != 8 + 2 * kShareBytes || read_be(ByteView(*plain).first(4)) != sealed.from ||
         read_be(ByteView(*plain).subspan(4, 4)) != index_) {
-      return fail(Errc::rejected, fmt::format("shares from client {} are malformed or misaddressed", sealed.from));
+      return fail(Errc::rejected,
+                  fmt::format("shares from client {} are malformed or misaddressed", sealed.from));
     }
     CAIRN_TRY_ASSIGN(auto s, crypto::decode_share(ByteView(*plain).subspan(8, kShareBytes)));
-    CAIRN_TRY_ASSIGN(auto b, crypto::decode_share(ByteView(*plain).subspan(8 + kShareBytes, kShareBytes)));
+    CAIRN_TRY_ASSIGN(auto b,
+                     crypto::decode_share(ByteView(*plain).subspan(8 + kShareBytes, kShareBytes)));
     held_[sealed.from] = {std::move(s), std::move(b)};
   }
   return {};
@@ -106,21 +127,26 @@ Result<std::vector<std::uint64_t>> MaskClient::masked_input(std::span<const doub
   std::vector<std::uint64_t> out(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i]) || std::fabs(values[i]) >= limit) {
-      return fail(Errc::invalid_argument, fmt::format("value {} at index {} cannot be masked in fixed point", values[i], i));
+      return fail(
+          Errc::invalid_argument,
+          fmt::format("value {} at index {} cannot be masked in fixed point", values[i], i));
     }
     out[i] = static_cast<std::uint64_t>(std::llround(values[i] * scale));
   }
   const auto self_mask = mask_stream(self_seed_, values.size());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] += self_mask[i];
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] += self_mask[i];
   for (const auto& [peer, ad] : roster_) {
     if (peer == index_) continue;
     CAIRN_TRY_ASSIGN(const auto seed, pairwise_seed(mask_key_, ad.mask_public));
     const auto mask = mask_stream(seed, values.size());
     // The lower index adds, the higher subtracts: the pair's masks cancel in the sum.
     if (index_ < peer) {
-      for (std::size_t i = 0; i < out.size(); ++i) out[i] += mask[i];
+      for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] += mask[i];
     } else {
-      for (std::size_t i = 0; i < out.size(); ++i) out[i] -= mask[i];
+      for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] -= mask[i];
     }
   }
   return out;
@@ -130,22 +156,26 @@ Result<UnmaskResponse> MaskClient::unmask(const UnmaskRequest& request) const {
   std::set<std::uint32_t> survivors(request.survivors.begin(), request.survivors.end());
   for (auto d : request.dropped) {
     if (survivors.contains(d)) {
-      return fail(Errc::rejected, fmt::format("server asked for both shares of client {}; refusing", d));
+      return fail(Errc::rejected,
+                  fmt::format("server asked for both shares of client {}; refusing", d));
     }
   }
   if (survivors.size() < threshold_) {
-    return fail(Errc::rejected, fmt::format("only {} survivors, fewer than the threshold {}", survivors.size(), threshold_));
+    return fail(Errc::rejected, fmt::format("only {} survivors, fewer than the threshold {}",
+                                            survivors.size(), threshold_));
   }
   UnmaskResponse response;
   response.from = index_;
   for (auto u : request.survivors) {
     const auto it = held_.find(u);
-    if (it == held_.end()) return fail(Errc::rejected, fmt::format("no shares held for survivor {}", u));
+    if (it == held_.end())
+      return fail(Errc::rejected, fmt::format("no shares held for survivor {}", u));
     response.self_seed_shares[u] = it->second.second;
   }
   for (auto u : request.dropped) {
     const auto it = held_.find(u);
-    if (it == held_.end()) return fail(Errc::rejected, fmt::format("no shares held for dropped client {}", u));
+    if (it == held_.end())
+      return fail(Errc::rejected, fmt::format("no shares held for dropped client {}", u));
     response.mask_key_shares[u] = it->second.first;
   }
   return response;
@@ -155,24 +185,29 @@ MaskServer::MaskServer(std::size_t clients, std::size_t threshold, std::size_t v
     : clients_(clients), threshold_(threshold), length_(vector_length) {}
 
 Status MaskServer::advertise(const MaskAdvertisement& ad) {
-  if (ad.client == 0 || ad.client > clients_) return fail(Errc::rejected, fmt::format("client index {} out of range", ad.client));
-  if (roster_.contains(ad.client)) return fail(Errc::rejected, fmt::format("client {} advertised twice", ad.client));
+  if (ad.client == 0 || ad.client > clients_)
+    return fail(Errc::rejected, fmt::format("client index {} out of range", ad.client));
+  if (roster_.contains(ad.client))
+    return fail(Errc::rejected, fmt::format("client {} advertised twice", ad.client));
   roster_[ad.client] = ad;
   return {};
 }
 
 std::vector<MaskAdvertisement> MaskServer::roster() const {
   std::vector<MaskAdvertisement> out;
-  for (const auto& [_, ad] : roster_) out.push_back(ad);
+  for (const auto& [_, ad] : roster_)
+    out.push_back(ad);
   return out;
 }
 
-Result<std::map<std::uint32_t, std::vector<SealedShares>>> MaskServer::route(const std::vector<SealedShares>& all) {
+Result<std::map<std::uint32_t, std::vector<SealedShares>>> MaskServer::route(
+    const std::vector<SealedShares>& all) {
   std::map<std::uint32_t, std::vector<SealedShares>> out;
   std::map<std::uint32_t, std::size_t> sent;
   for (const auto& s : all) {
     if (!roster_.contains(s.from) || !roster_.contains(s.to)) {
-      return fail(Errc::rejected, fmt::format("shares between unknown clients {} -> {}", s.from, s.to));
+      return fail(Errc::rejected,
+                  fmt::format("shares between unknown clients {} -> {}", s.from, s.to));
     }
     out[s.to].push_back(s);
     ++sent[s.from];
@@ -182,17 +217,22 @@ Result<std::map<std::uint32_t, std::vector<SealedShares>>> MaskServer::route(con
     if (count + 1 == roster_.size()) shared_.insert(client);
   }
   if (shared_.size() < threshold_) {
-    return fail(Errc::rejected, fmt::format("only {} clients shared their keys, threshold {}", shared_.size(), threshold_));
+    return fail(Errc::rejected, fmt::format("only {} clients shared their keys, threshold {}",
+                                            shared_.size(), threshold_));
   }
   return out;
 }
 
 Status MaskServer::submit(std::uint32_t client, std::vector<std::uint64_t> masked) {
-  if (!shared_.contains(client)) return fail(Errc::rejected, fmt::format("client {} did not share keys this round", client));
+  if (!shared_.contains(client))
+    return fail(Errc::rejected, fmt::format("client {} did not share keys this round", client));
   if (masked.size() != length_) {
-    return fail(Errc::rejected, fmt::format("masked input from client {} has {} values, expected {}", client, masked.size(), length_));
+    return fail(Errc::rejected,
+                fmt::format("masked input from client {} has {} values, expected {}", client,
+                            masked.size(), length_));
   }
-  if (masked_.contains(client)) return fail(Errc::rejected, fmt::format("client {} sent two masked inputs", client));
+  if (masked_.contains(client))
+    return fail(Errc::rejected, fmt::format("client {} sent two masked inputs", client));
   masked_[client] = std::move(masked);
   return {};
 }
@@ -200,12 +240,15 @@ Status MaskServer::submit(std::uint32_t client, std::vector<std::uint64_t> maske
 Result<UnmaskRequest> MaskServer::unmask_request() const {
   UnmaskRequest request;
   for (auto client : shared_) {
-    if (masked_.contains(client)) request.survivors.push_back(client);
-    else request.dropped.push_back(client);
+    if (masked_.contains(client))
+      request.survivors.push_back(client);
+    else
+      request.dropped.push_back(client);
   }
   if (request.survivors.size() < threshold_) {
-    return fail(Errc::rejected, fmt::format("{} clients dropped out; {} survivors are fewer than the threshold {}",
-                                            request.dropped.size(), request.survivors.size(), threshold_));
+    return fail(Errc::rejected,
+                fmt::format("{} clients dropped out; {} survivors are fewer than the threshold {}",
+                            request.dropped.size(), request.survivors.size(), threshold_));
   }
   return request;
 }
@@ -217,11 +260,13 @@ Result<std::vector<double>> MaskServer::finish(const std::vector<UnmaskResponse>
     if (masked_.contains(r.from)) valid.push_back(r);
   }
   if (valid.size() < threshold_) {
-    return fail(Errc::rejected, fmt::format("{} unmasking responses, threshold {}", valid.size(), threshold_));
+    return fail(Errc::rejected,
+                fmt::format("{} unmasking responses, threshold {}", valid.size(), threshold_));
   }
   std::vector<std::uint64_t> sum(length_, 0);
   for (const auto& [_, y] : masked_) {
-    for (std::size_t i = 0; i < length_; ++i) sum[i] += y[i];
+    for (std::size_t i = 0; i < length_; ++i)
+      sum[i] += y[i];
   }
   auto collect = [&](std::uint32_t u, bool self_seed) {
     std::vector<crypto::ShamirShare> shares;
@@ -232,39 +277,48 @@ Result<std::vector<double>> MaskServer::finish(const std::vector<UnmaskResponse>
     return shares;
   };
   for (auto u : request.survivors) {
-    CAIRN_TRY_ASSIGN(const auto seed_bytes, crypto::shamir_reconstruct(collect(u, true), threshold_, 32));
+    CAIRN_TRY_ASSIGN(const auto seed_bytes,
+                     crypto::shamir_reconstruct(collect(u, true), threshold_, 32));
     ByteArray<32> seed;
     std::copy(seed_bytes.begin(), seed_bytes.end(), seed.begin());
     const auto mask = mask_stream(seed, length_);
-    for (std::size_t i = 0; i < length_; ++i) sum[i] -= mask[i];
+    for (std::size_t i = 0; i < length_; ++i)
+      sum[i] -= mask[i];
   }
   for (auto d : request.dropped) {
-    CAIRN_TRY_ASSIGN(const auto secret_bytes, crypto::shamir_reconstruct(collect(d, false), threshold_, 32));
+    CAIRN_TRY_ASSIGN(const auto secret_bytes,
+                     crypto::shamir_reconstruct(collect(d, false), threshold_, 32));
     ByteArray<32> secret;
     std::copy(secret_bytes.begin(), secret_bytes.end(), secret.begin());
     const auto dropped_key = crypto::x25519_from_secret(secret);
     if (!equal(dropped_key.public_key, roster_.at(d).mask_public)) {
-      return fail(Errc::integrity, fmt::format("reconstructed mask key of client {} does not match its public key", d));
+      return fail(
+          Errc::integrity,
+          fmt::format("reconstructed mask key of client {} does not match its public key", d));
     }
     for (auto v : request.survivors) {
       CAIRN_TRY_ASSIGN(const auto seed, pairwise_seed(dropped_key, roster_.at(v).mask_public));
       const auto mask = mask_stream(seed, length_);
       // Survivor v added the mask if v < d, subtracted it if v > d: undo that.
       if (v < d) {
-        for (std::size_t i = 0; i < length_; ++i) sum[i] -= mask[i];
+        for (std::size_t i = 0; i < length_; ++i)
+          sum[i] -= mask[i];
       } else {
-        for (std::size_t i = 0; i < length_; ++i) sum[i] += mask[i];
+        for (std::size_t i = 0; i < length_; ++i)
+          sum[i] += mask[i];
       }
     }
   }
   std::vector<double> out(length_);
   const double scale = std::ldexp(1.0, -kMaskFracBits);
-  for (std::size_t i = 0; i < length_; ++i) out[i] = static_cast<double>(static_cast<std::int64_t>(sum[i])) * scale;
+  for (std::size_t i = 0; i < length_; ++i)
+    out[i] = static_cast<double>(static_cast<std::int64_t>(sum[i])) * scale;
   return out;
 }
 
-Result<std::vector<double>> mask_aggregate(const std::map<std::uint32_t, std::vector<double>>& inputs, std::size_t threshold,
-                                           const std::set<std::uint32_t>& drop_after_sharing) {
+Result<std::vector<double>> mask_aggregate(
+    const std::map<std::uint32_t, std::vector<double>>& inputs, std::size_t threshold,
+    const std::set<std::uint32_t>& drop_after_sharing) {
   if (inputs.empty()) return fail(Errc::invalid_argument, "no inputs to aggregate");
   const std::size_t n = inputs.size();
   const std::size_t length = inputs.begin()->second.size();
@@ -273,11 +327,14 @@ Result<std::vector<double>> mask_aggregate(const std::map<std::uint32_t, std::ve
   std::vector<std::uint32_t> original;
   std::uint32_t next = 1;
   for (const auto& [id, values] : inputs) {
-    if (values.size() != length) return fail(Errc::rejected, fmt::format("input {} has {} values, expected {}", id, values.size(), length));
+    if (values.size() != length)
+      return fail(Errc::rejected,
+                  fmt::format("input {} has {} values, expected {}", id, values.size(), length));
     clients.emplace_back(next++, n, threshold);
     original.push_back(id);
   }
-  for (const auto& c : clients) CAIRN_TRY(server.advertise(c.advertise()));
+  for (const auto& c : clients)
+    CAIRN_TRY(server.advertise(c.advertise()));
   const auto roster = server.roster();
   std::vector<SealedShares> all;
   for (auto& c : clients) {
@@ -285,7 +342,8 @@ Result<std::vector<double>> mask_aggregate(const std::map<std::uint32_t, std::ve
     all.insert(all.end(), shares.begin(), shares.end());
   }
   CAIRN_TRY_ASSIGN(auto routed, server.route(all));
-  for (auto& c : clients) CAIRN_TRY(c.receive_shares(routed[c.index()]));
+  for (auto& c : clients)
+    CAIRN_TRY(c.receive_shares(routed[c.index()]));
   std::size_t k = 0;
   for (const auto& [id, values] : inputs) {
     auto& c = clients[k++];

@@ -58,10 +58,12 @@ class MaskClient {
  public:
   MaskClient(std::uint32_t index, std::size_t clients, std::size_t threshold);
   [[nodiscard]] MaskAdvertisement advertise() const;
-  [[nodiscard]] Result<std::vector<SealedShares>> share_keys(const std::vector<MaskAdvertisement>& roster);
+  [[nodiscard]] Result<std::vector<SealedShares>> share_keys(
+      const std::vector<MaskAdvertisement>& roster);
   // Shares addressed to this client, relayed by the server.
   [[nodiscard]] Status receive_shares(const std::vector<SealedShares>& shares);
-  [[nodiscard]] Result<std::vector<std::uint64_t>> masked_input(std::span<const double> values) const;
+  [[nodiscard]] Result<std::vector<std::uint64_t>> masked_input(
+      std::span<const double> values) const;
   [[nodiscard]] Result<UnmaskResponse> unmask(const UnmaskRequest& request) const;
   std::uint32_t index() const { return index_; }
 
@@ -73,7 +75,8 @@ class MaskClient {
   crypto::X25519KeyPair mask_key_;
   ByteArray<32> self_seed_{};
   std::map<std::uint32_t, MaskAdvertisement> roster_;
-  std::map<std::uint32_t, std::pair<crypto::ShamirShare, crypto::ShamirShare>> held_;  // from -> (s share, b share)
+  std::map<std::uint32_t, std::pair<crypto::ShamirShare, crypto::ShamirShare>>
+      held_;  // from -> (s share, b share)
 };
 
 class MaskServer {
@@ -82,11 +85,13 @@ class MaskServer {
   [[nodiscard]] Status advertise(const MaskAdvertisement& ad);
   [[nodiscard]] std::vector<MaskAdvertisement> roster() const;
   // Collects everyone's sealed shares; returns them grouped by recipient.
-  [[nodiscard]] Result<std::map<std::uint32_t, std::vector<SealedShares>>> route(const std::vector<SealedShares>& all);
+  [[nodiscard]] Result<std::map<std::uint32_t, std::vector<SealedShares>>> route(
+      const std::vector<SealedShares>& all);
   [[nodiscard]] Status submit(std::uint32_t client, std::vector<std::uint64_t> masked);
   [[nodiscard]] Result<UnmaskRequest> unmask_request() const;
   // Needs responses from at least `threshold` survivors.
-  [[nodiscard]] Result<std::vector<double>> finish(const std::vector<UnmaskResponse>& responses) const;
+  [[nodiscard]] Result<std::vector<double>> finish(
+      const std::vector<UnmaskResponse>& responses) const;
   [[nodiscard]] std::size_t threshold() const { return threshold_; }
 
  private:
@@ -100,12 +105,13 @@ class MaskServer {
 
 // PRG expansions, exposed for tests.
 [[nodiscard]] std::vector<std::uint64_t> mask_stream(const ByteArray<32>& seed, std::size_t length);
-[[nodiscard]] Result<ByteArray<32>> pairwise_seed(const crypto::X25519KeyPair& mine, const ByteArray<32>& peer_public);
+[[nodiscard]] Result<ByteArray<32>> pairwise_seed(const crypto::X25519KeyPair& mine,
+                                                  const ByteArray<32>& peer_public);
 
 // Runs all four steps in one process for the clients in `inputs` (index -> values);
 // clients in `drop_after_sharing` share keys and then send nothing.
-[[nodiscard]] Result<std::vector<double>> mask_aggregate(const std::map<std::uint32_t, std::vector<double>>& inputs,
-                                                         std::size_t threshold,
-                                                         const std::set<std::uint32_t>& drop_after_sharing = {});
+[[nodiscard]] Result<std::vector<double>> mask_aggregate(
+    const std::map<std::uint32_t, std::vector<double>>& inputs, std::size_t threshold,
+    const std::set<std::uint32_t>& drop_after_sharing = {});
 
 }  // namespace cairn::learn

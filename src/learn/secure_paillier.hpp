@@ -50,26 +50,30 @@ struct EncryptedVector {
 
 // Encodes, packs and encrypts. Values beyond the range fail (naming the index).
 [[nodiscard]] Result<EncryptedVector> encrypt_vector(const crypto::PaillierEncryptor& encryptor,
-                                                     std::span<const double> values, const PackingParams& params,
-                                                     std::uint64_t model_version, unsigned threads = 0);
+                                                     std::span<const double> values,
+                                                     const PackingParams& params,
+                                                     std::uint64_t model_version,
+                                                     unsigned threads = 0);
 // Homomorphic sum of vectors encrypted under one key with equal parameters and lengths.
 [[nodiscard]] Result<EncryptedVector> sum_encrypted(const crypto::PaillierPublicKey& key,
                                                     std::span<const EncryptedVector* const> vectors,
                                                     unsigned threads = 0);
 // Decrypts (CRT) and unpacks a sum of `summands` vectors into the sum of their values.
 [[nodiscard]] Result<std::vector<double>> decrypt_vector(const crypto::PaillierPrivateKey& key,
-                                                         const EncryptedVector& vector, unsigned threads = 0);
+                                                         const EncryptedVector& vector,
+                                                         unsigned threads = 0);
 
 // "CRNPAIV1" | 32-byte key fingerprint | u8 frac_bits | u8 value_bits | u8 headroom_bits |
 // u8 packed | u64 model version | u64 value count | u32 summands | u32 ciphertext count |
 // u32 ciphertext width | ciphertexts, each `width` bytes big-endian.
-[[nodiscard]] Bytes encode_encrypted_vector(const crypto::PaillierPublicKey& key, const EncryptedVector& vector);
+[[nodiscard]] Bytes encode_encrypted_vector(const crypto::PaillierPublicKey& key,
+                                            const EncryptedVector& vector);
 // Structural decoding (no key needed); check_encrypted_vector then checks it against a key.
 [[nodiscard]] Result<EncryptedVector> decode_encrypted_vector(ByteView bytes);
 // Every ciphertext must lie in [1, n^2) and be coprime to n; coprimality is checked on the
 // product of each thread's ciphertexts mod n (one gcd instead of one per ciphertext), and
 // only a failing product is searched for the ciphertext to name.
-[[nodiscard]] Status check_encrypted_vector(const crypto::PaillierPublicKey& key, const EncryptedVector& vector,
-                                            unsigned threads = 0);
+[[nodiscard]] Status check_encrypted_vector(const crypto::PaillierPublicKey& key,
+                                            const EncryptedVector& vector, unsigned threads = 0);
 
 }  // namespace cairn::learn

@@ -11,7 +11,8 @@
 namespace cairn::learn {
 
 inline std::optional<double> parse_double(std::string_view text) {
-  if (text.empty() || text.size() > 64 || text.front() == ' ' || text.front() == '\t') return std::nullopt;
+  if (text.empty() || text.size() > 64 || text.front() == ' ' || text.front() == '\t')
+    return std::nullopt;
   const std::string copy(text);
   char* end = nullptr;
   errno = 0;

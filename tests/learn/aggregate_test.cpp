@@ -25,15 +25,16 @@ TEST(Aggregate, ParsesRules) {
 }
 
 TEST(Aggregate, FedAvgWeightsBySamples) {
-  const auto out = combine_updates({update("a", {1, 0}, 1), update("b", {4, 3}, 3)}, AggregationRule{});
+  const auto out =
+      combine_updates({update("a", {1, 0}, 1), update("b", {4, 3}, 3)}, AggregationRule{});
   ASSERT_TRUE(out);
   EXPECT_FLOAT_EQ((*out)[0], 3.25f);
   EXPECT_FLOAT_EQ((*out)[1], 2.25f);
 }
 
 TEST(Aggregate, MedianAndTrimmedMeanIgnoreOutliers) {
-  std::vector<ClientUpdate> updates{update("a", {1}), update("b", {2}), update("c", {3}), update("d", {4}),
-                                    update("evil", {1000})};
+  std::vector<ClientUpdate> updates{update("a", {1}), update("b", {2}), update("c", {3}),
+                                    update("d", {4}), update("evil", {1000})};
   const auto median = combine_updates(updates, *parse_aggregation_rule("median"));
   EXPECT_FLOAT_EQ((*median)[0], 3.0f);
   const auto trimmed = combine_updates(updates, *parse_aggregation_rule("trimmed:0.2"));
@@ -44,7 +45,9 @@ TEST(Aggregate, MedianAndTrimmedMeanIgnoreOutliers) {
 
 TEST(Aggregate, KrumPicksAnUpdateFromTheHonestCluster) {
   std::vector<ClientUpdate> updates;
-  for (int i = 0; i < 6; ++i) updates.push_back(update("h" + std::to_string(i), {1.0f + 0.01f * static_cast<float>(i), 1.0f}));
+  for (int i = 0; i < 6; ++i)
+    updates.push_back(
+        update("h" + std::to_string(i), {1.0f + 0.01f * static_cast<float>(i), 1.0f}));
   updates.push_back(update("evil1", {-50, 40}));
   updates.push_back(update("evil2", {60, -30}));
   const auto out = combine_updates(updates, *parse_aggregation_rule("krum:2"));
@@ -76,7 +79,8 @@ TEST(Aggregate, ValidationRejectsBadUpdatesWithReasons) {
   const auto wrong_version = validate_update(good, 3, 4);
   EXPECT_NE(wrong_version.error().message.find("model version 3"), std::string::npos);
   auto nan = update("b", {1, std::numeric_limits<float>::quiet_NaN(), 3});
-  EXPECT_NE(validate_update(nan, 3, 3).error().message.find("non-finite value at index 1"), std::string::npos);
+  EXPECT_NE(validate_update(nan, 3, 3).error().message.find("non-finite value at index 1"),
+            std::string::npos);
   auto inf = update("c", {std::numeric_limits<float>::infinity(), 0, 0});
   EXPECT_FALSE(validate_update(inf, 3, 3));
   auto zero_weight = update("d", {1, 2, 3}, 0);

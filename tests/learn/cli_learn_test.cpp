@@ -14,11 +14,14 @@ nlohmann::json last_json_line(const std::string& out) {
 }
 
 TEST(LearnCli, SimulatePrintsProgressWritesCurveAndJson) {
-  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
+    GTEST_SKIP() << "no Fashion-MNIST";
   testing::TempDir dir;
   const auto cmd = testing::cairn_binary().string() +
-                   " learn simulate --dataset fashion-mnist --clients 3 --rounds 2 --local-epochs 1 --batch-size 32"
-                   " --lr 0.05 --partition dirichlet:0.5 --model logreg --aggregate fedavg --secure mask --seed 3"
+                   " learn simulate --dataset fashion-mnist --clients 3 --rounds 2 --local-epochs "
+                   "1 --batch-size 32"
+                   " --lr 0.05 --partition dirichlet:0.5 --model logreg --aggregate fedavg "
+                   "--secure mask --seed 3"
                    " --train-limit 600 --test-limit 300 --threads 1 --out " +
                    (dir / "out").string();
   const auto human = testing::run_command(cmd);
@@ -46,8 +49,9 @@ TEST(LearnCli, SimulatePrintsProgressWritesCurveAndJson) {
     EXPECT_TRUE(std::filesystem::exists(dir / "out" / file)) << file;
   }
   // Another party replays the contribution report.
-  const auto verify = testing::run_command(testing::cairn_binary().string() + " learn verify-contributions " +
-                                           (dir / "out" / "result.json").string() + " --json");
+  const auto verify =
+      testing::run_command(testing::cairn_binary().string() + " learn verify-contributions " +
+                           (dir / "out" / "result.json").string() + " --json");
   ASSERT_EQ(verify.exit_code, 0) << verify.err;
   EXPECT_EQ(last_json_line(verify.out)["verified_rounds"], 1);
 }
@@ -59,7 +63,10 @@ TEST(LearnCli, BadArgumentsAreUsageErrors) {
   EXPECT_NE(partition.err.find("unknown partition"), std::string::npos) << partition.err;
   const auto clients = testing::run_command(bin + " learn simulate --clients 0");
   EXPECT_EQ(clients.exit_code, 2) << clients.err;
-  const auto secure = testing::run_command(bin + " learn simulate --secure paillier --aggregate median --rounds 1 --train-limit 100 --test-limit 10 --model logreg");
+  const auto secure =
+      testing::run_command(bin +
+                           " learn simulate --secure paillier --aggregate median --rounds 1 "
+                           "--train-limit 100 --test-limit 10 --model logreg");
   EXPECT_EQ(secure.exit_code, 1);
   EXPECT_NE(secure.err.find("individual updates"), std::string::npos) << secure.err;
 }
@@ -67,10 +74,11 @@ TEST(LearnCli, BadArgumentsAreUsageErrors) {
 TEST(LearnCli, QualityReportForCsv) {
   testing::TempDir dir;
   testing::write_file(dir / "schema.txt", as_bytes(std::string_view("x:number\ny:label:a|b\n")));
-  testing::write_file(dir / "data.csv", as_bytes(std::string_view("x,y\n1,a\n2,b\n,a\n1,a\n3,c\n")));
-  const auto run = testing::run_command(testing::cairn_binary().string() + " learn quality --dataset " +
-                                        (dir / "data.csv").string() + " --schema " + (dir / "schema.txt").string() +
-                                        " --json");
+  testing::write_file(dir / "data.csv",
+                      as_bytes(std::string_view("x,y\n1,a\n2,b\n,a\n1,a\n3,c\n")));
+  const auto run = testing::run_command(testing::cairn_binary().string() +
+                                        " learn quality --dataset " + (dir / "data.csv").string() +
+                                        " --schema " + (dir / "schema.txt").string() + " --json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const auto json = last_json_line(run.out);
   EXPECT_EQ(json["rows"], 4);

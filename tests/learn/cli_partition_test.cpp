@@ -19,7 +19,9 @@ nlohmann::json last_json_line(const std::string& out) {
   return nlohmann::json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1));
 }
 
-std::string cairn_learn() { return testing::cairn_binary().string() + " learn partition"; }
+std::string cairn_learn() {
+  return testing::cairn_binary().string() + " learn partition";
+}
 
 // Loads an IDX shard and checks it against its manifest entry.
 learn::Dataset load_checked_shard(const std::filesystem::path& root, const nlohmann::json& entry) {
@@ -29,8 +31,10 @@ learn::Dataset load_checked_shard(const std::filesystem::path& root, const nlohm
     EXPECT_EQ(bytes.size(), entry[file]["bytes"].get<std::size_t>());
     EXPECT_EQ(to_hex(crypto::sha256(bytes)), entry[file]["sha256"].get<std::string>());
   }
-  const auto images = learn::parse_idx(testing::read_file(root / entry["images"]["path"].get<std::string>()));
-  const auto labels = learn::parse_idx(testing::read_file(root / entry["labels"]["path"].get<std::string>()));
+  const auto images =
+      learn::parse_idx(testing::read_file(root / entry["images"]["path"].get<std::string>()));
+  const auto labels =
+      learn::parse_idx(testing::read_file(root / entry["labels"]["path"].get<std::string>()));
   EXPECT_TRUE(images && labels);
   if (!images || !labels) return out;
   auto data = learn::dataset_from_idx(*images, *labels);
@@ -39,7 +43,8 @@ learn::Dataset load_checked_shard(const std::filesystem::path& root, const nlohm
   EXPECT_EQ(data->rows(), entry["rows"].get<std::size_t>());
   EXPECT_EQ(data->feature_shape, (std::vector<std::int64_t>{1, 28, 28}));
   std::vector<std::size_t> counts(10);
-  for (auto label : data->labels) ++counts.at(static_cast<std::size_t>(label));
+  for (auto label : data->labels)
+    ++counts.at(static_cast<std::size_t>(label));
   EXPECT_EQ(counts, entry["label_counts"].get<std::vector<std::size_t>>());
   return std::move(*data);
 }
@@ -47,15 +52,18 @@ learn::Dataset load_checked_shard(const std::filesystem::path& root, const nlohm
 TEST(LearnPartitionCli, FashionMnistShardsLoadBackAndFollowTheSeed) {
   if (!std::filesystem::exists(learn::kFashionMnistDir)) GTEST_SKIP() << "no Fashion-MNIST";
   testing::TempDir dir;
-  const auto args = " --dataset fashion-mnist --clients 4 --partition dirichlet:0.5 --seed 7 --rows-per-client 300"
-                    " --test-rows 100 --json --out ";
+  const auto args =
+      " --dataset fashion-mnist --clients 4 --partition dirichlet:0.5 --seed 7 --rows-per-client "
+      "300"
+      " --test-rows 100 --json --out ";
   const auto run = testing::run_command(cairn_learn() + args + (dir / "a").string());
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const auto json = last_json_line(run.out);
   EXPECT_EQ(json["format"], "idx");
   EXPECT_EQ(json["partition"], "dirichlet:0.5");
   ASSERT_EQ(json["providers"].size(), 4u);
-  const auto manifest = nlohmann::json::parse(as_chars(testing::read_file(dir / "a" / "partition.json")));
+  const auto manifest =
+      nlohmann::json::parse(as_chars(testing::read_file(dir / "a" / "partition.json")));
   EXPECT_EQ(manifest["providers"], json["providers"]);
   std::set<std::string> digests;
   for (std::size_t k = 0; k < 4; ++k) {
@@ -86,8 +94,9 @@ TEST(LearnPartitionCli, FashionMnistShardsLoadBackAndFollowTheSeed) {
 TEST(LearnPartitionCli, LabelShardsCoverTheTrainingSet) {
   if (!std::filesystem::exists(learn::kFashionMnistDir)) GTEST_SKIP() << "no Fashion-MNIST";
   testing::TempDir dir;
-  const auto run = testing::run_command(cairn_learn() + " --clients 5 --partition shards:1 --seed 3 --test-rows 10 --json --out " +
-                                        (dir / "out").string());
+  const auto run = testing::run_command(
+      cairn_learn() + " --clients 5 --partition shards:1 --seed 3 --test-rows 10 --json --out " +
+      (dir / "out").string());
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const auto json = last_json_line(run.out);
   std::size_t total = 0;
@@ -95,7 +104,8 @@ TEST(LearnPartitionCli, LabelShardsCoverTheTrainingSet) {
     total += provider["rows"].get<std::size_t>();
     // One shard of label-sorted rows spans at most two labels (60 000 / 5 is 2 classes).
     std::size_t labels_present = 0;
-    for (auto count : provider["label_counts"].get<std::vector<std::size_t>>()) labels_present += count > 0;
+    for (auto count : provider["label_counts"].get<std::vector<std::size_t>>())
+      labels_present += count > 0;
     EXPECT_LE(labels_present, 2u) << provider.dump();
   }
   EXPECT_EQ(total, 60000u);
@@ -106,15 +116,16 @@ TEST(LearnPartitionCli, CsvShardsKeepTheHeaderAndReadWithTheSchema) {
   testing::TempDir dir;
   const std::string schema = "x:number\ncolour:category:red|blue\ny:label:a|b\n";
   std::string csv = "x,colour,y\n";
-  for (int i = 0; i < 40; ++i) csv += std::to_string(i) + "," + (i % 3 ? "red" : "blue") + "," + (i % 2 ? "a" : "b") + "\n";
+  for (int i = 0; i < 40; ++i)
+    csv += std::to_string(i) + "," + (i % 3 ? "red" : "blue") + "," + (i % 2 ? "a" : "b") + "\n";
   csv += "99,red,zzz\n";  // unknown label: rejected by the reader, so by partition too
   csv += "1,2\n";         // wrong column count
   testing::write_file(dir / "schema.txt", as_bytes(std::string_view(schema)));
   testing::write_file(dir / "data.csv", as_bytes(std::string_view(csv)));
-  const auto run = testing::run_command(cairn_learn() + " --dataset " + (dir / "data.csv").string() + " --schema " +
-                                        (dir / "schema.txt").string() +
-                                        " --clients 3 --partition iid --seed 5 --test-rows 7 --json --out " +
-                                        (dir / "out").string());
+  const auto run = testing::run_command(
+      cairn_learn() + " --dataset " + (dir / "data.csv").string() + " --schema " +
+      (dir / "schema.txt").string() +
+      " --clients 3 --partition iid --seed 5 --test-rows 7 --json --out " + (dir / "out").string());
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const auto json = last_json_line(run.out);
   EXPECT_EQ(json["format"], "csv");
@@ -131,7 +142,8 @@ TEST(LearnPartitionCli, CsvShardsKeepTheHeaderAndReadWithTheSchema) {
     EXPECT_EQ(shard->issues.rejected_rows, 0u);
     EXPECT_EQ(shard->data.rows(), entry["rows"].get<std::size_t>());
     std::vector<std::size_t> counts(2);
-    for (auto label : shard->data.labels) ++counts.at(static_cast<std::size_t>(label));
+    for (auto label : shard->data.labels)
+      ++counts.at(static_cast<std::size_t>(label));
     EXPECT_EQ(counts, entry["label_counts"].get<std::vector<std::size_t>>());
     for (std::size_t r = 0; r < shard->data.rows(); ++r) {
       const float x = shard->data.features[r * shard->data.feature_size()];
@@ -141,7 +153,8 @@ TEST(LearnPartitionCli, CsvShardsKeepTheHeaderAndReadWithTheSchema) {
     }
     total += shard->data.rows();
   };
-  for (const auto& provider : json["providers"]) check(provider);
+  for (const auto& provider : json["providers"])
+    check(provider);
   EXPECT_EQ(json["test"]["rows"], 7);
   check(json["test"]);
   EXPECT_EQ(total, 40u);
@@ -153,17 +166,20 @@ TEST(LearnPartitionCli, BadArguments) {
   const auto no_out = testing::run_command(cairn_learn() + " --clients 2");
   EXPECT_NE(no_out.exit_code, 0);
   EXPECT_NE(no_out.err.find("--out"), std::string::npos) << no_out.err;
-  const auto bad_partition = testing::run_command(cairn_learn() + " --partition zipf --out " + (dir / "x").string());
+  const auto bad_partition =
+      testing::run_command(cairn_learn() + " --partition zipf --out " + (dir / "x").string());
   EXPECT_EQ(bad_partition.exit_code, 1);
   EXPECT_NE(bad_partition.err.find("unknown partition"), std::string::npos) << bad_partition.err;
   testing::write_file(dir / "data.csv", as_bytes(std::string_view("x,y\n1,a\n")));
-  const auto no_schema = testing::run_command(cairn_learn() + " --dataset " + (dir / "data.csv").string() + " --out " +
-                                              (dir / "y").string());
+  const auto no_schema =
+      testing::run_command(cairn_learn() + " --dataset " + (dir / "data.csv").string() + " --out " +
+                           (dir / "y").string());
   EXPECT_NE(no_schema.exit_code, 0);
   EXPECT_NE(no_schema.err.find("--schema"), std::string::npos) << no_schema.err;
   testing::write_file(dir / "schema.txt", as_bytes(std::string_view("x:number\ny:label:a|b\n")));
-  const auto too_few = testing::run_command(cairn_learn() + " --dataset " + (dir / "data.csv").string() + " --schema " +
-                                            (dir / "schema.txt").string() + " --clients 2 --out " + (dir / "z").string());
+  const auto too_few = testing::run_command(
+      cairn_learn() + " --dataset " + (dir / "data.csv").string() + " --schema " +
+      (dir / "schema.txt").string() + " --clients 2 --out " + (dir / "z").string());
   EXPECT_EQ(too_few.exit_code, 1);
   EXPECT_NE(too_few.err.find("too few"), std::string::npos) << too_few.err;
 }

@@ -1,7 +1,6 @@
 #include "learn/dataset.hpp"
 
 #include <gtest/gtest.h>
-
 #include <zlib.h>
 
 #include "learn/quality.hpp"
@@ -10,10 +9,13 @@
 namespace cairn::learn {
 namespace {
 
-Bytes idx_bytes(std::uint8_t rank, std::vector<std::uint32_t> dims, std::vector<std::uint8_t> data) {
+Bytes idx_bytes(std::uint8_t rank, std::vector<std::uint32_t> dims,
+                std::vector<std::uint8_t> data) {
   Bytes out{std::byte{0}, std::byte{0}, std::byte{0x08}, std::byte{rank}};
-  for (auto d : dims) append_be(out, d, 4);
-  for (auto v : data) out.push_back(std::byte{v});
+  for (auto d : dims)
+    append_be(out, d, 4);
+  for (auto v : data)
+    out.push_back(std::byte{v});
   return out;
 }
 
@@ -47,7 +49,8 @@ TEST(Idx, ParsesImagesAndLabels) {
 
 TEST(Idx, RejectsMalformedFiles) {
   EXPECT_FALSE(parse_idx(Bytes{}));
-  EXPECT_NE(parse_idx(idx_bytes(1, {3}, {1, 2})).error().message.find("promise 3 bytes"), std::string::npos);
+  EXPECT_NE(parse_idx(idx_bytes(1, {3}, {1, 2})).error().message.find("promise 3 bytes"),
+            std::string::npos);
   auto bad_magic = idx_bytes(1, {1}, {1});
   bad_magic[0] = std::byte{1};
   EXPECT_FALSE(parse_idx(bad_magic));
@@ -55,7 +58,8 @@ TEST(Idx, RejectsMalformedFiles) {
   floats[2] = std::byte{0x0d};
   EXPECT_EQ(parse_idx(floats).error().code, Errc::unsupported);
   EXPECT_FALSE(parse_idx(idx_bytes(0, {}, {})));
-  const auto truncated_header = Bytes{std::byte{0}, std::byte{0}, std::byte{8}, std::byte{3}, std::byte{0}};
+  const auto truncated_header =
+      Bytes{std::byte{0}, std::byte{0}, std::byte{8}, std::byte{3}, std::byte{0}};
   EXPECT_FALSE(parse_idx(truncated_header));
 }
 
@@ -77,7 +81,8 @@ TEST(Gzip, InflatesAndRejectsTruncation) {
 }
 
 TEST(FashionMnist, LoadsDebianFiles) {
-  if (!std::filesystem::exists(kFashionMnistDir)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!std::filesystem::exists(kFashionMnistDir))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const auto data = load_fashion_mnist();
   ASSERT_TRUE(data) << data.error().to_string();
   EXPECT_EQ(data->train.rows(), 60000u);
@@ -103,11 +108,11 @@ TEST(Csv, ReadsRowsAgainstSchema) {
       "sepal,petal,colour,id,species\n"
       "5.1,1.4,red,1,setosa\n"
       "\"6.0\",4.5,blue,2,versicolor\r\n"
-      "7.7,,green,3,virginica\n"      // missing number
-      "1,2,purple,4,setosa\n"         // unknown category
-      "1,2,red,5,unicorn\n"           // unknown label: rejected
-      "1,2,red,6\n"                   // wrong column count: rejected
-      "5.1,1.4,red,1,setosa\n";       // duplicate of row 1
+      "7.7,,green,3,virginica\n"  // missing number
+      "1,2,purple,4,setosa\n"     // unknown category
+      "1,2,red,5,unicorn\n"       // unknown label: rejected
+      "1,2,red,6\n"               // wrong column count: rejected
+      "5.1,1.4,red,1,setosa\n";   // duplicate of row 1
   const auto csv = read_csv(text, *schema);
   ASSERT_TRUE(csv) << csv.error().to_string();
   EXPECT_EQ(csv->rows_read, 7u);
@@ -144,11 +149,11 @@ TEST(Csv, RejectsMalformedQuoting) {
 
 TEST(CsvSchema, RejectsBadSchemas) {
   EXPECT_FALSE(parse_csv_schema("x:number\n"));                      // no label
-  EXPECT_FALSE(parse_csv_schema("x:label:a|b\ny:label:c|d\n"));     // two labels
-  EXPECT_FALSE(parse_csv_schema("x:float\ny:label:a|b\n"));         // unknown type
-  EXPECT_FALSE(parse_csv_schema("x:category\ny:label:a|b\n"));      // no values
-  EXPECT_FALSE(parse_csv_schema("x:number:1|2\ny:label:a|b\n"));    // values on a number
-  EXPECT_FALSE(parse_csv_schema("x:category:a||b\ny:label:a|b\n")); // empty value
+  EXPECT_FALSE(parse_csv_schema("x:label:a|b\ny:label:c|d\n"));      // two labels
+  EXPECT_FALSE(parse_csv_schema("x:float\ny:label:a|b\n"));          // unknown type
+  EXPECT_FALSE(parse_csv_schema("x:category\ny:label:a|b\n"));       // no values
+  EXPECT_FALSE(parse_csv_schema("x:number:1|2\ny:label:a|b\n"));     // values on a number
+  EXPECT_FALSE(parse_csv_schema("x:category:a||b\ny:label:a|b\n"));  // empty value
 }
 
 }  // namespace

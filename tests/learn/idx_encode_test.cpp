@@ -15,7 +15,8 @@ Dataset tiny_images() {
   data.feature_shape = {1, 2, 3};
   data.num_classes = 10;
   // Two 2x3 images whose pixels are exact multiples of 1/255, so they survive the trip.
-  for (int i = 0; i < 12; ++i) data.features.push_back(static_cast<float>(i * 21) / 255.0f);
+  for (int i = 0; i < 12; ++i)
+    data.features.push_back(static_cast<float>(i * 21) / 255.0f);
   data.labels = {7, 0};
   return data;
 }
@@ -41,7 +42,8 @@ TEST(IdxEncode, ImagesAndLabelsRoundTripThroughTheReader) {
   EXPECT_EQ(back->feature_shape, data.feature_shape);
   EXPECT_EQ(back->labels, data.labels);
   ASSERT_EQ(back->features.size(), data.features.size());
-  for (std::size_t i = 0; i < data.features.size(); ++i) EXPECT_FLOAT_EQ(back->features[i], data.features[i]) << i;
+  for (std::size_t i = 0; i < data.features.size(); ++i)
+    EXPECT_FLOAT_EQ(back->features[i], data.features[i]) << i;
 }
 
 TEST(IdxEncode, ClampsOutOfRangeAndNanPixels) {
@@ -82,7 +84,8 @@ TEST(IdxEncode, RejectsWhatIdxCannotHold) {
 
 TEST(IdxEncode, FashionMnistTestSetWritesBackByteForByte) {
   const auto dir = kFashionMnistDir;
-  if (!std::filesystem::exists(dir / "t10k-images-idx3-ubyte.gz")) GTEST_SKIP() << "no Fashion-MNIST";
+  if (!std::filesystem::exists(dir / "t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "no Fashion-MNIST";
   const auto images = read_maybe_gzip(dir / "t10k-images-idx3-ubyte.gz");
   const auto labels = read_maybe_gzip(dir / "t10k-labels-idx1-ubyte.gz");
   ASSERT_TRUE(images && labels);

@@ -42,7 +42,8 @@ TEST(ParameterFormat, HasDocumentedHeader) {
 TEST(ParameterFormat, RejectsEveryTruncation) {
   const auto blob = encode_parameters(sample());
   for (std::size_t n = 0; n < blob.size(); ++n) {
-    EXPECT_FALSE(decode_parameters(ByteView(blob).first(n))) << "accepted a blob cut to " << n << " bytes";
+    EXPECT_FALSE(decode_parameters(ByteView(blob).first(n)))
+        << "accepted a blob cut to " << n << " bytes";
   }
 }
 

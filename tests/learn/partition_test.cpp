@@ -11,7 +11,8 @@ namespace {
 
 std::vector<std::int64_t> labels(std::size_t rows, std::int64_t classes) {
   std::vector<std::int64_t> out(rows);
-  for (std::size_t i = 0; i < rows; ++i) out[i] = static_cast<std::int64_t>(i % static_cast<std::size_t>(classes));
+  for (std::size_t i = 0; i < rows; ++i)
+    out[i] = static_cast<std::int64_t>(i % static_cast<std::size_t>(classes));
   return out;
 }
 
@@ -45,7 +46,8 @@ TEST(Partition, IidIsBalancedCoverAndDeterministic) {
   EXPECT_EQ(*a, *b);
   EXPECT_NE(*a, *c);
   expect_exact_cover(*a, 1003);
-  for (const auto& p : *a) EXPECT_TRUE(p.size() == 100 || p.size() == 101);
+  for (const auto& p : *a)
+    EXPECT_TRUE(p.size() == 100 || p.size() == 101);
 }
 
 TEST(Partition, DirichletSkewsLabelsAndIsDeterministic) {
@@ -60,8 +62,10 @@ TEST(Partition, DirichletSkewsLabelsAndIsDeterministic) {
   for (const auto& p : *a) {
     ASSERT_GE(p.size(), 10u);
     std::vector<std::size_t> counts(10, 0);
-    for (auto i : p) ++counts[static_cast<std::size_t>(y[i])];
-    mean_top_share += static_cast<double>(*std::max_element(counts.begin(), counts.end())) / static_cast<double>(p.size());
+    for (auto i : p)
+      ++counts[static_cast<std::size_t>(y[i])];
+    mean_top_share += static_cast<double>(*std::max_element(counts.begin(), counts.end())) /
+                      static_cast<double>(p.size());
   }
   EXPECT_GT(mean_top_share / 10, 0.4);
 }
@@ -73,7 +77,8 @@ TEST(Partition, ShardsGiveEachProviderFewLabels) {
   expect_exact_cover(*parts, 2000);
   for (const auto& p : *parts) {
     std::set<std::int64_t> classes;
-    for (auto i : p) classes.insert(y[i]);
+    for (auto i : p)
+      classes.insert(y[i]);
     EXPECT_LE(classes.size(), 2u);
   }
 }
@@ -86,14 +91,18 @@ TEST(Partition, RejectsImpossibleSplits) {
 
 TEST(Rng, IsReproducibleAndUniformEnough) {
   Rng a(99), b(99);
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.next(), b.next());
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(a.next(), b.next());
   Rng r(1);
   double sum = 0;
-  for (int i = 0; i < 20000; ++i) sum += r.gamma(0.5);
+  for (int i = 0; i < 20000; ++i)
+    sum += r.gamma(0.5);
   EXPECT_NEAR(sum / 20000, 0.5, 0.03);  // E[Gamma(k, 1)] = k
   std::vector<int> counts(7, 0);
-  for (int i = 0; i < 70000; ++i) ++counts[r.below(7)];
-  for (int c : counts) EXPECT_NEAR(c, 10000, 500);
+  for (int i = 0; i < 70000; ++i)
+    ++counts[r.below(7)];
+  for (int c : counts)
+    EXPECT_NEAR(c, 10000, 500);
 }
 
 }  // namespace

@@ -17,7 +17,8 @@ const crypto::PaillierKeyPair& key() {
 std::vector<double> random_values(std::size_t n, std::uint64_t seed, double scale = 1.0) {
   Rng rng(seed);
   std::vector<double> out(n);
-  for (auto& v : out) v = (rng.uniform() * 2 - 1) * scale;
+  for (auto& v : out)
+    v = (rng.uniform() * 2 - 1) * scale;
   return out;
 }
 
@@ -41,20 +42,23 @@ TEST(SecurePaillier, SumOfEncryptedVectorsDecryptsToSumWithinFixedPointError) {
   std::vector<double> expected(300, 0.0);
   for (int k = 0; k < 5; ++k) {
     const auto values = random_values(300, static_cast<std::uint64_t>(k), 100.0);
-    for (std::size_t i = 0; i < values.size(); ++i) expected[i] += values[i];
+    for (std::size_t i = 0; i < values.size(); ++i)
+      expected[i] += values[i];
     auto e = encrypt_vector(encryptor, values, params, 4);
     ASSERT_TRUE(e) << e.error().to_string();
     encrypted.push_back(std::move(*e));
   }
   std::vector<const EncryptedVector*> pointers;
-  for (const auto& e : encrypted) pointers.push_back(&e);
+  for (const auto& e : encrypted)
+    pointers.push_back(&e);
   const auto sum = sum_encrypted(key().public_key, pointers);
   ASSERT_TRUE(sum) << sum.error().to_string();
   EXPECT_EQ(sum->summands, 5u);
   const auto decrypted = decrypt_vector(key().private_key, *sum);
   ASSERT_TRUE(decrypted) << decrypted.error().to_string();
   const double bound = 5 * std::ldexp(1.0, -params.frac_bits - 1) + 1e-12;
-  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR((*decrypted)[i], expected[i], bound) << i;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR((*decrypted)[i], expected[i], bound) << i;
 }
 
 TEST(SecurePaillier, UnpackedGivesTheSameSum) {
@@ -65,8 +69,10 @@ TEST(SecurePaillier, UnpackedGivesTheSameSum) {
   auto eb = encrypt_vector(encryptor, b, params, 0).value();
   EXPECT_EQ(ea.ciphertexts.size(), 20u);
   const EncryptedVector* both[] = {&ea, &eb};
-  const auto sum = decrypt_vector(key().private_key, sum_encrypted(key().public_key, both).value()).value();
-  for (std::size_t i = 0; i < 20; ++i) EXPECT_NEAR(sum[i], a[i] + b[i], 1e-6);
+  const auto sum =
+      decrypt_vector(key().private_key, sum_encrypted(key().public_key, both).value()).value();
+  for (std::size_t i = 0; i < 20; ++i)
+    EXPECT_NEAR(sum[i], a[i] + b[i], 1e-6);
 }
 
 TEST(SecurePaillier, RejectsOutOfRangeValuesAndTooManySummands) {
@@ -93,7 +99,9 @@ TEST(SecurePaillier, RejectsMismatchedVersionsAndKeys) {
   ASSERT_FALSE(sum);
   EXPECT_NE(sum.error().message.find("model versions"), std::string::npos);
   const auto other = crypto::paillier_generate(1024, true).value();
-  EXPECT_NE(check_encrypted_vector(other.public_key, a).error().message.find("different Paillier key"), std::string::npos);
+  EXPECT_NE(
+      check_encrypted_vector(other.public_key, a).error().message.find("different Paillier key"),
+      std::string::npos);
 }
 
 TEST(SecurePaillier, EncodingRoundTripsAndRejectsTruncation) {
@@ -108,12 +116,15 @@ TEST(SecurePaillier, EncodingRoundTripsAndRejectsTruncation) {
   EXPECT_EQ(back->value_count, 100u);
   const auto decrypted = decrypt_vector(key().private_key, *back).value();
   const auto original = random_values(100, 9);
-  for (std::size_t i = 0; i < 100; ++i) EXPECT_NEAR(decrypted[i], original[i], 1e-7);
+  for (std::size_t i = 0; i < 100; ++i)
+    EXPECT_NEAR(decrypted[i], original[i], 1e-7);
   for (std::size_t n : {std::size_t{0}, std::size_t{10}, std::size_t{71}, bytes.size() - 1}) {
     const auto cut = decode_encrypted_vector(ByteView(bytes).first(n));
     ASSERT_FALSE(cut) << "accepted " << n << " bytes";
   }
-  EXPECT_NE(decode_encrypted_vector(ByteView(bytes).first(bytes.size() - 5)).error().message.find("truncated"),
+  EXPECT_NE(decode_encrypted_vector(ByteView(bytes).first(bytes.size() - 5))
+                .error()
+                .message.find("truncated"),
             std::string::npos);
   // A ciphertext zeroed out: structurally fine, rejected against the key.
   auto zeroed = bytes;
@@ -128,7 +139,8 @@ TEST(SecurePaillier, ThreadCountDoesNotChangeResults) {
   const auto params = PackingParams::for_summands(3);
   const auto values = random_values(1000, 21, 50.0);
   std::vector<EncryptedVector> vectors;
-  for (unsigned threads : {1u, 3u, 7u}) vectors.push_back(encrypt_vector(encryptor, values, params, 5, threads).value());
+  for (unsigned threads : {1u, 3u, 7u})
+    vectors.push_back(encrypt_vector(encryptor, values, params, 5, threads).value());
   const EncryptedVector* all[] = {&vectors[0], &vectors[1], &vectors[2]};
   const auto sum_1 = sum_encrypted(key().public_key, all, 1).value();
   const auto sum_4 = sum_encrypted(key().public_key, all, 4).value();
@@ -136,14 +148,16 @@ TEST(SecurePaillier, ThreadCountDoesNotChangeResults) {
   const auto one = decrypt_vector(key().private_key, sum_1, 1).value();
   const auto many = decrypt_vector(key().private_key, sum_4, 5).value();
   EXPECT_EQ(one, many);
-  for (std::size_t i = 0; i < values.size(); ++i) EXPECT_NEAR(one[i], 3 * values[i], 3e-7) << i;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    EXPECT_NEAR(one[i], 3 * values[i], 3e-7) << i;
   // The first bad value is named whichever thread meets it.
   auto bad = values;
   bad[700] = std::nan("");
   bad[900] = 1e9;
   const auto refused = encrypt_vector(encryptor, bad, params, 5, 4);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message.find("index 700"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("index 700"), std::string::npos)
+      << refused.error().message;
 }
 
 TEST(SecurePaillier, BatchedCoprimalityCheckNamesTheBadCiphertext) {
@@ -157,8 +171,10 @@ TEST(SecurePaillier, BatchedCoprimalityCheckNamesTheBadCiphertext) {
   for (unsigned threads : {1u, 2u, 4u}) {
     const auto status = check_encrypted_vector(key().public_key, v, threads);
     ASSERT_FALSE(status);
-    EXPECT_NE(status.error().message.find("ciphertext 9"), std::string::npos) << status.error().message;
-    EXPECT_NE(status.error().message.find("shares a factor"), std::string::npos) << status.error().message;
+    EXPECT_NE(status.error().message.find("ciphertext 9"), std::string::npos)
+        << status.error().message;
+    EXPECT_NE(status.error().message.find("shares a factor"), std::string::npos)
+        << status.error().message;
   }
   EXPECT_FALSE(decrypt_vector(key().private_key, v));
 }
@@ -176,13 +192,17 @@ TEST(SecurePaillier, PrecomputedRandomisersAreUsedOnceEach) {
   EXPECT_EQ(encryptor.precomputed(), 15u);
   // Fresh randomisers: the same message twice gives different ciphertexts.
   const auto again = encrypt_vector(encryptor, values, params, 0, 2).value();
-  for (std::size_t c = 0; c < 5; ++c) EXPECT_FALSE(again.ciphertexts[c] == v.ciphertexts[c]);
+  for (std::size_t c = 0; c < 5; ++c)
+    EXPECT_FALSE(again.ciphertexts[c] == v.ciphertexts[c]);
   // Pool drained: encryption goes on with randomisers made on the spot.
-  const auto many = encrypt_vector(encryptor, random_values(params.slots_per_ciphertext(1024) * 12, 9), params, 0).value();
+  const auto many =
+      encrypt_vector(encryptor, random_values(params.slots_per_ciphertext(1024) * 12, 9), params, 0)
+          .value();
   EXPECT_EQ(encryptor.precomputed(), 0u);
   const auto decrypted = decrypt_vector(key().private_key, many).value();
   const auto expected = random_values(params.slots_per_ciphertext(1024) * 12, 9);
-  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(decrypted[i], expected[i], 1e-7);
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(decrypted[i], expected[i], 1e-7);
 }
 
 }  // namespace

@@ -13,10 +13,12 @@
 namespace cairn::learn {
 namespace {
 
-bool have_python() { return testing::run_command("python3 -c 'import zipfile, pickle, pickletools'").exit_code == 0; }
+bool have_python() {
+  return testing::run_command("python3 -c 'import zipfile, pickle, pickletools'").exit_code == 0;
+}
 
-nlohmann::json check_with_python(const std::filesystem::path& state_dict, const ParameterSet& params,
-                                 const std::filesystem::path& dir) {
+nlohmann::json check_with_python(const std::filesystem::path& state_dict,
+                                 const ParameterSet& params, const std::filesystem::path& dir) {
   nlohmann::json expected;
   expected["tensors"] = nlohmann::json::array();
   std::size_t offset = 0;
@@ -24,14 +26,15 @@ nlohmann::json check_with_python(const std::filesystem::path& state_dict, const 
     const auto count = static_cast<std::size_t>(tensor.numel());
     std::vector<double> values(params.values.begin() + static_cast<std::ptrdiff_t>(offset),
                                params.values.begin() + static_cast<std::ptrdiff_t>(offset + count));
-    expected["tensors"].push_back({{"name", tensor.name}, {"shape", tensor.shape}, {"values", values}});
+    expected["tensors"].push_back(
+        {{"name", tensor.name}, {"shape", tensor.shape}, {"values", values}});
     offset += count;
   }
   const auto expected_path = dir / "expected.json";
   testing::write_file(expected_path, as_bytes(std::string_view(expected.dump())));
   const auto script = testing::source_dir() / "tests" / "learn" / "py" / "check_state_dict.py";
-  const auto run = testing::run_command("python3 " + script.string() + " " + state_dict.string() + " " +
-                                        expected_path.string());
+  const auto run = testing::run_command("python3 " + script.string() + " " + state_dict.string() +
+                                        " " + expected_path.string());
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   const auto end = run.out.find_last_not_of('\n');
   const auto start = run.out.rfind('\n', end);
@@ -53,7 +56,8 @@ TEST(StateDict, LoadsAsTorchLoadReadsIt) {
     ASSERT_EQ(found["tensors"].size(), params.tensors.size());
     for (std::size_t i = 0; i < params.tensors.size(); ++i) {
       EXPECT_EQ(found["tensors"][i]["name"], params.tensors[i].name);
-      EXPECT_EQ(found["tensors"][i]["shape"].get<std::vector<std::int64_t>>(), params.tensors[i].shape);
+      EXPECT_EQ(found["tensors"][i]["shape"].get<std::vector<std::int64_t>>(),
+                params.tensors[i].shape);
       EXPECT_EQ(found["tensors"][i]["dtype"], "float32");
       EXPECT_EQ(found["tensors"][i]["location"], "cpu");
     }
@@ -65,8 +69,9 @@ TEST(StateDict, LoadsAsTorchLoadReadsIt) {
           << text;
     }
   }
-  const auto cnn = check_with_python(dir / "cnn.pt", Model::builtin("cnn", InputSpec{{1, 28, 28}, 10}, 7)->parameters(),
-                                    dir.path());
+  const auto cnn = check_with_python(
+      dir / "cnn.pt", Model::builtin("cnn", InputSpec{{1, 28, 28}, 10}, 7)->parameters(),
+      dir.path());
   EXPECT_EQ(cnn["tensors"][0]["name"], "conv1.weight");
   EXPECT_EQ(cnn["tensors"][0]["shape"], (std::vector<int>{6, 1, 5, 5}));
 }
@@ -85,20 +90,24 @@ TEST(StateDict, CheckerRefusesWhatTorchLoadWouldNot) {
   const auto other_params = other.parameters();
   for (const auto& tensor : other_params.tensors) {
     const auto count = static_cast<std::size_t>(tensor.numel());
-    std::vector<double> values(other_params.values.begin() + static_cast<std::ptrdiff_t>(offset),
-                               other_params.values.begin() + static_cast<std::ptrdiff_t>(offset + count));
-    expected["tensors"].push_back({{"name", tensor.name}, {"shape", tensor.shape}, {"values", values}});
+    std::vector<double> values(
+        other_params.values.begin() + static_cast<std::ptrdiff_t>(offset),
+        other_params.values.begin() + static_cast<std::ptrdiff_t>(offset + count));
+    expected["tensors"].push_back(
+        {{"name", tensor.name}, {"shape", tensor.shape}, {"values", values}});
     offset += count;
   }
   testing::write_file(dir / "expected.json", as_bytes(std::string_view(expected.dump())));
-  const auto differs = testing::run_command("python3 " + script.string() + " " + (dir / "model.pt").string() + " " +
-                                            (dir / "expected.json").string());
+  const auto differs =
+      testing::run_command("python3 " + script.string() + " " + (dir / "model.pt").string() + " " +
+                           (dir / "expected.json").string());
   EXPECT_NE(differs.exit_code, 0);
   EXPECT_NE(differs.out.find("values differ"), std::string::npos) << differs.out << differs.err;
   // Not a zip archive at all.
   testing::write_file(dir / "junk.pt", as_bytes(std::string_view("not a zip")));
-  const auto junk = testing::run_command("python3 " + script.string() + " " + (dir / "junk.pt").string() + " " +
-                                         (dir / "expected.json").string());
+  const auto junk =
+      testing::run_command("python3 " + script.string() + " " + (dir / "junk.pt").string() + " " +
+                           (dir / "expected.json").string());
   EXPECT_NE(junk.exit_code, 0);
 }
 

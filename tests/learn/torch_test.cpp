@@ -21,7 +21,9 @@ const TrainTest& fmnist() {
   return data;
 }
 
-bool have_data() { return std::filesystem::exists(kFashionMnistDir); }
+bool have_data() {
+  return std::filesystem::exists(kFashionMnistDir);
+}
 
 const InputSpec kImages{{1, 28, 28}, 10};
 
@@ -31,28 +33,33 @@ TEST(Model, BuiltinsHaveStateDictNamesAndShapes) {
   ASSERT_TRUE(cnn) << cnn.error().to_string();
   const auto params = cnn->parameters();
   std::vector<std::string> names;
-  for (const auto& t : params.tensors) names.push_back(t.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight",
-                                             "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"}));
+  for (const auto& t : params.tensors)
+    names.push_back(t.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight",
+                                             "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight",
+                                             "fc2.bias", "fc3.weight", "fc3.bias"}));
   EXPECT_EQ(params.tensors[0].shape, (std::vector<std::int64_t>{6, 1, 5, 5}));
   EXPECT_EQ(params.tensors[2].shape, (std::vector<std::int64_t>{16, 6, 5, 5}));
   EXPECT_EQ(params.tensors[4].shape, (std::vector<std::int64_t>{120, 256}));
   EXPECT_EQ(params.values.size(), 44426u);
   auto model = cnn->clone();
-  EXPECT_EQ(model.forward(torch::zeros({3, 1, 28, 28})).sizes(), (std::vector<std::int64_t>{3, 10}));
+  EXPECT_EQ(model.forward(torch::zeros({3, 1, 28, 28})).sizes(),
+            (std::vector<std::int64_t>{3, 10}));
   EXPECT_FALSE(Model::builtin("cnn", InputSpec{{4}, 3}, 1));
   EXPECT_FALSE(Model::builtin("resnet", kImages, 1));
   const auto mlp = Model::builtin("mlp", InputSpec{{7}, 3}, 1);
   ASSERT_TRUE(mlp);
   EXPECT_EQ(mlp->parameters().values.size(), 7u * 200 + 200 + 200 * 200 + 200 + 200 * 3 + 3);
   // Same seed, same initial model.
-  EXPECT_EQ(Model::builtin("logreg", kImages, 3)->parameters().values, Model::builtin("logreg", kImages, 3)->parameters().values);
+  EXPECT_EQ(Model::builtin("logreg", kImages, 3)->parameters().values,
+            Model::builtin("logreg", kImages, 3)->parameters().values);
 }
 
 TEST(Model, SetParametersChecksLayout) {
   auto model = Model::builtin("logreg", kImages, 1).value();
   auto params = model.parameters();
-  for (auto& v : params.values) v = 0.25f;
+  for (auto& v : params.values)
+    v = 0.25f;
   ASSERT_TRUE(model.set_parameters(params));
   EXPECT_EQ(model.parameters().values, params.values);
   auto other = Model::builtin("mlp", kImages, 1).value().parameters();
@@ -77,7 +84,8 @@ TEST(Training, LowersLossAndProximalTermKeepsModelClose) {
   auto distance = [&](const Model& m) {
     double d = 0;
     const auto v = m.parameters().values;
-    for (std::size_t i = 0; i < v.size(); ++i) d += (v[i] - start[i]) * (v[i] - start[i]);
+    for (std::size_t i = 0; i < v.size(); ++i)
+      d += (v[i] - start[i]) * (v[i] - start[i]);
     return d;
   };
   auto prox = Model::builtin("logreg", kImages, 1).value();
@@ -157,7 +165,8 @@ SimulationConfig tiny(SecureMode mode) {
 
 double max_difference(const std::vector<float>& a, const std::vector<float>& b) {
   double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
   return worst;
 }
 
@@ -172,7 +181,8 @@ TEST(Simulation, SecureAggregationGivesThePlainModel) {
   ASSERT_TRUE(mask) << mask.error().to_string();
   // Fixed point with 24 fractional bits: per-value error 2^-25 per client in the weighted
   // sum, carried through one more round of training.
-  EXPECT_LT(max_difference(plain->final_parameters.values, paillier->final_parameters.values), 1e-4);
+  EXPECT_LT(max_difference(plain->final_parameters.values, paillier->final_parameters.values),
+            1e-4);
   EXPECT_LT(max_difference(plain->final_parameters.values, mask->final_parameters.values), 1e-4);
   EXPECT_NEAR(plain->final_accuracy, paillier->final_accuracy, 0.01);
   EXPECT_GT(paillier->rounds[0].seconds.encrypt, 0.0);
@@ -192,7 +202,8 @@ TEST(Simulation, ContributionsReplayFromThePublishedReport) {
   const auto report = RoundContribution::from_json(json["contributions"]["rounds"][0]).value();
   const auto published = ContributionConfig::from_json(json["contributions"]["config"]).value();
   EXPECT_GE(published.min_subset, 2u);  // secure mode: never a lone update
-  for (const auto& s : report.subsets) EXPECT_GE(s.members.size(), 2u);
+  for (const auto& s : report.subsets)
+    EXPECT_GE(s.members.size(), 2u);
   const auto status = replay_contributions(report, published);
   EXPECT_TRUE(status) << status.error().to_string();
   EXPECT_EQ(json["contributions"]["clients"].size(), 4u);
@@ -201,8 +212,8 @@ TEST(Simulation, ContributionsReplayFromThePublishedReport) {
 TEST(Simulation, BadUpdatesAreRejectedAndTheRoundCompletes) {
   if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   for (auto mode : {SecureMode::none, SecureMode::paillier}) {
-    for (auto kind :
-         {FaultySpec::Kind::nan, FaultySpec::Kind::stale, FaultySpec::Kind::truncated, FaultySpec::Kind::shape}) {
+    for (auto kind : {FaultySpec::Kind::nan, FaultySpec::Kind::stale, FaultySpec::Kind::truncated,
+                      FaultySpec::Kind::shape}) {
       auto config = tiny(mode);
       config.rounds = 1;
       config.clients = 4;
@@ -211,7 +222,8 @@ TEST(Simulation, BadUpdatesAreRejectedAndTheRoundCompletes) {
       const auto result = simulate(config);
       ASSERT_TRUE(result) << result.error().to_string();
       const auto& round = result->rounds[0];
-      EXPECT_EQ(round.participants, 3u) << config.faulty.to_string() << " " << secure_mode_name(mode);
+      EXPECT_EQ(round.participants, 3u)
+          << config.faulty.to_string() << " " << secure_mode_name(mode);
       EXPECT_TRUE(round.applied);
       ASSERT_FALSE(round.messages.empty());
       EXPECT_NE(round.messages[0].find("client-3"), std::string::npos) << round.messages[0];
@@ -234,10 +246,12 @@ TEST(Simulation, WrongShapedUpdatesAreRejectedWithTheirSizes) {
     EXPECT_EQ(round.participants, 3u) << secure_mode_name(mode);
     EXPECT_TRUE(round.applied) << secure_mode_name(mode);
     std::string all;
-    for (const auto& m : round.messages) all += m + "\n";
+    for (const auto& m : round.messages)
+      all += m + "\n";
     EXPECT_NE(all.find("client-3"), std::string::npos) << all;
     // The message names the mismatch: the value counts or the layout.
-    EXPECT_TRUE(all.find("values") != std::string::npos || all.find("layout") != std::string::npos) << all;
+    EXPECT_TRUE(all.find("values") != std::string::npos || all.find("layout") != std::string::npos)
+        << all;
   }
   EXPECT_FALSE(parse_faulty("1:wobble"));
 }
@@ -261,7 +275,9 @@ TEST(Simulation, DropoutsMidRoundLeaveTheRestToFinishInEveryMode) {
         EXPECT_TRUE(r.applied);
       }
       for (const auto& m : r.messages) {
-        EXPECT_TRUE(m.find("dropped out") != std::string::npos || m.find("no usable updates") != std::string::npos) << m;
+        EXPECT_TRUE(m.find("dropped out") != std::string::npos ||
+                    m.find("no usable updates") != std::string::npos)
+            << m;
       }
     }
     EXPECT_GT(dropped, 0u) << secure_mode_name(mode);
@@ -282,7 +298,8 @@ TEST(Simulation, MaskedRoundSurvivesDropouts) {
   const auto masked = simulate(config);
   ASSERT_TRUE(masked) << masked.error().to_string();
   std::size_t dropped = 0;
-  for (const auto& r : masked->rounds) dropped += r.dropped;
+  for (const auto& r : masked->rounds)
+    dropped += r.dropped;
   EXPECT_GT(dropped, 0u) << "seed 11 with dropout 0.3 should drop someone";
   // The same dropouts in plain mode give the same model.
   config.secure = SecureMode::none;

@@ -1,12 +1,12 @@
 #include "learn/torch/model.hpp"
 
 #include <caffe2/serialize/inline_container.h>
+#include <fmt/format.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/torch.h>
 
 #include <cmath>
-#include <fmt/format.h>
 #include <fstream>
 
 namespace cairn::learn {
@@ -14,8 +14,9 @@ namespace {
 
 // PyTorch's default initialisation for Linear and Conv2d (kaiming_uniform with a = sqrt(5),
 // which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias).
-torch::jit::Module layer(const std::shared_ptr<torch::jit::CompilationUnit>& cu, const std::string& type,
-                         std::vector<std::int64_t> weight_shape, std::int64_t fan_in) {
+torch::jit::Module layer(const std::shared_ptr<torch::jit::CompilationUnit>& cu,
+                         const std::string& type, std::vector<std::int64_t> weight_shape,
+                         std::int64_t fan_in) {
   torch::jit::Module module(c10::QualifiedName("__torch__.cairn." + type), cu, true);
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
   auto weight = (torch::rand(weight_shape) * 2 - 1) * bound;
@@ -27,7 +28,8 @@ torch::jit::Module layer(const std::shared_ptr<torch::jit::CompilationUnit>& cu,
 
 std::int64_t product(const std::vector<std::int64_t>& shape) {
   std::int64_t n = 1;
-  for (auto d : shape) n *= d;
+  for (auto d : shape)
+    n *= d;
   return n;
 }
 
@@ -38,9 +40,10 @@ Status check_forward(torch::jit::Module& module, const InputSpec& input, const s
     torch::NoGradGuard no_grad;
     auto out = module.forward({torch::zeros(shape)}).toTensor();
     if (out.dim() != 2 || out.size(0) != 2 || out.size(1) != input.num_classes) {
-      return fail(Errc::invalid_argument,
-                  fmt::format("model {} maps a batch of {} to shape {}, expected [2, {}]", name,
-                              fmt::join(shape, "x"), fmt::join(out.sizes(), "x"), input.num_classes));
+      return fail(
+          Errc::invalid_argument,
+          fmt::format("model {} maps a batch of {} to shape {}, expected [2, {}]", name,
+                      fmt::join(shape, "x"), fmt::join(out.sizes(), "x"), input.num_classes));
     }
   } catch (const std::exception& e) {
     return fail(Errc::invalid_argument, fmt::format("model {} rejects inputs of shape {}: {}", name,
@@ -56,7 +59,8 @@ Result<Model> Model::builtin(std::string_view name, const InputSpec& input, std:
   auto cu = std::make_shared<torch::jit::CompilationUnit>();
   const std::int64_t features = product(input.feature_shape);
   const std::int64_t classes = input.num_classes;
-  if (features <= 0 || classes < 2) return fail(Errc::invalid_argument, "model needs features and at least 2 classes");
+  if (features <= 0 || classes < 2)
+    return fail(Errc::invalid_argument, "model needs features and at least 2 classes");
   if (name == "logreg") {
     torch::jit::Module m(c10::QualifiedName("__torch__.cairn.LogReg"), cu, true);
     m.register_module("fc", layer(cu, "Linear", {classes, features}, features));
@@ -83,8 +87,9 @@ def forward(self, x):
   if (name == "cnn") {
     // NIID-Bench's SimpleCNNMNIST: conv 6@5x5, pool, conv 16@5x5, pool, fc 120, fc 84, fc 10.
     if (input.feature_shape != std::vector<std::int64_t>{1, 28, 28}) {
-      return fail(Errc::invalid_argument, fmt::format("the cnn model takes 1x28x28 images, the data has {}",
-                                                      fmt::join(input.feature_shape, "x")));
+      return fail(Errc::invalid_argument,
+                  fmt::format("the cnn model takes 1x28x28 images, the data has {}",
+                              fmt::join(input.feature_shape, "x")));
     }
     torch::jit::Module m(c10::QualifiedName("__torch__.cairn.CNN"), cu, true);
     m.register_module("conv1", layer(cu, "Conv2d", {6, 1, 5, 5}, 1 * 25));
@@ -103,18 +108,21 @@ def forward(self, x):
 )");
     return Model(std::move(m), "cnn");
   }
-  return fail(Errc::invalid_argument, fmt::format("unknown built-in model '{}' (logreg, mlp, cnn)", name));
+  return fail(Errc::invalid_argument,
+              fmt::format("unknown built-in model '{}' (logreg, mlp, cnn)", name));
 }
 
 Result<Model> Model::load(const std::filesystem::path& path, const InputSpec& input) {
-  if (!std::filesystem::exists(path)) return fail(Errc::not_found, fmt::format("no model file {}", path.string()));
+  if (!std::filesystem::exists(path))
+    return fail(Errc::not_found, fmt::format("no model file {}", path.string()));
   torch::jit::Module module;
   try {
     module = torch::jit::load(path.string());
   } catch (const std::exception& e) {
     std::string what = e.what();
     if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    return fail(Errc::parse, fmt::format("{} is not a TorchScript module: {}", path.string(), what));
+    return fail(Errc::parse,
+                fmt::format("{} is not a TorchScript module: {}", path.string(), what));
   }
   CAIRN_TRY(check_forward(module, input, path.filename().string()));
   return Model(std::move(module), path.filename().string());
@@ -125,9 +133,13 @@ Result<Model> Model::from_spec(std::string_view spec, const InputSpec& input, st
   return load(std::filesystem::path(std::string(spec)), input);
 }
 
-Model Model::clone() const { return Model(module_.deepcopy(), name_); }
+Model Model::clone() const {
+  return Model(module_.deepcopy(), name_);
+}
 
-torch::Tensor Model::forward(const torch::Tensor& batch) { return module_.forward({batch}).toTensor(); }
+torch::Tensor Model::forward(const torch::Tensor& batch) {
+  return module_.forward({batch}).toTensor();
+}
 
 std::vector<torch::Tensor> Model::trainable() {
   std::vector<torch::Tensor> out;
@@ -153,8 +165,9 @@ ParameterSet Model::parameters(std::uint64_t version) const {
 Status Model::set_parameters(const ParameterSet& params) {
   const auto mine = parameters();
   if (!mine.same_layout(params)) {
-    return fail(Errc::invalid_argument, fmt::format("parameters do not fit model {}: layouts differ ({} tensors vs {})",
-                                                    name_, params.tensors.size(), mine.tensors.size()));
+    return fail(Errc::invalid_argument,
+                fmt::format("parameters do not fit model {}: layouts differ ({} tensors vs {})",
+                            name_, params.tensors.size(), mine.tensors.size()));
   }
   return set_values(params.values);
 }
@@ -163,12 +176,15 @@ Status Model::set_values(const std::vector<float>& values) {
   torch::NoGradGuard no_grad;
   std::size_t offset = 0;
   std::int64_t total = 0;
-  for (const auto& p : module_.parameters()) total += p.numel();
+  for (const auto& p : module_.parameters())
+    total += p.numel();
   if (static_cast<std::int64_t>(values.size()) != total) {
-    return fail(Errc::invalid_argument, fmt::format("{} values for model {} with {} parameters", values.size(), name_, total));
+    return fail(Errc::invalid_argument, fmt::format("{} values for model {} with {} parameters",
+                                                    values.size(), name_, total));
   }
   for (auto p : module_.parameters()) {
-    auto source = torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32);
+    auto source =
+        torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32);
     p.copy_(source);
     offset += static_cast<std::size_t>(p.numel());
   }
@@ -186,7 +202,8 @@ Status Model::save_torchscript(const std::filesystem::path& path) const {
 
 Status Model::save_state_dict(const std::filesystem::path& path) const {
   c10::Dict<std::string, at::Tensor> dict;
-  for (const auto& item : module_.named_parameters()) dict.insert(item.name, item.value.detach().clone());
+  for (const auto& item : module_.named_parameters())
+    dict.insert(item.name, item.value.detach().clone());
   // torch::pickle_save, except that the dict is not wrapped in
   // torch.jit._pickle.restore_type_tag(..., "Dict[str, Tensor]") (tag_aggregates = false):
   // that global is outside what torch.load(weights_only=True), the default since PyTorch
@@ -194,8 +211,9 @@ Status Model::save_state_dict(const std::filesystem::path& path) const {
   std::vector<char> pickle;
   std::vector<char> archive;
   try {
-    torch::jit::Pickler pickler([&](const char* data, std::size_t size) { pickle.insert(pickle.end(), data, data + size); },
-                                nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+    torch::jit::Pickler pickler(
+        [&](const char* data, std::size_t size) { pickle.insert(pickle.end(), data, data + size); },
+        nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
     pickler.protocol();
     pickler.pushIValue(c10::IValue(dict));
     pickler.stop();
@@ -208,7 +226,8 @@ Status Model::save_state_dict(const std::filesystem::path& path) const {
     std::size_t index = 0;
     for (const auto& tensor : pickler.tensorData()) {
       const auto writable = torch::jit::getWriteableTensorData(tensor);
-      writer.writeRecord("data/" + std::to_string(index++), writable.data(), writable.sizeInBytes());
+      writer.writeRecord("data/" + std::to_string(index++), writable.data(),
+                         writable.sizeInBytes());
     }
     writer.writeEndOfFile();
   } catch (const std::exception& e) {
@@ -221,23 +240,27 @@ Status Model::save_state_dict(const std::filesystem::path& path) const {
   return {};
 }
 
-Result<std::vector<std::pair<std::string, torch::Tensor>>> load_state_dict(const std::filesystem::path& path) {
+Result<std::vector<std::pair<std::string, torch::Tensor>>> load_state_dict(
+    const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(Errc::not_found, fmt::format("cannot open {}", path.string()));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
     const auto value = torch::pickle_load(bytes);
-    if (!value.isGenericDict()) return fail(Errc::parse, fmt::format("{} does not hold a dict", path.string()));
+    if (!value.isGenericDict())
+      return fail(Errc::parse, fmt::format("{} does not hold a dict", path.string()));
     std::vector<std::pair<std::string, torch::Tensor>> out;
     for (const auto& entry : value.toGenericDict()) {
       if (!entry.key().isString() || !entry.value().isTensor()) {
-        return fail(Errc::parse, fmt::format("{}: state_dict entries must be name -> tensor", path.string()));
+        return fail(Errc::parse,
+                    fmt::format("{}: state_dict entries must be name -> tensor", path.string()));
       }
       out.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
     }
     return out;
   } catch (const std::exception& e) {
-    return fail(Errc::parse, fmt::format("{} is not a torch.save file: {}", path.string(), e.what()));
+    return fail(Errc::parse,
+                fmt::format("{} is not a torch.save file: {}", path.string(), e.what()));
   }
 }
 

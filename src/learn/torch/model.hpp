@@ -23,11 +23,14 @@ struct InputSpec {
 class Model {
  public:
   // "logreg", "mlp", "cnn" (the CNN needs 1x28x28 inputs).
-  [[nodiscard]] static Result<Model> builtin(std::string_view name, const InputSpec& input, std::uint64_t seed);
+  [[nodiscard]] static Result<Model> builtin(std::string_view name, const InputSpec& input,
+                                             std::uint64_t seed);
   // A TorchScript file (torch.jit.save), checked with one forward pass of the input shape.
-  [[nodiscard]] static Result<Model> load(const std::filesystem::path& path, const InputSpec& input);
+  [[nodiscard]] static Result<Model> load(const std::filesystem::path& path,
+                                          const InputSpec& input);
   // A built-in name or a file path.
-  [[nodiscard]] static Result<Model> from_spec(std::string_view spec, const InputSpec& input, std::uint64_t seed);
+  [[nodiscard]] static Result<Model> from_spec(std::string_view spec, const InputSpec& input,
+                                               std::uint64_t seed);
 
   [[nodiscard]] Model clone() const;
   const std::string& name() const { return name_; }
@@ -46,12 +49,14 @@ class Model {
   [[nodiscard]] Status save_state_dict(const std::filesystem::path& path) const;
 
  private:
-  Model(torch::jit::Module module, std::string name) : module_(std::move(module)), name_(std::move(name)) {}
+  Model(torch::jit::Module module, std::string name)
+      : module_(std::move(module)), name_(std::move(name)) {}
   torch::jit::Module module_;
   std::string name_;
 };
 
 // Reads a state_dict written by save_state_dict (or torch.save of a dict of tensors).
-[[nodiscard]] Result<std::vector<std::pair<std::string, torch::Tensor>>> load_state_dict(const std::filesystem::path& path);
+[[nodiscard]] Result<std::vector<std::pair<std::string, torch::Tensor>>> load_state_dict(
+    const std::filesystem::path& path);
 
 }  // namespace cairn::learn

@@ -1,14 +1,15 @@
 #include "learn/torch/simulate.hpp"
 
+#include <fmt/format.h>
+
+#include <atomic>
 #include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <numeric>
 #include <set>
-#include <atomic>
 #include <thread>
 
 #include "crypto/paillier.hpp"
@@ -21,7 +22,9 @@ namespace cairn::learn {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 constexpr std::uint64_t kTrainPurpose = 1;
 constexpr std::uint64_t kDropoutPurpose = 2;
@@ -55,22 +58,27 @@ Result<Data> load_data(const SimulationConfig& config) {
     out.train = both->train;
     out.test = both->test;
   } else {
-    if (!config.csv_schema) return fail(Errc::invalid_argument, "a CSV dataset needs a schema (--schema FILE)");
+    if (!config.csv_schema)
+      return fail(Errc::invalid_argument, "a CSV dataset needs a schema (--schema FILE)");
     CAIRN_TRY_ASSIGN(const auto schema_bytes, read_maybe_gzip(*config.csv_schema));
     CAIRN_TRY_ASSIGN(const auto schema, parse_csv_schema(as_chars(schema_bytes)));
     CAIRN_TRY_ASSIGN(const auto csv_bytes, read_maybe_gzip(config.dataset));
     CAIRN_TRY_ASSIGN(auto csv, read_csv(as_chars(csv_bytes), schema));
     if (csv.data.rows() < 2 * config.clients) {
-      return fail(Errc::invalid_argument, fmt::format("{} has {} usable rows, too few for {} clients", config.dataset,
-                                                      csv.data.rows(), config.clients));
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} has {} usable rows, too few for {} clients", config.dataset,
+                              csv.data.rows(), config.clients));
     }
     std::vector<std::size_t> order(csv.data.rows());
     std::iota(order.begin(), order.end(), 0);
     Rng rng(derive_seed(config.seed, kSplitPurpose));
     rng.shuffle(std::span(order));
-    const auto test_rows = std::max<std::size_t>(1, static_cast<std::size_t>(config.csv_test_fraction * static_cast<double>(order.size())));
-    out.test = csv.data.subset(std::vector<std::size_t>(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(test_rows)));
-    out.train = csv.data.subset(std::vector<std::size_t>(order.begin() + static_cast<std::ptrdiff_t>(test_rows), order.end()));
+    const auto test_rows = std::max<std::size_t>(
+        1, static_cast<std::size_t>(config.csv_test_fraction * static_cast<double>(order.size())));
+    out.test = csv.data.subset(std::vector<std::size_t>(
+        order.begin(), order.begin() + static_cast<std::ptrdiff_t>(test_rows)));
+    out.train = csv.data.subset(std::vector<std::size_t>(
+        order.begin() + static_cast<std::ptrdiff_t>(test_rows), order.end()));
   }
   if (config.train_limit > 0) out.train = out.train.head(config.train_limit);
   if (config.test_limit > 0) out.test = out.test.head(config.test_limit);
@@ -88,13 +96,16 @@ struct Message {
 void poison(std::vector<float>& delta, const MaliciousSpec& spec, Rng& rng) {
   switch (spec.kind) {
     case MaliciousSpec::Kind::signflip:
-      for (float& v : delta) v = -v;
+      for (float& v : delta)
+        v = -v;
       break;
     case MaliciousSpec::Kind::scale:
-      for (float& v : delta) v = static_cast<float>(v * spec.scale);
+      for (float& v : delta)
+        v = static_cast<float>(v * spec.scale);
       break;
     case MaliciousSpec::Kind::noise:
-      for (float& v : delta) v = static_cast<float>(rng.normal());
+      for (float& v : delta)
+        v = static_cast<float>(rng.normal());
       break;
   }
 }
@@ -105,23 +116,30 @@ Result<SecureMode> parse_secure_mode(std::string_view text) {
   if (text == "none") return SecureMode::none;
   if (text == "paillier") return SecureMode::paillier;
   if (text == "mask") return SecureMode::mask;
-  return fail(Errc::invalid_argument, fmt::format("unknown secure mode '{}' (none, paillier, mask)", text));
+  return fail(Errc::invalid_argument,
+              fmt::format("unknown secure mode '{}' (none, paillier, mask)", text));
 }
 
 std::string_view secure_mode_name(SecureMode mode) {
   switch (mode) {
-    case SecureMode::none: return "none";
-    case SecureMode::paillier: return "paillier";
-    case SecureMode::mask: return "mask";
+    case SecureMode::none:
+      return "none";
+    case SecureMode::paillier:
+      return "paillier";
+    case SecureMode::mask:
+      return "mask";
   }
   return "none";
 }
 
 std::string MaliciousSpec::to_string() const {
   switch (kind) {
-    case Kind::signflip: return fmt::format("{}:signflip", count);
-    case Kind::scale: return fmt::format("{}:scale:{}", count, scale);
-    case Kind::noise: return fmt::format("{}:noise", count);
+    case Kind::signflip:
+      return fmt::format("{}:signflip", count);
+    case Kind::scale:
+      return fmt::format("{}:scale:{}", count, scale);
+    case Kind::noise:
+      return fmt::format("{}:noise", count);
   }
   return "";
 }
@@ -129,20 +147,27 @@ std::string MaliciousSpec::to_string() const {
 Result<MaliciousSpec> parse_malicious(std::string_view text) {
   MaliciousSpec spec;
   auto bad = [&] {
-    return fail(Errc::invalid_argument, fmt::format("--malicious '{}': expected K:signflip, K:scale:S or K:noise", text));
+    return fail(Errc::invalid_argument,
+                fmt::format("--malicious '{}': expected K:signflip, K:scale:S or K:noise", text));
   };
   const auto colon = text.find(':');
   if (colon == std::string_view::npos) return bad();
   const auto count = text.substr(0, colon);
-  if (std::from_chars(count.data(), count.data() + count.size(), spec.count).ptr != count.data() + count.size() || count.empty()) return bad();
+  if (std::from_chars(count.data(), count.data() + count.size(), spec.count).ptr !=
+          count.data() + count.size() ||
+      count.empty())
+    return bad();
   const auto kind = text.substr(colon + 1);
-  if (kind == "signflip") spec.kind = MaliciousSpec::Kind::signflip;
-  else if (kind == "noise") spec.kind = MaliciousSpec::Kind::noise;
+  if (kind == "signflip")
+    spec.kind = MaliciousSpec::Kind::signflip;
+  else if (kind == "noise")
+    spec.kind = MaliciousSpec::Kind::noise;
   else if (kind.starts_with("scale:")) {
     spec.kind = MaliciousSpec::Kind::scale;
     const auto s = kind.substr(6);
     const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), spec.scale);
-    if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size() || !std::isfinite(spec.scale)) return bad();
+    if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size() || !std::isfinite(spec.scale))
+      return bad();
   } else {
     return bad();
   }
@@ -151,10 +176,14 @@ Result<MaliciousSpec> parse_malicious(std::string_view text) {
 
 std::string FaultySpec::to_string() const {
   switch (kind) {
-    case Kind::nan: return fmt::format("{}:nan", count);
-    case Kind::stale: return fmt::format("{}:stale", count);
-    case Kind::truncated: return fmt::format("{}:truncated", count);
-    case Kind::shape: return fmt::format("{}:shape", count);
+    case Kind::nan:
+      return fmt::format("{}:nan", count);
+    case Kind::stale:
+      return fmt::format("{}:stale", count);
+    case Kind::truncated:
+      return fmt::format("{}:truncated", count);
+    case Kind::shape:
+      return fmt::format("{}:shape", count);
   }
   return "";
 }
@@ -166,13 +195,21 @@ Result<FaultySpec> parse_faulty(std::string_view text) {
   const auto kind = colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
   const auto [ptr, ec] = std::from_chars(count.data(), count.data() + count.size(), spec.count);
   if (count.empty() || ec != std::errc{} || ptr != count.data() + count.size()) {
-    return fail(Errc::invalid_argument, fmt::format("--faulty '{}': expected K:nan, K:stale or K:truncated", text));
+    return fail(Errc::invalid_argument,
+                fmt::format("--faulty '{}': expected K:nan, K:stale or K:truncated", text));
   }
-  if (kind == "nan") spec.kind = FaultySpec::Kind::nan;
-  else if (kind == "stale") spec.kind = FaultySpec::Kind::stale;
-  else if (kind == "truncated") spec.kind = FaultySpec::Kind::truncated;
-  else if (kind == "shape") spec.kind = FaultySpec::Kind::shape;
-  else return fail(Errc::invalid_argument, fmt::format("--faulty '{}': expected K:nan, K:stale, K:truncated or K:shape", text));
+  if (kind == "nan")
+    spec.kind = FaultySpec::Kind::nan;
+  else if (kind == "stale")
+    spec.kind = FaultySpec::Kind::stale;
+  else if (kind == "truncated")
+    spec.kind = FaultySpec::Kind::truncated;
+  else if (kind == "shape")
+    spec.kind = FaultySpec::Kind::shape;
+  else
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("--faulty '{}': expected K:nan, K:stale, K:truncated or K:shape", text));
   return spec;
 }
 
@@ -188,9 +225,9 @@ PhaseSeconds& PhaseSeconds::operator+=(const PhaseSeconds& o) {
 }
 
 nlohmann::json PhaseSeconds::to_json() const {
-  return {{"train", train},         {"encrypt", encrypt},   {"aggregate", aggregate}, {"decrypt", decrypt},
-          {"evaluate", evaluate},   {"contribution", contribution}, {"precompute", precompute},
-          {"total", total()}};
+  return {{"train", train},           {"encrypt", encrypt},   {"aggregate", aggregate},
+          {"decrypt", decrypt},       {"evaluate", evaluate}, {"contribution", contribution},
+          {"precompute", precompute}, {"total", total()}};
 }
 
 nlohmann::json RoundRecord::to_json() const {
@@ -209,7 +246,8 @@ nlohmann::json RoundRecord::to_json() const {
 
 nlohmann::json SimulationResult::to_json() const {
   nlohmann::json rounds_json = nlohmann::json::array();
-  for (const auto& r : rounds) rounds_json.push_back(r.to_json());
+  for (const auto& r : rounds)
+    rounds_json.push_back(r.to_json());
   nlohmann::json per_client = nlohmann::json::array();
   for (std::size_t i = 0; i < clients.size(); ++i) {
     per_client.push_back({{"client", clients[i]},
@@ -218,13 +256,17 @@ nlohmann::json SimulationResult::to_json() const {
                           {"leave_one_out", i < loo_total.size() ? loo_total[i] : 0.0}});
   }
   nlohmann::json evaluated = nlohmann::json::array();
-  for (const auto& c : contributions) evaluated.push_back(c.to_json());
+  for (const auto& c : contributions)
+    evaluated.push_back(c.to_json());
   nlohmann::json out = {
       {"final_accuracy", final_accuracy},
       {"rounds", rounds_json},
-      {"contributions", {{"clients", per_client}, {"config", config.contribution.to_json()}, {"rounds", evaluated},
-                         {"utility", "accuracy on the first contribution_test_rows test rows"},
-                         {"contribution_test_rows", config.contribution_test_rows}}},
+      {"contributions",
+       {{"clients", per_client},
+        {"config", config.contribution.to_json()},
+        {"rounds", evaluated},
+        {"utility", "accuracy on the first contribution_test_rows test rows"},
+        {"contribution_test_rows", config.contribution_test_rows}}},
       {"seconds", seconds.to_json()},
       {"config",
        {{"dataset", config.dataset},
@@ -250,31 +292,39 @@ nlohmann::json SimulationResult::to_json() const {
         {"test_limit", config.test_limit}}},
   };
   if (centralised_curve) {
-    out["centralised"] = {{"accuracy", centralised_curve->empty() ? 0.0 : centralised_curve->back()},
-                          {"curve", *centralised_curve}};
+    out["centralised"] = {
+        {"accuracy", centralised_curve->empty() ? 0.0 : centralised_curve->back()},
+        {"curve", *centralised_curve}};
   }
   return out;
 }
 
 Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCallback& on_round,
                                   std::optional<Model>* final_model) {
-  if (config.clients < 1 || config.clients > 63) return fail(Errc::invalid_argument, "clients must be between 1 and 63");
+  if (config.clients < 1 || config.clients > 63)
+    return fail(Errc::invalid_argument, "clients must be between 1 and 63");
   if (config.rounds < 1) return fail(Errc::invalid_argument, "rounds must be at least 1");
-  if (config.malicious.count > config.clients) return fail(Errc::invalid_argument, "more malicious clients than clients");
-  if (config.faulty.count > config.clients) return fail(Errc::invalid_argument, "more faulty clients than clients");
-  if (!(config.dropout >= 0 && config.dropout < 1)) return fail(Errc::invalid_argument, "dropout must be in [0, 1)");
+  if (config.malicious.count > config.clients)
+    return fail(Errc::invalid_argument, "more malicious clients than clients");
+  if (config.faulty.count > config.clients)
+    return fail(Errc::invalid_argument, "more faulty clients than clients");
+  if (!(config.dropout >= 0 && config.dropout < 1))
+    return fail(Errc::invalid_argument, "dropout must be in [0, 1)");
   if (config.secure != SecureMode::none && config.rule.robust()) {
-    return fail(Errc::invalid_argument,
-                fmt::format("aggregation rule {} needs the individual updates, which secure aggregation hides; use "
-                            "fedavg, fedprox or fedadam with --secure {}",
-                            config.rule.to_string(), secure_mode_name(config.secure)));
+    return fail(
+        Errc::invalid_argument,
+        fmt::format(
+            "aggregation rule {} needs the individual updates, which secure aggregation hides; use "
+            "fedavg, fedprox or fedadam with --secure {}",
+            config.rule.to_string(), secure_mode_name(config.secure)));
   }
   set_torch_threads(config.threads);
   CAIRN_TRY_ASSIGN(auto data, load_data(config));
-  CAIRN_TRY_ASSIGN(const auto parts, partition_rows(data.train.labels, data.train.num_classes, config.clients,
-                                                    config.partition, config.seed));
+  CAIRN_TRY_ASSIGN(const auto parts, partition_rows(data.train.labels, data.train.num_classes,
+                                                    config.clients, config.partition, config.seed));
   const InputSpec input{data.train.feature_shape, data.train.num_classes};
-  CAIRN_TRY_ASSIGN(auto model, Model::from_spec(config.model, input, derive_seed(config.seed, kModelPurpose)));
+  CAIRN_TRY_ASSIGN(auto model,
+                   Model::from_spec(config.model, input, derive_seed(config.seed, kModelPurpose)));
   const auto initial = model.parameters(0);
   SimulationResult result;
   result.config = config;
@@ -298,7 +348,8 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
       auto cfg = config.train;
       cfg.epochs = 1;
       cfg.prox_mu = 0;
-      cfg.seed = derive_seed(config.seed, kTrainPurpose, 1000000 + static_cast<std::uint64_t>(epoch));
+      cfg.seed =
+          derive_seed(config.seed, kTrainPurpose, 1000000 + static_cast<std::uint64_t>(epoch));
       cfg.lr = config.train.lr * std::pow(config.lr_decay, epoch / config.train.epochs);
       CAIRN_TRY(train_local(central, all, cfg));
       curve.push_back(evaluate(central, test).accuracy);
@@ -310,11 +361,14 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
   std::optional<crypto::PaillierEncryptor> encryptor;
   PackingParams packing;
   if (config.secure == SecureMode::paillier) {
-    CAIRN_TRY_ASSIGN(keys, crypto::paillier_generate(config.paillier_bits, config.paillier_bits < crypto::kMinPaillierBits));
+    CAIRN_TRY_ASSIGN(keys,
+                     crypto::paillier_generate(config.paillier_bits,
+                                               config.paillier_bits < crypto::kMinPaillierBits));
     encryptor.emplace(keys->public_key);
     packing = PackingParams::for_summands(config.clients, config.packing);
   }
-  const std::size_t threshold = config.mask_threshold ? config.mask_threshold : config.clients / 2 + 1;
+  const std::size_t threshold =
+      config.mask_threshold ? config.mask_threshold : config.clients / 2 + 1;
 
   std::vector<float> global = initial.values;
   ServerOptimizer server_optimizer(config.rule);
@@ -322,7 +376,8 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
   Rng noise_rng(derive_seed(config.seed, kNoisePurpose));
   auto worker = model.clone();
   auto train_config = config.train;
-  if (config.rule.kind == AggregationRule::Kind::fedprox && train_config.prox_mu == 0) train_config.prox_mu = 0.01;
+  if (config.rule.kind == AggregationRule::Kind::fedprox && train_config.prox_mu == 0)
+    train_config.prox_mu = 0.01;
   const auto n_params = global.size();
 
   for (int round = 1; round <= config.rounds; ++round) {
@@ -337,10 +392,12 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
     std::atomic<bool> clients_done{false};
     std::thread precomputer;
     if (encryptor && config.paillier_precompute) {
-      const auto needed = ciphertexts_needed(n_params + 1, packing, keys->public_key.bits) * config.clients;
+      const auto needed =
+          ciphertexts_needed(n_params + 1, packing, keys->public_key.bits) * config.clients;
       precomputer = std::thread([&, needed] {
         const auto begin = Clock::now();
-        for (std::size_t made = 0; made < needed && !clients_done.load(); made += 8) encryptor->precompute(8);
+        for (std::size_t made = 0; made < needed && !clients_done.load(); made += 8)
+          encryptor->precompute(8);
         record.seconds.precompute = since(begin);
       });
     }
@@ -358,18 +415,22 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
       auto start = Clock::now();
       CAIRN_TRY(worker.set_values(global));
       auto cfg = train_config;
-      cfg.seed = derive_seed(config.seed, kTrainPurpose, static_cast<std::uint64_t>(round) * 1000 + k);
+      cfg.seed =
+          derive_seed(config.seed, kTrainPurpose, static_cast<std::uint64_t>(round) * 1000 + k);
       cfg.lr = train_config.lr * std::pow(config.lr_decay, round - 1);
       CAIRN_TRY_ASSIGN(const auto trained, train_local(worker, shards[k], cfg));
       auto local = worker.parameters(base_version);
       std::vector<float> delta(n_params);
-      for (std::size_t i = 0; i < n_params; ++i) delta[i] = local.values[i] - global[i];
+      for (std::size_t i = 0; i < n_params; ++i)
+        delta[i] = local.values[i] - global[i];
       record.seconds.train += since(start);
       if (k < config.malicious.count) poison(delta, config.malicious, noise_rng);
       const bool faulty = k + config.faulty.count >= config.clients;
       auto version_sent = base_version;
-      if (faulty && config.faulty.kind == FaultySpec::Kind::nan) delta[delta.size() / 2] = std::nanf("");
-      if (faulty && config.faulty.kind == FaultySpec::Kind::stale) version_sent = base_version + 1000;
+      if (faulty && config.faulty.kind == FaultySpec::Kind::nan)
+        delta[delta.size() / 2] = std::nanf("");
+      if (faulty && config.faulty.kind == FaultySpec::Kind::stale)
+        version_sent = base_version + 1000;
       if (faulty && config.faulty.kind == FaultySpec::Kind::shape) {
         // A well-formed update of another layout: the last tensor one value shorter.
         auto& last = local.tensors.back();
@@ -380,7 +441,8 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
       bool drops = dropout_rng.uniform() < config.dropout;
       if (drops && config.secure != SecureMode::mask) {
         ++record.dropped;
-        record.messages.push_back(fmt::format("{} dropped out after training; the round goes on without it", result.clients[k]));
+        record.messages.push_back(fmt::format(
+            "{} dropped out after training; the round goes on without it", result.clients[k]));
         continue;
       }
       train_loss_sum += trained.mean_loss;
@@ -396,7 +458,8 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
         // the weight itself as a last value so the aggregate carries its own denominator.
         const double w = message.weight / total_rows;
         message.values.resize(delta.size() + 1);
-        for (std::size_t i = 0; i < delta.size(); ++i) message.values[i] = w * delta[i];
+        for (std::size_t i = 0; i < delta.size(); ++i)
+          message.values[i] = w * delta[i];
         message.values.back() = w;
         if (config.secure == SecureMode::paillier) {
           auto encrypted = encrypt_vector(*encryptor, message.values, packing, version_sent);
@@ -404,8 +467,9 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
             // The client's own software refuses to encrypt what it cannot encode (NaN):
             // to the round this is a client that dropped out.
             ++record.dropped;
-            record.messages.push_back(fmt::format("{} could not encrypt its update ({}); it drops out of the round",
-                                                  result.clients[k], encrypted.error().message));
+            record.messages.push_back(
+                fmt::format("{} could not encrypt its update ({}); it drops out of the round",
+                            result.clients[k], encrypted.error().message));
             record.seconds.encrypt += since(start);
             continue;
           }
@@ -415,30 +479,35 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
           for (double v : message.values) {
             if (!std::isfinite(v)) {
               drops = true;
-              record.messages.push_back(fmt::format("{} cannot mask a non-finite update; it sends nothing", result.clients[k]));
+              record.messages.push_back(fmt::format(
+                  "{} cannot mask a non-finite update; it sends nothing", result.clients[k]));
               break;
             }
           }
           if (!drops && message.values.size() != n_params + 1) {
             drops = true;
-            record.messages.push_back(fmt::format("{} holds an update of {} values, the model has {}; its input is refused",
-                                                  result.clients[k], message.values.size() - 1, n_params));
+            record.messages.push_back(fmt::format(
+                "{} holds an update of {} values, the model has {}; its input is refused",
+                result.clients[k], message.values.size() - 1, n_params));
             // It still shared its keys; the input it never sends only needs the common length.
             message.values.assign(n_params + 1, 0.0);
           }
           if (!drops && version_sent != base_version) {
             drops = true;
-            record.messages.push_back(fmt::format("{} trained on model version {}, the round is on {}; its input is refused",
-                                                  result.clients[k], version_sent, base_version));
+            record.messages.push_back(fmt::format(
+                "{} trained on model version {}, the round is on {}; its input is refused",
+                result.clients[k], version_sent, base_version));
           }
         }
       }
       if (faulty && config.faulty.kind == FaultySpec::Kind::truncated && !message.blob.empty()) {
         message.blob.resize(message.blob.size() * 2 / 3);
       }
-      if (faulty && config.faulty.kind == FaultySpec::Kind::truncated && config.secure == SecureMode::mask) {
+      if (faulty && config.faulty.kind == FaultySpec::Kind::truncated &&
+          config.secure == SecureMode::mask) {
         drops = true;
-        record.messages.push_back(fmt::format("{}'s masked input arrived cut short; it counts as dropped", result.clients[k]));
+        record.messages.push_back(fmt::format(
+            "{}'s masked input arrived cut short; it counts as dropped", result.clients[k]));
       }
       record.seconds.encrypt += since(start);
       if (drops) message.weight = -1;  // mask mode: shares keys, then sends nothing
@@ -458,39 +527,51 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
     if (config.secure == SecureMode::none) {
       for (auto& m : messages) {
         auto decoded = decode_parameters(m.blob);
-        Status status = decoded ? validate_update(ClientUpdate{result.clients[m.client], decoded->model_version,
-                                                               decoded->values, m.weight},
-                                                  n_params, base_version)
-                                : Status(std::unexpected(decoded.error()));
-        if (status && !decoded->same_layout(initial)) status = fail(Errc::rejected, "update has a different tensor layout");
+        Status status =
+            decoded ? validate_update(ClientUpdate{result.clients[m.client], decoded->model_version,
+                                                   decoded->values, m.weight},
+                                      n_params, base_version)
+                    : Status(std::unexpected(decoded.error()));
+        if (status && !decoded->same_layout(initial))
+          status = fail(Errc::rejected, "update has a different tensor layout");
         if (!status) {
           ++record.rejected;
-          record.messages.push_back(fmt::format("rejected update from {}: {}", result.clients[m.client], status.error().message));
+          record.messages.push_back(fmt::format("rejected update from {}: {}",
+                                                result.clients[m.client], status.error().message));
           continue;
         }
-        plain_updates.push_back(ClientUpdate{result.clients[m.client], decoded->model_version, std::move(decoded->values), m.weight});
+        plain_updates.push_back(ClientUpdate{result.clients[m.client], decoded->model_version,
+                                             std::move(decoded->values), m.weight});
         accepted.push_back(m.client);
       }
       if (!plain_updates.empty()) {
         auto out = combine_updates(plain_updates, config.rule);
-        if (out) combined = std::move(*out);
-        else record.messages.push_back(fmt::format("aggregation failed: {}", out.error().message));
+        if (out)
+          combined = std::move(*out);
+        else
+          record.messages.push_back(fmt::format("aggregation failed: {}", out.error().message));
       }
       record.seconds.aggregate += since(start);
     } else if (config.secure == SecureMode::paillier) {
       for (auto& m : messages) {
         auto decoded = decode_encrypted_vector(m.blob);
-        Status status = decoded ? check_encrypted_vector(keys->public_key, *decoded) : Status(std::unexpected(decoded.error()));
+        Status status = decoded ? check_encrypted_vector(keys->public_key, *decoded)
+                                : Status(std::unexpected(decoded.error()));
         if (status && decoded->model_version != base_version) {
-          status = fail(Errc::rejected, fmt::format("trained on model version {}, the round is on {}", decoded->model_version, base_version));
+          status =
+              fail(Errc::rejected, fmt::format("trained on model version {}, the round is on {}",
+                                               decoded->model_version, base_version));
         }
         if (status && decoded->value_count != n_params + 1) {
-          status = fail(Errc::rejected, fmt::format("encrypted update holds {} values, the model has {} (+1 weight)",
-                                                    decoded->value_count, n_params));
+          status =
+              fail(Errc::rejected,
+                   fmt::format("encrypted update holds {} values, the model has {} (+1 weight)",
+                               decoded->value_count, n_params));
         }
         if (!status) {
           ++record.rejected;
-          record.messages.push_back(fmt::format("rejected update from {}: {}", result.clients[m.client], status.error().message));
+          record.messages.push_back(fmt::format("rejected update from {}: {}",
+                                                result.clients[m.client], status.error().message));
           continue;
         }
         encrypted_by_client.emplace(m.client, std::move(*decoded));
@@ -498,7 +579,8 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
       }
       if (!accepted.empty()) {
         std::vector<const EncryptedVector*> all;
-        for (auto& [_, v] : encrypted_by_client) all.push_back(&v);
+        for (auto& [_, v] : encrypted_by_client)
+          all.push_back(&v);
         auto sum = sum_encrypted(keys->public_key, all);
         record.seconds.aggregate += since(start);
         if (!sum) {
@@ -508,11 +590,13 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
           auto values = decrypt_vector(keys->private_key, *sum);
           record.seconds.decrypt += since(start);
           if (!values) {
-            record.messages.push_back(fmt::format("decrypting the aggregate failed: {}", values.error().message));
+            record.messages.push_back(
+                fmt::format("decrypting the aggregate failed: {}", values.error().message));
           } else {
             const double weight = (*values)[n_params];
             combined.resize(n_params);
-            for (std::size_t i = 0; i < n_params; ++i) combined[i] = static_cast<float>((*values)[i] / weight);
+            for (std::size_t i = 0; i < n_params; ++i)
+              combined[i] = static_cast<float>((*values)[i] / weight);
           }
         }
       } else {
@@ -526,8 +610,9 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
         if (m.weight < 0) {
           dropping.insert(static_cast<std::uint32_t>(m.client));
           ++record.dropped;
-          record.messages.push_back(fmt::format("{} dropped out after sharing its keys; its masks are removed by the others' shares",
-                                                result.clients[m.client]));
+          record.messages.push_back(fmt::format(
+              "{} dropped out after sharing its keys; its masks are removed by the others' shares",
+              result.clients[m.client]));
         } else {
           accepted.push_back(m.client);
           values_by_client[m.client] = m.values;
@@ -536,19 +621,22 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
       if (!accepted.empty()) {
         auto sum = mask_aggregate(inputs, std::min(threshold, inputs.size()), dropping);
         if (!sum) {
-          record.messages.push_back(fmt::format("secure aggregation failed: {}", sum.error().message));
+          record.messages.push_back(
+              fmt::format("secure aggregation failed: {}", sum.error().message));
           accepted.clear();
         } else {
           const double weight = (*sum)[n_params];
           combined.resize(n_params);
-          for (std::size_t i = 0; i < n_params; ++i) combined[i] = static_cast<float>((*sum)[i] / weight);
+          for (std::size_t i = 0; i < n_params; ++i)
+            combined[i] = static_cast<float>((*sum)[i] / weight);
         }
       }
       // Masking is both the clients' and the server's work here; it counts as aggregation.
       record.seconds.aggregate += since(start);
     }
     record.participants = accepted.size();
-    record.train_loss = accepted.empty() ? 0 : train_loss_sum / static_cast<double>(accepted.size());
+    record.train_loss =
+        accepted.empty() ? 0 : train_loss_sum / static_cast<double>(accepted.size());
 
     const auto previous = global;
     if (combined.empty()) {
@@ -565,42 +653,51 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
     record.seconds.evaluate += since(start);
 
     // ---- contributions, from aggregates of subsets ----
-    const bool contribution_round = config.contributions && !combined.empty() && accepted.size() >= 2 &&
-                                    (config.contribution_every > 0 ? round % config.contribution_every == 0
-                                                                   : round == config.rounds);
+    const bool contribution_round =
+        config.contributions && !combined.empty() && accepted.size() >= 2 &&
+        (config.contribution_every > 0 ? round % config.contribution_every == 0
+                                       : round == config.rounds);
     if (contribution_round) {
       start = Clock::now();
       std::vector<std::string> names;
-      for (auto k : accepted) names.push_back(result.clients[k]);
-      SubsetAggregator aggregator = [&](const std::vector<std::size_t>& members) -> Result<std::vector<float>> {
+      for (auto k : accepted)
+        names.push_back(result.clients[k]);
+      SubsetAggregator aggregator =
+          [&](const std::vector<std::size_t>& members) -> Result<std::vector<float>> {
         std::vector<float> out(n_params);
         if (config.secure == SecureMode::none) {
           std::vector<ClientUpdate> subset;
-          for (auto m : members) subset.push_back(plain_updates[m]);
+          for (auto m : members)
+            subset.push_back(plain_updates[m]);
           // The round's rule, or FedAvg where a robust rule cannot run on so few updates.
-          auto combined_subset = combine_updates(subset, config.rule.robust() ? config.rule : AggregationRule{});
+          auto combined_subset =
+              combine_updates(subset, config.rule.robust() ? config.rule : AggregationRule{});
           if (!combined_subset) return weighted_average(subset);
           return combined_subset;
         }
         std::vector<double> sum;
         if (config.secure == SecureMode::paillier) {
           std::vector<const EncryptedVector*> subset;
-          for (auto m : members) subset.push_back(&encrypted_by_client.at(accepted[m]));
+          for (auto m : members)
+            subset.push_back(&encrypted_by_client.at(accepted[m]));
           CAIRN_TRY_ASSIGN(auto encrypted_sum, sum_encrypted(keys->public_key, subset));
           CAIRN_TRY_ASSIGN(sum, decrypt_vector(keys->private_key, encrypted_sum));
         } else {
           std::map<std::uint32_t, std::vector<double>> inputs;
-          for (auto m : members) inputs[static_cast<std::uint32_t>(accepted[m])] = values_by_client.at(accepted[m]);
+          for (auto m : members)
+            inputs[static_cast<std::uint32_t>(accepted[m])] = values_by_client.at(accepted[m]);
           CAIRN_TRY_ASSIGN(sum, mask_aggregate(inputs, members.size() / 2 + 1));
         }
-        for (std::size_t i = 0; i < n_params; ++i) out[i] = static_cast<float>(sum[i] / sum[n_params]);
+        for (std::size_t i = 0; i < n_params; ++i)
+          out[i] = static_cast<float>(sum[i] / sum[n_params]);
         return out;
       };
       auto evaluator = model.clone();
       UtilityFunction utility = [&](const std::vector<float>& delta) -> Result<double> {
         std::vector<float> candidate = previous;
         if (!delta.empty()) {
-          for (std::size_t i = 0; i < n_params; ++i) candidate[i] += delta[i];
+          for (std::size_t i = 0; i < n_params; ++i)
+            candidate[i] += delta[i];
         }
         CAIRN_TRY(evaluator.set_values(candidate));
         return evaluate(evaluator, contribution_test).accuracy;
@@ -608,11 +705,14 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
       auto contribution_config = config.contribution;
       // One seed for every round, so the published config replays each round's report.
       contribution_config.seed = derive_seed(config.seed, 0x434f4e54);
-      if (config.secure != SecureMode::none) contribution_config.min_subset = std::max<std::size_t>(contribution_config.min_subset, 2);
+      if (config.secure != SecureMode::none)
+        contribution_config.min_subset = std::max<std::size_t>(contribution_config.min_subset, 2);
       result.config.contribution = contribution_config;
-      auto report = evaluate_contributions(static_cast<std::uint64_t>(round), names, aggregator, utility, contribution_config);
+      auto report = evaluate_contributions(static_cast<std::uint64_t>(round), names, aggregator,
+                                           utility, contribution_config);
       if (!report) {
-        record.messages.push_back(fmt::format("contribution evaluation failed: {}", report.error().message));
+        record.messages.push_back(
+            fmt::format("contribution evaluation failed: {}", report.error().message));
       } else {
         result.contributions.push_back(std::move(*report));
       }
@@ -643,17 +743,22 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
 }
 
 std::string curve_csv(const SimulationResult& result) {
-  std::string out = "round,accuracy,loss,train_loss,participants,dropped,rejected,seconds_train,seconds_encrypt,"
-                    "seconds_aggregate,seconds_decrypt,seconds_evaluate,seconds_contribution,centralised_accuracy\n";
+  std::string out =
+      "round,accuracy,loss,train_loss,participants,dropped,rejected,seconds_train,seconds_encrypt,"
+      "seconds_aggregate,seconds_decrypt,seconds_evaluate,seconds_contribution,centralised_"
+      "accuracy\n";
   for (const auto& r : result.rounds) {
     std::string central;
     if (result.centralised_curve && result.config.train.epochs > 0) {
       const auto index = static_cast<std::size_t>(r.round * result.config.train.epochs) - 1;
-      if (index < result.centralised_curve->size()) central = fmt::format("{:.6f}", (*result.centralised_curve)[index]);
+      if (index < result.centralised_curve->size())
+        central = fmt::format("{:.6f}", (*result.centralised_curve)[index]);
     }
-    out += fmt::format("{},{:.6f},{:.6f},{:.6f},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{}\n", r.round, r.accuracy,
-                       r.loss, r.train_loss, r.participants, r.dropped, r.rejected, r.seconds.train, r.seconds.encrypt,
-                       r.seconds.aggregate, r.seconds.decrypt, r.seconds.evaluate, r.seconds.contribution, central);
+    out += fmt::format(
+        "{},{:.6f},{:.6f},{:.6f},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{}\n", r.round,
+        r.accuracy, r.loss, r.train_loss, r.participants, r.dropped, r.rejected, r.seconds.train,
+        r.seconds.encrypt, r.seconds.aggregate, r.seconds.decrypt, r.seconds.evaluate,
+        r.seconds.contribution, central);
   }
   return out;
 }
@@ -664,34 +769,50 @@ std::string curve_svg(const SimulationResult& result) {
   const double plot_h = kHeight - kTop - kBottom;
   const auto rounds = static_cast<double>(std::max<std::size_t>(result.rounds.size(), 1));
   double low = 1.0;
-  for (const auto& r : result.rounds) low = std::min(low, r.accuracy);
+  for (const auto& r : result.rounds)
+    low = std::min(low, r.accuracy);
   if (result.centralised_curve) {
-    for (double a : *result.centralised_curve) low = std::min(low, a);
+    for (double a : *result.centralised_curve)
+      low = std::min(low, a);
   }
   low = std::floor(low * 10) / 10;
   const double high = 1.0;
-  auto x_of = [&](double round) { return kLeft + plot_w * (rounds <= 1 ? 0.5 : (round - 1) / (rounds - 1)); };
-  auto y_of = [&](double acc) { return kTop + plot_h * (1 - (acc - low) / std::max(high - low, 1e-9)); };
+  auto x_of = [&](double round) {
+    return kLeft + plot_w * (rounds <= 1 ? 0.5 : (round - 1) / (rounds - 1));
+  };
+  auto y_of = [&](double acc) {
+    return kTop + plot_h * (1 - (acc - low) / std::max(high - low, 1e-9));
+  };
   std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      "<text x=\"{}\" y=\"18\" font-size=\"14\">Test accuracy by round ({}, {}, {}, {} clients)</text>\n",
-      kWidth, kHeight, kLeft, result.config.model, result.config.partition.to_string(), result.config.rule.to_string(),
-      result.config.clients);
-  svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", kLeft, kTop, kTop + plot_h);
-  svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", kLeft, kTop + plot_h, kLeft + plot_w);
+      "<text x=\"{}\" y=\"18\" font-size=\"14\">Test accuracy by round ({}, {}, {}, {} "
+      "clients)</text>\n",
+      kWidth, kHeight, kLeft, result.config.model, result.config.partition.to_string(),
+      result.config.rule.to_string(), result.config.clients);
+  svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n",
+                     kLeft, kTop, kTop + plot_h);
+  svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n",
+                     kLeft, kTop + plot_h, kLeft + plot_w);
   for (int i = 0; i <= 5; ++i) {
     const double acc = low + (high - low) * i / 5;
-    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.2f}</text>\n", kLeft - 6, y_of(acc) + 4, acc);
-    svg += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", kLeft, y_of(acc),
-                       kLeft + plot_w, y_of(acc));
+    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.2f}</text>\n", kLeft - 6,
+                       y_of(acc) + 4, acc);
+    svg += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n",
+                       kLeft, y_of(acc), kLeft + plot_w, y_of(acc));
   }
-  svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">round</text>\n", kLeft + plot_w / 2, kHeight - 12);
-  svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">1</text>\n", x_of(1), kTop + plot_h + 16);
-  svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x_of(rounds), kTop + plot_h + 16, result.rounds.size());
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">round</text>\n",
+                     kLeft + plot_w / 2, kHeight - 12);
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">1</text>\n", x_of(1),
+                     kTop + plot_h + 16);
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x_of(rounds),
+                     kTop + plot_h + 16, result.rounds.size());
   std::string points;
-  for (const auto& r : result.rounds) points += fmt::format("{:.1f},{:.1f} ", x_of(r.round), y_of(r.accuracy));
-  svg += fmt::format("<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"{}\"/>\n", points);
+  for (const auto& r : result.rounds)
+    points += fmt::format("{:.1f},{:.1f} ", x_of(r.round), y_of(r.accuracy));
+  svg += fmt::format(
+      "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"{}\"/>\n", points);
   std::string legend = "<text x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>\n";
   svg += fmt::format(fmt::runtime(legend), kLeft + 10, kTop + 16, "#1f77b4", "federated");
   if (result.centralised_curve && result.config.train.epochs > 0) {
@@ -699,11 +820,16 @@ std::string curve_svg(const SimulationResult& result) {
     for (const auto& r : result.rounds) {
       const auto index = static_cast<std::size_t>(r.round * result.config.train.epochs) - 1;
       if (index < result.centralised_curve->size()) {
-        central += fmt::format("{:.1f},{:.1f} ", x_of(r.round), y_of((*result.centralised_curve)[index]));
+        central +=
+            fmt::format("{:.1f},{:.1f} ", x_of(r.round), y_of((*result.centralised_curve)[index]));
       }
     }
-    svg += fmt::format("<polyline fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"2\" stroke-dasharray=\"5,3\" points=\"{}\"/>\n", central);
-    svg += fmt::format(fmt::runtime(legend), kLeft + 10, kTop + 32, "#ff7f0e", "centralised (same sample budget)");
+    svg += fmt::format(
+        "<polyline fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"2\" stroke-dasharray=\"5,3\" "
+        "points=\"{}\"/>\n",
+        central);
+    svg += fmt::format(fmt::runtime(legend), kLeft + 10, kTop + 32, "#ff7f0e",
+                       "centralised (same sample budget)");
   }
   svg += "</svg>\n";
   return svg;

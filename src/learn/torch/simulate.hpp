@@ -101,7 +101,7 @@ struct RoundRecord {
   std::size_t participants = 0;
   std::size_t dropped = 0;
   std::size_t rejected = 0;
-  bool applied = true;  // false when too few updates arrived and the model was kept
+  bool applied = true;                // false when too few updates arrived and the model was kept
   std::vector<std::string> messages;  // rejections and dropouts, for the operator
   PhaseSeconds seconds;
   std::size_t upload_bytes = 0;  // all clients' messages this round
@@ -126,7 +126,8 @@ struct SimulationResult {
 using RoundCallback = std::function<void(const RoundRecord&)>;
 
 // Runs the simulation; `final_model` (if given) receives the trained model.
-[[nodiscard]] Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCallback& on_round = {},
+[[nodiscard]] Result<SimulationResult> simulate(const SimulationConfig& config,
+                                                const RoundCallback& on_round = {},
                                                 std::optional<Model>* final_model = nullptr);
 
 // The curve as CSV (one row per round) and as an SVG line chart.

@@ -10,9 +10,10 @@ TensorData to_tensors(const Dataset& data) {
   std::vector<std::int64_t> shape{static_cast<std::int64_t>(data.rows())};
   shape.insert(shape.end(), data.feature_shape.begin(), data.feature_shape.end());
   TensorData out;
-  out.x = torch::from_blob(const_cast<float*>(data.features.data()), shape, torch::kFloat32).clone();
-  out.y = torch::from_blob(const_cast<std::int64_t*>(data.labels.data()), {static_cast<std::int64_t>(data.rows())},
-                           torch::kInt64)
+  out.x =
+      torch::from_blob(const_cast<float*>(data.features.data()), shape, torch::kFloat32).clone();
+  out.y = torch::from_blob(const_cast<std::int64_t*>(data.labels.data()),
+                           {static_cast<std::int64_t>(data.rows())}, torch::kInt64)
               .clone();
   return out;
 }
@@ -25,12 +26,14 @@ Result<TrainResult> train_local(Model& model, const TensorData& data, const Trai
   auto params = model.trainable();
   std::vector<torch::Tensor> anchor;
   if (config.prox_mu > 0) {
-    for (const auto& p : params) anchor.push_back(p.detach().clone());
+    for (const auto& p : params)
+      anchor.push_back(p.detach().clone());
   }
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   if (config.optimizer == TrainConfig::Optimizer::sgd) {
-    optimizer = std::make_unique<torch::optim::SGD>(
-        params, torch::optim::SGDOptions(config.lr).momentum(config.momentum).weight_decay(config.weight_decay));
+    optimizer = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(config.lr)
+                                                                .momentum(config.momentum)
+                                                                .weight_decay(config.weight_decay));
   } else {
     optimizer = std::make_unique<torch::optim::Adam>(
         params, torch::optim::AdamOptions(config.lr).weight_decay(config.weight_decay));
@@ -41,7 +44,8 @@ Result<TrainResult> train_local(Model& model, const TensorData& data, const Trai
   TrainResult result;
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   for (int epoch = 0; epoch < config.epochs; ++epoch) {
-    for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+    for (std::int64_t i = 0; i < n; ++i)
+      order[static_cast<std::size_t>(i)] = i;
     rng.shuffle(std::span(order));
     const auto index = torch::from_blob(order.data(), {n}, torch::kInt64);
     double loss_sum = 0;
@@ -55,7 +59,8 @@ Result<TrainResult> train_local(Model& model, const TensorData& data, const Trai
       auto loss = torch::nn::functional::cross_entropy(model.forward(x), y);
       if (config.prox_mu > 0) {
         auto prox = torch::zeros({}, torch::kFloat32);
-        for (std::size_t k = 0; k < params.size(); ++k) prox = prox + (params[k] - anchor[k]).pow(2).sum();
+        for (std::size_t k = 0; k < params.size(); ++k)
+          prox = prox + (params[k] - anchor[k]).pow(2).sum();
         loss = loss + (config.prox_mu / 2.0) * prox;
       }
       loss.backward();
@@ -68,7 +73,8 @@ Result<TrainResult> train_local(Model& model, const TensorData& data, const Trai
     result.mean_loss = loss_sum / static_cast<double>(std::max<std::size_t>(batches, 1));
   }
   model.train(false);
-  for (auto& p : params) p.set_requires_grad(false);
+  for (auto& p : params)
+    p.set_requires_grad(false);
   return result;
 }
 
@@ -84,9 +90,10 @@ Evaluation evaluate(Model& model, const TensorData& data, std::int64_t batch_siz
     const auto x = data.x.slice(0, start, end);
     const auto y = data.y.slice(0, start, end);
     const auto logits = model.forward(x);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
+    loss_sum +=
+        torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            .item<double>();
     correct += logits.argmax(1).eq(y).sum().item<std::int64_t>();
   }
   out.accuracy = static_cast<double>(correct) / static_cast<double>(data.rows());

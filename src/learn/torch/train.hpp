@@ -18,8 +18,8 @@ struct TrainConfig {
   double weight_decay = 1e-5;  // NIID-Bench's default
   int epochs = 1;
   int batch_size = 64;
-  double prox_mu = 0;          // FedProx: adds mu/2 * ||w - w_global||^2 to the loss
-  std::uint64_t seed = 1;      // batch order
+  double prox_mu = 0;      // FedProx: adds mu/2 * ||w - w_global||^2 to the loss
+  std::uint64_t seed = 1;  // batch order
 };
 
 struct TrainResult {
@@ -43,8 +43,10 @@ struct TensorData {
 
 // Trains `model` in place from its current parameters. `anchor` (the round's global model
 // parameters) is required when prox_mu > 0.
-[[nodiscard]] Result<TrainResult> train_local(Model& model, const TensorData& data, const TrainConfig& config);
-[[nodiscard]] Evaluation evaluate(Model& model, const TensorData& data, std::int64_t batch_size = 1000);
+[[nodiscard]] Result<TrainResult> train_local(Model& model, const TensorData& data,
+                                              const TrainConfig& config);
+[[nodiscard]] Evaluation evaluate(Model& model, const TensorData& data,
+                                  std::int64_t batch_size = 1000);
 
 // libtorch's intra-op threads (the machine's cores by default); set once per process.
 void set_torch_threads(int threads);
