@@ -239,9 +239,13 @@ class DataProvider final : public Role {
 
   // ---- offer ----
 
-  Result<learn::Dataset> load_data() const {
+  Result<learn::Dataset> load_data() {
     CAIRN_TRY_ASSIGN(Bytes images, learn::read_maybe_gzip(config_.images));
     CAIRN_TRY_ASSIGN(Bytes labels, learn::read_maybe_gzip(config_.labels));
+    crypto::Hasher hasher(crypto::HashAlgorithm::sha2_256);
+    hasher.update(images);
+    hasher.update(labels);
+    data_sha256_ = to_hex(hasher.finish());
     CAIRN_TRY_ASSIGN(learn::IdxArray image_array, learn::parse_idx(images));
     CAIRN_TRY_ASSIGN(learn::IdxArray label_array, learn::parse_idx(labels));
     CAIRN_TRY_ASSIGN(learn::Dataset data, learn::dataset_from_idx(image_array, label_array));
@@ -262,6 +266,12 @@ class DataProvider final : public Role {
       CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(offer["manifest"].get<std::string>()));
       CAIRN_TRY_ASSIGN(bool held, context_.repo->blocks().is_pinned(cid));
       if (held) manifest_cid = cid;
+      // The data trained on must be the data the offer describes.
+      if (held && offer.value("data_sha256", data_sha256_) != data_sha256_) {
+        return fail(Errc::integrity,
+                    fmt::format("{}: {} or {} changed since offer {} was published", context_.name,
+                                config_.images.string(), config_.labels.string(), cid.to_string()));
+      }
     }
     if (!manifest_cid) {
       json compute = nullptr;
@@ -270,7 +280,7 @@ class DataProvider final : public Role {
       }
       CAIRN_TRY_ASSIGN(manifest_cid, write_manifest(std::move(compute)));
       acted = true;
-      offer = {{"manifest", manifest_cid->to_string()}};
+      offer = {{"manifest", manifest_cid->to_string()}, {"data_sha256", data_sha256_}};
       CAIRN_TRY(write_state(context_, kOfferFile, as_bytes(offer.dump())));
     }
     CAIRN_TRY_ASSIGN(Bytes manifest_bytes, read_artifact(context_, *manifest_cid));
@@ -675,6 +685,7 @@ class DataProvider final : public Role {
   bool announced_ = false;
   ByteArray<32> key_{};
   std::optional<learn::Dataset> data_;
+  std::string data_sha256_;  // of the IDX files as read (images, then labels)
   json manifest_;
   std::optional<store::Cid> manifest_cid_;
   std::string signature_cid_;

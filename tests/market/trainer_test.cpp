@@ -748,6 +748,31 @@ TEST_F(TrainerTaskTest, DelegationTrainsElsewhereCommitsAsTheProviderAndPaysTheC
   EXPECT_EQ((*offer)->document["deliveries"].size(), kRounds);
 }
 
+TEST_F(TrainerTaskTest, ARestartWithChangedDataFilesIsRefused) {
+  TestNode& provider = node("poison");
+  const fs::path images = dir_->path() / "poison-images.idx";
+  const Bytes original = cairn::testing::read_file(images);
+  Bytes changed = original;
+  changed.back() ^= std::byte{1};
+  cairn::testing::write_file(images, changed);
+  auto role = make_data_provider(provider.role_config, provider.context);
+  ASSERT_TRUE(role);
+  auto stepped = (*role)->step();
+  cairn::testing::write_file(images, original);
+  ASSERT_FALSE(stepped);
+  EXPECT_NE(stepped.error().message.find("changed since offer"), std::string::npos)
+      << stepped.error().to_string();
+  // With the files as they were, the rebuilt role finds its task done.
+  auto again = make_data_provider(provider.role_config, provider.context);
+  ASSERT_TRUE(again);
+  for (int i = 0; i < 3; ++i) {
+    auto step = (*again)->step();
+    ASSERT_TRUE(step) << step.error().to_string();
+    EXPECT_FALSE(*step);  // nothing new to send
+  }
+  EXPECT_TRUE((*again)->finished());
+}
+
 TEST(DataProviderBehaviourTest, ParsesEveryBehaviourAndRejectsOthers) {
   EXPECT_EQ(DataProviderBehaviour::parse("honest")->kind, DataProviderBehaviour::Kind::honest);
   auto poison = DataProviderBehaviour::parse("poison:scale:2.5");
