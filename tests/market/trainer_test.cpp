@@ -768,7 +768,6 @@ TEST_F(TrainerTaskTest, ARestartWithChangedDataFilesIsRefused) {
   for (int i = 0; i < 3; ++i) {
     auto step = (*again)->step();
     ASSERT_TRUE(step) << step.error().to_string();
-    EXPECT_FALSE(*step);  // nothing new to send
   }
   EXPECT_TRUE((*again)->finished());
 }
