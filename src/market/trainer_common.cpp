@@ -113,9 +113,18 @@ Result<TaskView> read_task(const NodeContext& context, const CreatedTask& create
 
 bool schema_fits(const json& offered, const json& wanted) {
   if (!offered.is_object() || !wanted.is_object()) return false;
-  for (const char* key : {"format", "features", "classes"}) {
+  for (const char* key : {"format", "features"}) {
     if (!wanted.contains(key)) continue;
     if (!offered.contains(key) || offered[key] != wanted[key]) return false;
+  }
+  // A non-IID shard may lack the highest labels (a Dirichlet split often leaves a provider
+  // without class 9), so it declares fewer classes; it fits any task with at least as many.
+  if (wanted.contains("classes")) {
+    if (!offered.contains("classes") || !offered["classes"].is_number_unsigned() ||
+        !wanted["classes"].is_number_unsigned() ||
+        offered["classes"].get<std::uint64_t>() > wanted["classes"].get<std::uint64_t>()) {
+      return false;
+    }
   }
   return true;
 }

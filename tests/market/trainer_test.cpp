@@ -801,5 +801,14 @@ TEST(DataProviderConfigTest, RejectsMissingPathsBadPriceAndBadAddress) {
   EXPECT_FALSE(make_compute_provider(json::array(), context));
 }
 
+TEST(DataProviderConfigTest, AShardMissingTheHighestLabelsFitsATaskWithMoreClasses) {
+  const json task = {{"format", "idx"}, {"features", {1, 28, 28}}, {"classes", 10}};
+  EXPECT_TRUE(schema_fits({{"format", "idx"}, {"features", {1, 28, 28}}, {"classes", 9}}, task));
+  EXPECT_TRUE(schema_fits({{"format", "idx"}, {"features", {1, 28, 28}}, {"classes", 10}}, task));
+  EXPECT_FALSE(schema_fits({{"format", "idx"}, {"features", {1, 28, 28}}, {"classes", 11}}, task));
+  EXPECT_FALSE(schema_fits({{"format", "idx"}, {"features", {1, 32, 32}}, {"classes", 10}}, task));
+  EXPECT_FALSE(schema_fits({{"format", "idx"}, {"features", {1, 28, 28}}}, task));
+}
+
 }  // namespace
 }  // namespace cairn::market
