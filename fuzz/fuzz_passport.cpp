@@ -1,7 +1,8 @@
 // Model passports (market/passport.hpp): the strict parser never reads past the input and
 // refuses what is malformed; whatever parses serializes to JSON that parses back to the
-// same passport (the same bytes again), and the offline verifier runs on it to the end
-// without crashing (it must fail closed, never trust a field it could not check).
+// same passport (the same bytes again). The verifier is not linked here: it carries the
+// chain's RPC client, whose HTTP library Debian builds against libstdc++ only, and the fuzz
+// build uses libc++ (tests/market's property test covers the verifier on altered fields).
 #include <cstdlib>
 
 #include "market/passport.hpp"
@@ -14,8 +15,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto again = cairn::market::parse_passport(cairn::as_bytes(text));
   if (!again) std::abort();
   if (cairn::market::serialize_passport(*again) != text) std::abort();
-  const auto report = cairn::market::verify_passport("/nonexistent/model.pt", *passport);
-  // The model file is missing, so the passport can never verify.
-  if (report.ok()) std::abort();
   return 0;
 }

@@ -166,6 +166,8 @@ struct Passport {
 // The bytes whose CID an inline JSON artifact (task spec, dataset manifest, evaluation
 // report) has: compact dump with sorted keys.
 [[nodiscard]] Bytes canonical_json_bytes(const nlohmann::json& value);
+// A transaction or block hash as the passport writes it: "0x" and 64 hex digits.
+[[nodiscard]] std::string hash_hex(const ByteArray<32>& hash);
 // The CID `cairn add` gives these bytes (UnixFS, CIDv1, raw leaves).
 [[nodiscard]] Result<store::Cid> unixfs_cid(ByteView bytes);
 [[nodiscard]] Result<store::Cid> unixfs_cid_of_file(const std::filesystem::path& path);

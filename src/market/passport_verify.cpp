@@ -1,0 +1,514 @@
+// Passport verification: every link of a passport checked offline (the model file, the
+// stores' artifacts, the seals) and, given an RPC node, against the chain. Kept apart from
+// the format (passport.cpp) so the parser links without the chain's RPC client.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <set>
+
+#include "base/encoding.hpp"
+#include "chain/contract.hpp"
+#include "crypto/hash.hpp"
+#include "market/passport.hpp"
+#include "seal/publication.hpp"
+#include "seal/verify.hpp"
+#include "store/exporter.hpp"
+#include "store/importer.hpp"
+
+namespace cairn::market {
+using nlohmann::json;
+
+bool VerifyReport::ok() const {
+  for (const auto& link : links) {
+    if (!link.ok && !link.skipped) return false;
+  }
+  return !links.empty();
+}
+
+std::string VerifyReport::failures() const {
+  std::string out;
+  for (const auto& link : links) {
+    if (!link.ok && !link.skipped) out += link.link + ": " + link.message + "\n";
+  }
+  return out;
+}
+
+json VerifyReport::to_json() const {
+  json items = json::array();
+  for (const auto& link : links) {
+    items.push_back({{"link", link.link},
+                     {"status", link.ok ? "ok" : (link.skipped ? "skipped" : "fail")},
+                     {"message", link.message}});
+  }
+  return {{"ok", ok()}, {"links", std::move(items)}};
+}
+
+namespace {
+
+class Verifier {
+ public:
+  Verifier(const Passport& passport, const VerifyOptions& options)
+      : passport_(passport), body_(passport.body), options_(options) {}
+
+  VerifyReport run(const std::filesystem::path& model_path) {
+    certificate_.certificates.push_back(
+        {certificate_id(body_.calendar_certificate), body_.calendar_certificate});
+    check_model(model_path);
+    check_inline("task spec", body_.task.spec, body_.task.spec_cid);
+    for (std::size_t i = 0; i < body_.datasets.size(); ++i) {
+      const auto& dataset = body_.datasets[i];
+      const std::string name = fmt::format("dataset {} manifest", i);
+      check_inline(name, dataset.manifest, dataset.sealed.cid);
+      check_seal(name + " seal", dataset.sealed);
+    }
+    for (const auto& round : body_.rounds) {
+      const std::string prefix = fmt::format("round {}", round.round);
+      check_stored(prefix + " global model", round.global_model);
+      for (std::size_t k = 0; k < round.updates.size(); ++k) {
+        const std::string name = fmt::format("{} update {}", prefix, k);
+        check_stored(name, round.updates[k].sealed.cid);
+        check_seal(name + " seal", round.updates[k].sealed);
+      }
+      check_stored(prefix + " aggregate", round.aggregate.cid);
+      check_seal(prefix + " aggregate seal", round.aggregate);
+      if (round.sum_used) {
+        check_stored(prefix + " sum used", round.sum_used->cid);
+        check_seal(prefix + " sum used seal", *round.sum_used);
+      }
+      check_inline(prefix + " record", round.record, round.record_cid);
+      check_round_record(prefix + " record", round);
+      check_stored(prefix + " result model", round.result_model.cid);
+      check_seal(prefix + " result model seal", round.result_model);
+    }
+    check_round_chaining();
+    check_inline("evaluation report", body_.evaluation.report, body_.evaluation.sealed.cid);
+    check_seal("evaluation report seal", body_.evaluation.sealed);
+    check_seal("model seal", body_.model.sealed);
+    check_closing();
+    if (options_.rpc_url) check_chain();
+    return std::move(report_);
+  }
+
+ private:
+  void pass(std::string link, std::string message = "ok") {
+    report_.links.push_back({std::move(link), true, false, std::move(message)});
+  }
+  void failed(std::string link, std::string message) {
+    report_.links.push_back({std::move(link), false, false, std::move(message)});
+  }
+  void skipped(std::string link, std::string message) {
+    report_.links.push_back({std::move(link), false, true, std::move(message)});
+  }
+  void record(std::string link, const Status& status, std::string ok_message = "ok") {
+    if (status) {
+      pass(std::move(link), std::move(ok_message));
+    } else {
+      failed(std::move(link), status.error().message);
+    }
+  }
+
+  static Bytes certificate_id(ByteView der) {
+    const auto digest = crypto::sha256(der);
+    return Bytes(digest.begin(), digest.begin() + 4);
+  }
+
+  void check_model(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) return failed("model", "cannot read " + path.string() + ": " + ec.message());
+    auto cid = unixfs_cid_of_file(path);
+    if (!cid) return failed("model", cid.error().message);
+    if (!(*cid == body_.model.sealed.cid)) {
+      return failed("model", "CID mismatch: the file is " + cid->to_string() +
+                                 ", the passport names " + body_.model.sealed.cid.to_string());
+    }
+    if (size != body_.model.size) {
+      return failed("model",
+                    fmt::format("size mismatch: the file has {} bytes, the passport says {}", size,
+                                body_.model.size));
+    }
+    pass("model", "bytes match " + cid->to_string());
+  }
+
+  void check_inline(const std::string& link, const json& value, const store::Cid& cid) {
+    auto computed = unixfs_cid(canonical_json_bytes(value));
+    if (!computed) return failed(link, computed.error().message);
+    if (!(*computed == cid)) {
+      return failed(link, "CID mismatch: the content hashes to " + computed->to_string() +
+                              ", the passport names " + cid.to_string());
+    }
+    pass(link, "content matches " + cid.to_string());
+  }
+
+  void check_stored(const std::string& link, const store::Cid& cid) {
+    if (options_.store == nullptr) return skipped(link, "no store given");
+    auto present = options_.store->has(cid);
+    if (!present) return failed(link, present.error().message);
+    if (!*present) return skipped(link, "not in the store");
+    std::uint64_t bytes = 0;
+    // The store re-hashes every block it hands out, and the exporter checks the DAG's
+    // structure: a successful export is the CID verified.
+    Status exported = store::export_file(cid, *options_.store, [&](ByteView chunk) -> Status {
+      bytes += chunk.size();
+      return {};
+    });
+    if (!exported) return failed(link, "CID mismatch: " + exported.error().message);
+    pass(link, fmt::format("{} bytes fetched and re-hashed", bytes));
+  }
+
+  const AnchorRecord* anchor_at(std::uint64_t time) const {
+    for (const auto& anchor : body_.anchors) {
+      if (anchor.publication_time == time) return &anchor;
+    }
+    return nullptr;
+  }
+
+  // The signature verifies for `document` (internal policy, then the calendar
+  // authentication record against the passport's calendar certificate); its calendar root
+  // is returned for the anchor check.
+  Result<seal::PublishedData> verify_signature(ByteView signature_bytes,
+                                               const seal::Imprint& document) const {
+    CAIRN_TRY_ASSIGN(seal::Signature signature, seal::Signature::parse(signature_bytes));
+    seal::VerificationContext context;
+    context.signature = &signature;
+    context.document_hash = document;
+    context.publications_file = &certificate_;
+    const seal::VerificationResult internal = seal::verify(context, seal::Policy::internal);
+    if (!internal.ok()) {
+      return fail(Errc::integrity, fmt::format("signature fails the internal policy ({} {})",
+                                               internal.error_code, internal.message));
+    }
+    const seal::VerificationResult key = seal::verify(context, seal::Policy::key_based);
+    if (!key.ok()) {
+      return fail(Errc::integrity, fmt::format("signature fails against the calendar key ({} {})",
+                                               key.error_code, key.message));
+    }
+    if (!signature.calendar_chain) return fail(Errc::integrity, "signature has no calendar chain");
+    seal::PublishedData published;
+    published.publication_time = signature.calendar_chain->publication_time;
+    CAIRN_TRY_ASSIGN(published.published_hash,
+                     seal::compute_calendar_chain(*signature.calendar_chain));
+    return published;
+  }
+
+  void check_seal(const std::string& link, const SealedArtifact& artifact) {
+    auto document = cid_imprint(artifact.cid);
+    if (!document) return failed(link, document.error().message);
+    auto published = verify_signature(artifact.signature, *document);
+    if (!published) return failed(link, published.error().message);
+    const AnchorRecord* anchor = anchor_at(published->publication_time);
+    if (anchor == nullptr) {
+      return failed(link, fmt::format("no anchor for the calendar publication at {}",
+                                      published->publication_time));
+    }
+    if (!(anchor->root == published->published_hash)) {
+      return failed(link, fmt::format("calendar root differs from the anchored root at {}",
+                                      published->publication_time));
+    }
+    pass(link, fmt::format("signed, calendar root anchored at {}", published->publication_time));
+  }
+
+  // The round's fields say what its record (the document the round closed with) says.
+  void check_round_record(const std::string& link, const RoundRecord& round) {
+    const json& record = round.record;
+    auto text_at = [&](const json& object, const char* key) -> std::string {
+      const auto found = object.find(key);
+      return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+    };
+    const auto mismatch = [&]() -> std::string {
+      if (text_at(record, "type") != "cairn.round.v1") return "not a cairn.round.v1 record";
+      if (record.value("task", ~std::uint64_t{0}) != body_.task.task_id) return "another task";
+      if (record.value("round", ~std::uint64_t{0}) != round.round) return "another round";
+      if (text_at(record, "global_model") != round.global_model.to_string()) return "global_model";
+      if (text_at(record, "result_model") != round.result_model.cid.to_string()) {
+        return "result_model";
+      }
+      if (!record.contains("accuracy") || !record["accuracy"].is_number() ||
+          record["accuracy"].get<double>() != round.accuracy) {
+        return "accuracy";
+      }
+      const json aggregate = record.value("aggregate", json::object());
+      if (!aggregate.is_object()) return "aggregate";
+      if (text_at(aggregate, "posted") != round.aggregate.cid.to_string())
+        return "aggregate.posted";
+      const json used = aggregate.value("used", json());
+      if (round.sum_used ? used != json(round.sum_used->cid.to_string()) : !used.is_null()) {
+        return "aggregate.used";
+      }
+      if (aggregate.value("accepted", !round.accepted) != round.accepted)
+        return "aggregate.accepted";
+      if (text_at(aggregate, "reason") != round.reason) return "aggregate.reason";
+      json excluded = json::array();
+      for (const auto& exclusion : round.excluded) {
+        excluded.push_back({{"participant", exclusion.participant.to_checksum()},
+                            {"cid", exclusion.cid ? json(*exclusion.cid) : json(nullptr)},
+                            {"reason", exclusion.reason}});
+      }
+      if (record.value("excluded", json()) != excluded) return "excluded";
+      const json signatures = record.value("signatures", json::object());
+      auto signed_as = [&](const SealedArtifact& artifact) {
+        return signatures.is_object() && signatures.value(artifact.cid.to_string(), json()) ==
+                                             json(to_hex(artifact.signature));
+      };
+      for (const auto& update : round.updates) {
+        if (!signed_as(update.sealed))
+          return "signature of update " + update.sealed.cid.to_string();
+      }
+      if (!signed_as(round.aggregate)) return "signature of the aggregate";
+      if (round.sum_used && !signed_as(*round.sum_used)) return "signature of the sum used";
+      if (!signed_as(round.result_model)) return "signature of the result model";
+      return "";
+    }();
+    if (!mismatch.empty()) return failed(link, "the round differs from its record: " + mismatch);
+    pass(link, "the round is as its record says");
+  }
+
+  // Each round starts from the model the previous round produced.
+  void check_round_chaining() {
+    for (std::size_t i = 0; i < body_.rounds.size(); ++i) {
+      const auto& round = body_.rounds[i];
+      const std::string link = fmt::format("round {} order", round.round);
+      if (round.round != i) {
+        failed(link, fmt::format("round {} is listed at position {}", round.round, i));
+        continue;
+      }
+      if (i > 0 && !(round.global_model == body_.rounds[i - 1].result_model.cid)) {
+        failed(link, "starts from a model the previous round did not produce");
+        continue;
+      }
+      if (i == 0) {
+        const auto initial = body_.task.spec.find("initial_parameters");
+        if (initial == body_.task.spec.end() || !initial->is_string() ||
+            initial->get<std::string>() != round.global_model.to_string()) {
+          failed(link, "does not start from the task's initial parameters");
+          continue;
+        }
+      }
+      pass(link);
+    }
+    if (body_.rounds.size() != body_.task.rounds) {
+      failed("task rounds", fmt::format("the task has {} rounds, the passport lists {}",
+                                        body_.task.rounds, body_.rounds.size()));
+    }
+  }
+
+  void check_closing() {
+    const seal::Imprint document = body_imprint(body_);
+    auto published = verify_signature(passport_.closing_signature, document);
+    if (!published)
+      return failed("closing seal", published.error().message + " (the body changed?)");
+    const AnchorRecord& anchor = passport_.closing_anchor;
+    if (published->publication_time != anchor.publication_time ||
+        !(published->published_hash == anchor.root)) {
+      return failed("closing seal", "calendar root differs from the closing anchor");
+    }
+    pass("closing seal", "the body is as sealed");
+  }
+
+  // ---- against the chain ----
+
+  Result<chain::abi::ValueList> view(std::string_view contract_name, const chain::Address& address,
+                                     std::string_view function_name,
+                                     const chain::abi::ValueList& args) const {
+    CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi(contract_name));
+    const chain::abi::Function* function = abi->function(function_name);
+    if (function == nullptr)
+      return fail(Errc::internal, std::string("no function ") + std::string(function_name));
+    chain::CallRequest request;
+    request.to = address;
+    CAIRN_TRY_ASSIGN(request.data, function->encode_call(args));
+    CAIRN_TRY_ASSIGN(chain::CallOutcome outcome, rpc_->eth_call(request));
+    if (outcome.reverted) {
+      return fail(Errc::integrity,
+                  fmt::format("{}.{} reverted on chain", contract_name, function_name));
+    }
+    return function->decode_output(outcome.data);
+  }
+
+  Status transaction_succeeded(const ByteArray<32>& hash) const {
+    CAIRN_TRY_ASSIGN(auto receipt, rpc_->receipt(hash));
+    if (!receipt)
+      return fail(Errc::integrity, "transaction " + hash_hex(hash) + " is not on chain");
+    if (!receipt->success)
+      return fail(Errc::integrity, "transaction " + hash_hex(hash) + " reverted");
+    return {};
+  }
+
+  Status equal_word(const chain::abi::Value& value, const store::Cid& cid,
+                    std::string_view what) const {
+    CAIRN_TRY_ASSIGN(ByteArray<32> on_chain, value.as_bytes32());
+    CAIRN_TRY_ASSIGN(ByteArray<32> expected, cid_commitment(cid));
+    if (on_chain != expected) {
+      return fail(Errc::integrity,
+                  fmt::format("{} on chain differs ({})", what, hash_hex(on_chain)));
+    }
+    return {};
+  }
+
+  // The TrainingTask event `event_name` in transaction `hash` carries `cid` (its CID text at
+  // input `at`): where nodes learned what to fetch.
+  Status event_names_cid(const ByteArray<32>& hash, std::string_view event_name, std::size_t at,
+                         const store::Cid& cid) const {
+    CAIRN_TRY_ASSIGN(auto receipt, rpc_->receipt(hash));
+    if (!receipt)
+      return fail(Errc::integrity, "transaction " + hash_hex(hash) + " is not on chain");
+    CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi("TrainingTask"));
+    const chain::abi::Event* event = abi->event(event_name);
+    if (event == nullptr) return fail(Errc::internal, "no event " + std::string(event_name));
+    for (const auto& log : receipt->logs) {
+      if (log.address != body_.task.training_task || log.topics.empty() ||
+          log.topics[0] != event->topic0()) {
+        continue;
+      }
+      CAIRN_TRY_ASSIGN(auto values, event->decode_log(log.topics, log.data));
+      CAIRN_TRY_ASSIGN(std::string text, values.at(at).as_string());
+      if (text != cid.to_string()) {
+        return fail(Errc::integrity,
+                    fmt::format("{} names {}, the passport {}", event_name, text, cid.to_string()));
+      }
+      return {};
+    }
+    return fail(Errc::integrity,
+                fmt::format("transaction {} emitted no {}", hash_hex(hash), event_name));
+  }
+
+  Status check_task_on_chain() const {
+    CAIRN_TRY_ASSIGN(std::uint64_t chain_id, rpc_->chain_id());
+    if (chain_id != body_.task.chain_id) {
+      return fail(Errc::integrity, fmt::format("the RPC serves chain {}, the task is on chain {}",
+                                               chain_id, body_.task.chain_id));
+    }
+    CAIRN_TRY_ASSIGN(auto task, view("TrainingTask", body_.task.training_task, "getTask",
+                                     {chain::abi::Value(body_.task.task_id)}));
+    if (task.size() != 9) return fail(Errc::parse, "getTask: unexpected answer");
+    CAIRN_TRY_ASSIGN(chain::Address owner, task[0].as_address());
+    if (owner != body_.task.owner) return fail(Errc::integrity, "owner on chain differs");
+    CAIRN_TRY(equal_word(task[1], body_.task.spec_cid, "spec"));
+    CAIRN_TRY_ASSIGN(chain::U256 rounds, task[3].as_uint());
+    if (rounds != chain::U256(body_.task.rounds))
+      return fail(Errc::integrity, "rounds on chain differ");
+    CAIRN_TRY_ASSIGN(chain::U256 current, task[4].as_uint());
+    if (current != chain::U256(body_.task.rounds)) {
+      return fail(Errc::integrity, "the task's rounds are not all aggregated on chain");
+    }
+    return transaction_succeeded(body_.task.create_tx);
+  }
+
+  void check_chain() {
+    auto client = chain::RpcClient::create(*options_.rpc_url);
+    if (!client) return failed("chain", client.error().message);
+    rpc_.emplace(std::move(*client));
+    auto anchor_status = [&](const AnchorRecord& anchor) {
+      AnchoredPublication anchored;
+      anchored.publication_time = anchor.publication_time;
+      anchored.root = anchor.root;
+      anchored.chain_id = body_.task.chain_id;
+      anchored.contract = anchor.contract;
+      anchored.signer = anchor.signer;
+      anchored.transaction = anchor.tx;
+      anchored.block = anchor.block;
+      return verify_anchor_on_chain(*rpc_, anchored);
+    };
+    for (std::size_t i = 0; i < body_.anchors.size(); ++i)
+      record(fmt::format("anchor {}", i), anchor_status(body_.anchors[i]), "on chain");
+    record("closing anchor", anchor_status(passport_.closing_anchor), "on chain");
+    record("task on chain", check_task_on_chain(), "on chain");
+    const chain::Address& tasks = body_.task.training_task;
+    const chain::abi::Value task_id(body_.task.task_id);
+    for (std::size_t i = 0; i < body_.participants.size(); ++i) {
+      const auto& participant = body_.participants[i];
+      if (!participant.join_tx) continue;
+      auto status = [&]() -> Status {
+        CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "participants",
+                                           {task_id, chain::abi::Value(participant.address)}));
+        CAIRN_TRY_ASSIGN(bool joined, values.at(0).as_bool());
+        if (!joined) return fail(Errc::integrity, "not a participant of the task on chain");
+        return transaction_succeeded(*participant.join_tx);
+      }();
+      record(fmt::format("participant {} on chain", i), status, "joined");
+    }
+    for (std::size_t i = 0; i < body_.datasets.size(); ++i) {
+      const auto& dataset = body_.datasets[i];
+      if (!dataset.registry_entry || !dataset.register_tx) continue;
+      auto status = [&]() -> Status {
+        CAIRN_TRY_ASSIGN(auto values, view("Registry", body_.task.registry, "getEntry",
+                                           {chain::abi::Value(*dataset.registry_entry)}));
+        CAIRN_TRY_ASSIGN(chain::Address owner, values.at(0).as_address());
+        if (owner != dataset.owner) return fail(Errc::integrity, "registry owner on chain differs");
+        CAIRN_TRY(equal_word(values.at(3), dataset.sealed.cid, "registered manifest digest"));
+        return transaction_succeeded(*dataset.register_tx);
+      }();
+      record(fmt::format("dataset {} on chain", i), status, "registered");
+    }
+    for (const auto& round : body_.rounds) {
+      for (std::size_t k = 0; k < round.updates.size(); ++k) {
+        const auto& update = round.updates[k];
+        auto status = [&]() -> Status {
+          CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "updateCommitments",
+                                             {task_id, chain::abi::Value(round.round),
+                                              chain::abi::Value(update.participant)}));
+          CAIRN_TRY(equal_word(values.at(0), update.sealed.cid, "commitment"));
+          CAIRN_TRY(transaction_succeeded(update.commit_tx));
+          return event_names_cid(update.commit_tx, "UpdateCommitted", 4, update.sealed.cid);
+        }();
+        record(fmt::format("round {} update {} on chain", round.round, k), status, "committed");
+      }
+      auto status = [&]() -> Status {
+        CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "aggregateCommitments",
+                                           {task_id, chain::abi::Value(round.round)}));
+        CAIRN_TRY(equal_word(values.at(0), round.aggregate.cid, "commitment"));
+        CAIRN_TRY(transaction_succeeded(round.aggregate_tx));
+        return event_names_cid(round.aggregate_tx, "AggregatePosted", 3, round.aggregate.cid);
+      }();
+      record(fmt::format("round {} aggregate on chain", round.round), status, "committed");
+      auto closed = [&]() -> Status {
+        CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "roundRecords",
+                                           {task_id, chain::abi::Value(round.round)}));
+        CAIRN_TRY(equal_word(values.at(0), round.record_cid, "round record"));
+        CAIRN_TRY(transaction_succeeded(round.close_tx));
+        return event_names_cid(round.close_tx, "RoundClosed", 3, round.record_cid);
+      }();
+      record(fmt::format("round {} record on chain", round.round), closed, "closed with it");
+    }
+    auto report_status = [&]() -> Status {
+      CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "contributionReports", {task_id}));
+      CAIRN_TRY(equal_word(values.at(0), body_.evaluation.sealed.cid, "contribution report"));
+      CAIRN_TRY(transaction_succeeded(body_.evaluation.report_tx));
+      return event_names_cid(body_.evaluation.report_tx, "ContributionsReported", 2,
+                             body_.evaluation.sealed.cid);
+    }();
+    record("evaluation on chain", report_status, "reported");
+    for (std::size_t i = 0; i < body_.evaluation.rewards.size(); ++i) {
+      const auto& reward = body_.evaluation.rewards[i];
+      auto status = [&]() -> Status {
+        CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "participants",
+                                           {task_id, chain::abi::Value(reward.participant)}));
+        CAIRN_TRY_ASSIGN(bool claimed, values.at(1).as_bool());
+        CAIRN_TRY_ASSIGN(chain::U256 owed, values.at(2).as_uint());
+        // Paid rewards are pulled: owed until claimed, then zero and marked claimed.
+        if (claimed ? owed != chain::U256{} : owed != reward.amount) {
+          return fail(Errc::integrity,
+                      "reward on chain differs (owed " + owed.to_decimal() + " wei)");
+        }
+        return {};
+      }();
+      record(fmt::format("reward {} on chain", i), status, "recorded");
+    }
+  }
+
+  const Passport& passport_;
+  const PassportBody& body_;
+  const VerifyOptions& options_;
+  seal::PublicationsFile certificate_;  // holds only the calendar certificate
+  std::optional<chain::RpcClient> rpc_;
+  VerifyReport report_;
+};
+
+}  // namespace
+
+VerifyReport verify_passport(const std::filesystem::path& model_path, const Passport& passport,
+                             const VerifyOptions& options) {
+  return Verifier(passport, options).run(model_path);
+}
+
+}  // namespace cairn::market
