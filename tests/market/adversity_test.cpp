@@ -105,7 +105,9 @@ TEST_F(AdversityTest, TheTaskCompletesAndItsPassportVerifies) {
   EXPECT_TRUE(report.ok()) << report.failures();
   // The honest providers were paid something, the garbage one nothing.
   for (const auto& reward : body.evaluation.rewards) {
-    if (reward.participant == provider(kGarbage)) EXPECT_EQ(reward.amount, chain::U256{});
+    if (reward.participant == provider(kGarbage)) {
+      EXPECT_EQ(reward.amount, chain::U256{});
+    }
   }
 }
 
