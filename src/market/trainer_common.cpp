@@ -120,9 +120,9 @@ bool schema_fits(const json& offered, const json& wanted) {
   // A non-IID shard may lack the highest labels (a Dirichlet split often leaves a provider
   // without class 9), so it declares fewer classes; it fits any task with at least as many.
   if (wanted.contains("classes")) {
-    if (!offered.contains("classes") || !offered["classes"].is_number_unsigned() ||
-        !wanted["classes"].is_number_unsigned() ||
-        offered["classes"].get<std::uint64_t>() > wanted["classes"].get<std::uint64_t>()) {
+    if (!offered.contains("classes") || !offered["classes"].is_number_integer() ||
+        !wanted["classes"].is_number_integer() || offered["classes"].get<std::int64_t>() < 1 ||
+        offered["classes"].get<std::int64_t>() > wanted["classes"].get<std::int64_t>()) {
       return false;
     }
   }
