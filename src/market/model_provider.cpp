@@ -94,7 +94,8 @@ struct ModelProviderConfig {
   std::size_t paillier_bits = 2048;
   std::uint64_t round_timeout_s = 120;
   bool exclude_harmful = false;
-  // A participant is harmful when the aggregate without it is this much more accurate.
+  // A participant is harmful when the aggregate without it is this much more accurate (and
+  // by more than three standard errors of the test-set accuracy).
   double harmful_margin = 0.02;
   fs::path out = "demo-out";
   chain::Address aggregator;
@@ -539,6 +540,12 @@ class ModelProvider final : public Role {
     if (config_.exclude_harmful && included.size() >= 3 && own_sum) {
       CAIRN_TRY_ASSIGN(std::vector<float> full_delta, delta_of(*own_sum, n_params));
       CAIRN_TRY_ASSIGN(double full, utility(full_delta));
+      // Accuracy on n test rows is an estimate with standard error sqrt(p(1-p)/n); a gain
+      // inside three of those is noise (on a small test set an honest non-IID update can
+      // look harmful by chance), so the margin is never below that.
+      const double rows = std::max<double>(1.0, static_cast<double>(test_.rows()));
+      const double margin =
+          std::max(config_.harmful_margin, 3.0 * std::sqrt(full * (1.0 - full) / rows));
       std::vector<std::pair<double, std::size_t>> harmful;  // (gain without it, position)
       for (std::size_t k = 0; k < included.size(); ++k) {
         std::vector<const learn::EncryptedVector*> others;
@@ -548,7 +555,7 @@ class ModelProvider final : public Role {
         CAIRN_TRY_ASSIGN(learn::EncryptedVector without, sum_of(others));
         CAIRN_TRY_ASSIGN(std::vector<float> delta, delta_of(without, n_params));
         CAIRN_TRY_ASSIGN(double accuracy, utility(delta));
-        if (accuracy - full > config_.harmful_margin) harmful.emplace_back(accuracy - full, k);
+        if (accuracy - full > margin) harmful.emplace_back(accuracy - full, k);
       }
       std::sort(harmful.rbegin(), harmful.rend());
       std::set<std::size_t> drop;
