@@ -308,24 +308,31 @@ class PlatformTest : public ::testing::Test {
     return chain::Address::from_secret_key(chain::dev_account_key(index));
   }
 
-  // The common end of every case: the passport verifies against the chain, and each
-  // honest provider joined, was paid a reward and claimed it.
+  // The common end of every case: the passport verifies against the chain; each honest
+  // provider joined, was never left out of a round, and claimed whatever the contract owed
+  // it (rewards follow positive Shapley values, so an honest provider whose data did not
+  // help may be owed nothing; it staked nothing, so it lost nothing); and the honest
+  // providers together were paid.
   void expect_honest_paid(const market::Passport& p, const std::vector<std::size_t>& honest) {
     const auto verified = testing::run_command(
         testing::cairn_binary().string() + " --repo " + (dir_ / "nodes/model-provider").string() +
         " passport verify " + (dir_ / "mp-out/model.pt").string() + " " +
         (dir_ / "mp-out/passport.json").string() + " --rpc " + anvil_->url());
     EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+    chain::U256 honest_total;
     for (std::size_t k : honest) {
       const auto [joined, claimed, owed] = participant(p.body.task.task_id, dev(3 + k));
       EXPECT_TRUE(joined) << "provider-" << k + 1;
-      EXPECT_TRUE(claimed) << "provider-" << k + 1 << " was not paid";
-      bool rewarded = false;
+      EXPECT_TRUE(exclusions(p, dev(3 + k)).empty())
+          << "honest provider-" << k + 1 << " was left out";
+      EXPECT_TRUE(owed.is_zero()) << "provider-" << k + 1 << " did not claim what it is owed";
       for (const auto& reward : p.body.evaluation.rewards) {
-        if (reward.participant == dev(3 + k) && !reward.amount.is_zero()) rewarded = true;
+        if (reward.participant != dev(3 + k) || reward.amount.is_zero()) continue;
+        EXPECT_TRUE(claimed) << "provider-" << k + 1 << " was not paid its reward";
+        honest_total = honest_total.checked_add(reward.amount).value();
       }
-      EXPECT_TRUE(rewarded) << "provider-" << k + 1 << " has no reward in the passport";
     }
+    EXPECT_FALSE(honest_total.is_zero()) << "no honest provider was paid";
   }
 
   // The reasons the rounds give for leaving `who` out (empty when it never was).
