@@ -490,7 +490,9 @@ TEST_F(PlatformTest, KilledAndRestarted) {
   for (const auto& [round, count] : per_round)
     EXPECT_EQ(count, 1) << "round " << round;
   // A second join or claim would have reverted; the contract says it joined and claimed once.
-  EXPECT_TRUE(exclusions(p, dev(4)).empty());
+  const auto left_out = exclusions(p, dev(4));
+  EXPECT_TRUE(left_out.empty()) << "the restarted provider was left out: "
+                                << (left_out.empty() ? "" : left_out.front());
   expect_honest_paid(p, {0, 1, 2});
   stop_all();
 }
