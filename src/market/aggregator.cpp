@@ -81,15 +81,14 @@ class Aggregator final : public Role {
       this_round.push_back(commit);
       committed.insert(commit.participant);
     }
-    if (committed.size() < joins.size()) {
-      const std::uint64_t timeout = spec.value("round_timeout_s", std::uint64_t{120});
-      CAIRN_TRY_ASSIGN(auto opened, round_opened_at(context_, task.id, round));
-      const auto now =
-          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                         std::chrono::system_clock::now().time_since_epoch())
-                                         .count());
-      if (!opened || now < *opened + timeout) return false;  // still waiting for updates
-    }
+    const std::uint64_t timeout = spec.value("round_timeout_s", std::uint64_t{120});
+    CAIRN_TRY_ASSIGN(auto opened, round_opened_at(context_, task.id, round));
+    const auto now =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    const bool timed_out = opened && now >= *opened + timeout;
+    if (committed.size() < joins.size() && !timed_out) return false;  // still waiting
     CAIRN_TRY_ASSIGN(crypto::PaillierPublicKey key, spec_public_key(spec));
     CAIRN_TRY_ASSIGN(store::Cid initial_cid,
                      store::Cid::parse(spec.value("initial_parameters", std::string())));
@@ -106,6 +105,9 @@ class Aggregator final : public Role {
     for (const auto& commit : this_round) {
       UpdateVerdict verdict = check_update(context_, commit, key, value_count, round, earlier);
       earlier.push_back(commit.cid_text);
+      // A committed update whose holder cannot be reached (a node restarting) is waited
+      // for until the round times out, then left out.
+      if (verdict.unavailable && !timed_out) return false;
       if (!verdict.update) {
         excluded.push_back({{"participant", commit.participant.to_checksum()},
                             {"cid", commit.cid ? json(commit.cid_text) : json(nullptr)},

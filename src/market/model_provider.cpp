@@ -465,8 +465,8 @@ class ModelProvider final : public Role {
         continue;
       }
       committed.insert(commit.participant);
-      UpdateVerdict verdict =
-          check_update(context_, commit, keys_->public_key, n_params + 1, round, earlier);
+      UpdateVerdict verdict = check_update(context_, commit, keys_->public_key, n_params + 1, round,
+                                           earlier, &task.aggregator);
       earlier.push_back(commit.cid_text);
       // Sealed whether or not it could be fetched: the seal is over the CID's digest, which
       // is what the chain holds.

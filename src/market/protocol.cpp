@@ -235,7 +235,8 @@ Result<learn::PackingParams> spec_packing(const nlohmann::json& spec) {
 
 UpdateVerdict check_update(NodeContext& context, const CommitInfo& commit,
                            const crypto::PaillierPublicKey& key, std::uint64_t value_count,
-                           std::uint64_t round, const std::vector<std::string>& earlier) {
+                           std::uint64_t round, const std::vector<std::string>& earlier,
+                           const chain::Address* also_held_by) {
   UpdateVerdict verdict;
   if (!commit.cid) {
     verdict.reason = fmt::format("the committed CID \"{}\" does not parse", commit.cid_text);
@@ -253,7 +254,12 @@ UpdateVerdict check_update(NodeContext& context, const CommitInfo& commit,
     }
   }
   auto bytes = fetch_artifact(context, commit.participant, *commit.cid);
+  if (!bytes && also_held_by != nullptr) {
+    auto held = fetch_artifact(context, *also_held_by, *commit.cid);
+    if (held) bytes = std::move(held);
+  }
   if (!bytes) {
+    verdict.unavailable = true;
     verdict.reason = "unavailable: " + bytes.error().message;
     return verdict;
   }

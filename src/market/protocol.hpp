@@ -96,15 +96,19 @@ struct CommitInfo {  // UpdateCommitted, AggregatePosted, RoundClosed, Contribut
 
 // Why an update committed on chain is left out of a round's sum, or nullopt when it is
 // summed. `earlier` holds the CIDs of the task's updates committed before this one (a
-// resubmitted copy of any of them is a replay).
+// resubmitted copy of any of them is a replay). A CID is the same bytes wherever they are
+// held, so when the participant's gateway cannot be reached (a node restarting) the bytes
+// are fetched from `also_held_by` (the aggregator, which fetched and pinned them) if given.
 struct UpdateVerdict {
   std::optional<learn::EncryptedVector> update;  // set when it is to be summed
   std::string reason;                            // set when it is excluded
+  bool unavailable = false;  // the bytes could not be fetched: may change on a later try
 };
 [[nodiscard]] UpdateVerdict check_update(NodeContext& context, const CommitInfo& commit,
                                          const crypto::PaillierPublicKey& key,
                                          std::uint64_t value_count, std::uint64_t round,
-                                         const std::vector<std::string>& earlier);
+                                         const std::vector<std::string>& earlier,
+                                         const chain::Address* also_held_by = nullptr);
 
 // ---- Sealing ----
 
