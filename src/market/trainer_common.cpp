@@ -45,11 +45,7 @@ T json_number_or(const json& object, const char* key, T fallback) {
 }  // namespace
 
 std::uint64_t to_u64(const chain::U256& value) {
-  const auto bytes = value.to_be_bytes();
-  std::uint64_t out = 0;
-  for (std::size_t i = 24; i < 32; ++i)
-    out = (out << 8) | std::to_integer<std::uint64_t>(bytes[i]);
-  return out;
+  return value.low64();
 }
 
 Result<std::vector<CreatedTask>> created_tasks(const NodeContext& context) {
