@@ -74,12 +74,15 @@ SimulationConfig parse_simulation(const Args& args) {
   }
   if (auto server_lr = args.get_double("--server-lr")) config.rule.server_lr = *server_lr;
   config.secure = unwrap(parse_secure_mode(args.get_or("--secure", "none")));
-  config.paillier_bits = static_cast<std::size_t>(args.get_int_or("--paillier-bits", 2048, 256, 8192));
+  config.paillier_bits =
+      static_cast<std::size_t>(args.get_int_or("--paillier-bits", 2048, 256, 8192));
   config.packing = !args.has("--no-packing");
-  if (auto malicious = args.get("--malicious")) config.malicious = unwrap(parse_malicious(*malicious));
+  if (auto malicious = args.get("--malicious"))
+    config.malicious = unwrap(parse_malicious(*malicious));
   if (auto faulty = args.get("--faulty")) config.faulty = unwrap(parse_faulty(*faulty));
   if (auto dropout = args.get_double("--dropout")) config.dropout = *dropout;
-  config.seed = static_cast<std::uint64_t>(args.get_int_or("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
+  config.seed = static_cast<std::uint64_t>(
+      args.get_int_or("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
   config.train_limit = static_cast<std::size_t>(args.get_int_or("--train-limit", 0, 0, 1LL << 40));
   config.test_limit = static_cast<std::size_t>(args.get_int_or("--test-limit", 0, 0, 1LL << 40));
   const auto contribution = args.get_or("--contribution", "last");
@@ -97,8 +100,10 @@ SimulationConfig parse_simulation(const Args& args) {
   } else {
     throw UsageError("--contribution must be none, last or every:K");
   }
-  config.contribution_test_rows = static_cast<std::size_t>(args.get_int_or("--contribution-test-rows", 2000, 1, 1LL << 40));
-  config.contribution.max_permutations = static_cast<std::size_t>(args.get_int_or("--permutations", 0, 0, 100000));
+  config.contribution_test_rows =
+      static_cast<std::size_t>(args.get_int_or("--contribution-test-rows", 2000, 1, 1LL << 40));
+  config.contribution.max_permutations =
+      static_cast<std::size_t>(args.get_int_or("--permutations", 0, 0, 100000));
   config.mask_threshold = static_cast<std::size_t>(args.get_int_or("--mask-threshold", 0, 0, 63));
   config.centralised_baseline = args.has("--centralised");
   config.threads = static_cast<int>(args.get_int_or("--threads", 2, 1, 256));
@@ -112,18 +117,23 @@ int run_simulate(Context& ctx, const Args& args) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) throw CommandError(fmt::format("cannot create {}: {}", out_dir.string(), ec.message()));
-  ctx.progress(fmt::format("simulating {} clients x {} rounds: model {}, partition {}, aggregate {}, secure {}",
-                           config.clients, config.rounds, config.model, config.partition.to_string(),
-                           config.rule.to_string(), secure_mode_name(config.secure)));
+  ctx.progress(fmt::format(
+      "simulating {} clients x {} rounds: model {}, partition {}, aggregate {}, secure {}",
+      config.clients, config.rounds, config.model, config.partition.to_string(),
+      config.rule.to_string(), secure_mode_name(config.secure)));
   auto on_round = [&](const RoundRecord& r) {
-    ctx.progress(fmt::format("round {:>3}/{}: accuracy {:.4f} loss {:.4f} train-loss {:.4f} | {} clients{}{} | train {:.1f}s "
-                             "encrypt {:.1f}s aggregate {:.1f}s decrypt {:.1f}s evaluate {:.1f}s{}",
-                             r.round, config.rounds, r.accuracy, r.loss, r.train_loss, r.participants,
-                             r.dropped ? fmt::format(", {} dropped", r.dropped) : "",
-                             r.rejected ? fmt::format(", {} rejected", r.rejected) : "", r.seconds.train,
-                             r.seconds.encrypt, r.seconds.aggregate, r.seconds.decrypt, r.seconds.evaluate,
-                             r.seconds.contribution > 0 ? fmt::format(" contribution {:.1f}s", r.seconds.contribution) : ""));
-    for (const auto& m : r.messages) ctx.progress(fmt::format("  {}", m));
+    ctx.progress(fmt::format(
+        "round {:>3}/{}: accuracy {:.4f} loss {:.4f} train-loss {:.4f} | {} clients{}{} | train "
+        "{:.1f}s "
+        "encrypt {:.1f}s aggregate {:.1f}s decrypt {:.1f}s evaluate {:.1f}s{}",
+        r.round, config.rounds, r.accuracy, r.loss, r.train_loss, r.participants,
+        r.dropped ? fmt::format(", {} dropped", r.dropped) : "",
+        r.rejected ? fmt::format(", {} rejected", r.rejected) : "", r.seconds.train,
+        r.seconds.encrypt, r.seconds.aggregate, r.seconds.decrypt, r.seconds.evaluate,
+        r.seconds.contribution > 0 ? fmt::format(" contribution {:.1f}s", r.seconds.contribution)
+                                   : ""));
+    for (const auto& m : r.messages)
+      ctx.progress(fmt::format("  {}", m));
   };
   std::optional<Model> final_model;
   auto result = unwrap(simulate(config, on_round, &final_model), "simulation");
@@ -137,26 +147,36 @@ int run_simulate(Context& ctx, const Args& args) {
   unwrap(final_model->save_torchscript(out_dir / "model.pt"), "exporting TorchScript");
   unwrap(final_model->save_state_dict(out_dir / "state_dict.pt"), "exporting the state_dict");
 
-  ctx.print(fmt::format("final accuracy: {:.4f} after {} rounds ({:.1f}s: train {:.1f}s, encrypt {:.1f}s, aggregate {:.1f}s, "
-                        "decrypt {:.1f}s, evaluate {:.1f}s, contribution {:.1f}s)",
-                        result.final_accuracy, config.rounds, result.seconds.total(), result.seconds.train,
-                        result.seconds.encrypt, result.seconds.aggregate, result.seconds.decrypt, result.seconds.evaluate,
-                        result.seconds.contribution));
+  ctx.print(
+      fmt::format("final accuracy: {:.4f} after {} rounds ({:.1f}s: train {:.1f}s, encrypt "
+                  "{:.1f}s, aggregate {:.1f}s, "
+                  "decrypt {:.1f}s, evaluate {:.1f}s, contribution {:.1f}s)",
+                  result.final_accuracy, config.rounds, result.seconds.total(),
+                  result.seconds.train, result.seconds.encrypt, result.seconds.aggregate,
+                  result.seconds.decrypt, result.seconds.evaluate, result.seconds.contribution));
   if (result.centralised_curve) {
-    ctx.print(fmt::format("centralised baseline (same sample budget): {:.4f}", result.centralised_curve->back()));
+    ctx.print(fmt::format("centralised baseline (same sample budget): {:.4f}",
+                          result.centralised_curve->back()));
   }
   if (!result.contributions.empty()) {
-    ctx.print(fmt::format("contributions (rounds {}):", fmt::join([&] {
-                            std::vector<std::uint64_t> rounds;
-                            for (const auto& c : result.contributions) rounds.push_back(c.round);
-                            return rounds;
-                          }(), ",")));
+    ctx.print(fmt::format("contributions (rounds {}):", fmt::join(
+                                                            [&] {
+                                                              std::vector<std::uint64_t> rounds;
+                                                              for (const auto& c :
+                                                                   result.contributions)
+                                                                rounds.push_back(c.round);
+                                                              return rounds;
+                                                            }(),
+                                                            ",")));
     for (std::size_t i = 0; i < result.clients.size(); ++i) {
-      ctx.print(fmt::format("  {:<10} rows {:>6}  shapley {:+.4f}  leave-one-out {:+.4f}", result.clients[i],
-                            result.client_rows[i], result.shapley_total[i], result.loo_total[i]));
+      ctx.print(fmt::format("  {:<10} rows {:>6}  shapley {:+.4f}  leave-one-out {:+.4f}",
+                            result.clients[i], result.client_rows[i], result.shapley_total[i],
+                            result.loo_total[i]));
     }
   }
-  ctx.print(fmt::format("wrote {}/{{curve.csv,curve.svg,result.json,model.params,model.pt,state_dict.pt}}", out_dir.string()));
+  ctx.print(fmt::format(
+      "wrote {}/{{curve.csv,curve.svg,result.json,model.params,model.pt,state_dict.pt}}",
+      out_dir.string()));
   ctx.result = json;
   ctx.result["out"] = out_dir.string();
   return kExitOk;
@@ -167,7 +187,8 @@ int run_quality(Context& ctx, const Args& args) {
   const auto dataset = args.get_or("--dataset", "fashion-mnist");
   QualityReport report;
   if (dataset == "fashion-mnist") {
-    auto data = unwrap(load_fashion_mnist(args.get_or("--data-dir", kFashionMnistDir.string())), "loading Fashion-MNIST");
+    auto data = unwrap(load_fashion_mnist(args.get_or("--data-dir", kFashionMnistDir.string())),
+                       "loading Fashion-MNIST");
     report = quality_report(data.train);
   } else {
     const auto schema_path = args.require("--schema");
@@ -176,13 +197,17 @@ int run_quality(Context& ctx, const Args& args) {
     const auto csv_bytes = unwrap(read_maybe_gzip(dataset), "reading the CSV");
     const auto csv = unwrap(read_csv(as_chars(csv_bytes), schema), dataset);
     report = quality_report(csv, schema.columns.size());
-    for (const auto& example : csv.issues.examples) ctx.progress(example);
+    for (const auto& example : csv.issues.examples)
+      ctx.progress(example);
   }
-  ctx.print(fmt::format("rows {}  missing {}  duplicates {}  nonconforming cells {}  rejected rows {}", report.rows,
-                        report.missing_values, report.duplicate_rows, report.nonconforming_cells, report.rejected_rows));
-  ctx.print(fmt::format("label counts [{}]  balance {:.3f}  completeness {:.3f}  schema conformance {:.3f}",
-                        fmt::join(report.label_counts, " "), report.label_balance, report.completeness,
-                        report.schema_conformance));
+  ctx.print(
+      fmt::format("rows {}  missing {}  duplicates {}  nonconforming cells {}  rejected rows {}",
+                  report.rows, report.missing_values, report.duplicate_rows,
+                  report.nonconforming_cells, report.rejected_rows));
+  ctx.print(fmt::format(
+      "label counts [{}]  balance {:.3f}  completeness {:.3f}  schema conformance {:.3f}",
+      fmt::join(report.label_counts, " "), report.label_balance, report.completeness,
+      report.schema_conformance));
   ctx.result = report.to_json();
   return kExitOk;
 }
@@ -209,11 +234,11 @@ int run_verify_contributions(Context& ctx, const Args& args) {
     unwrap(replay_contributions(report, round_config), fmt::format("round {}", report.round));
     ++checked;
   }
-  ctx.print(fmt::format("{} round(s) of contributions replay exactly from the recorded subset utilities", checked));
+  ctx.print(fmt::format(
+      "{} round(s) of contributions replay exactly from the recorded subset utilities", checked));
   ctx.result = {{"verified_rounds", checked}};
   return kExitOk;
 }
-
 
 // ---- learn partition ----
 
@@ -224,12 +249,15 @@ constexpr std::uint64_t kRowSamplePurpose = 0x524f5753;  // "ROWS"
 
 // read_csv's trimming of a cell (spaces, tabs, CR).
 std::string_view trim_ascii(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
-nlohmann::json label_counts_json(const std::vector<std::int64_t>& labels, std::int64_t num_classes) {
+nlohmann::json label_counts_json(const std::vector<std::int64_t>& labels,
+                                 std::int64_t num_classes) {
   std::vector<std::size_t> counts(static_cast<std::size_t>(std::max<std::int64_t>(num_classes, 0)));
   for (auto label : labels) {
     if (label >= 0 && label < num_classes) ++counts[static_cast<std::size_t>(label)];
@@ -238,7 +266,8 @@ nlohmann::json label_counts_json(const std::vector<std::int64_t>& labels, std::i
 }
 
 // Writes `bytes` to dir/name and describes the file (path relative to the output root).
-nlohmann::json write_shard_file(const std::filesystem::path& root, const std::string& relative, ByteView bytes) {
+nlohmann::json write_shard_file(const std::filesystem::path& root, const std::string& relative,
+                                ByteView bytes) {
   write_text(root / relative, as_chars(bytes));
   return {{"path", relative}, {"bytes", bytes.size()}, {"sha256", to_hex(crypto::sha256(bytes))}};
 }
@@ -251,8 +280,8 @@ void make_directory(const std::filesystem::path& dir) {
 
 // At most `limit` of a provider's rows (all when limit is 0), sampled by seed and kept in
 // dataset order.
-std::vector<std::size_t> sample_rows(std::vector<std::size_t> rows, std::size_t limit, std::uint64_t seed,
-                                     std::size_t provider) {
+std::vector<std::size_t> sample_rows(std::vector<std::size_t> rows, std::size_t limit,
+                                     std::uint64_t seed, std::size_t provider) {
   if (limit == 0 || rows.size() <= limit) return rows;
   Rng rng(derive_seed(seed, kRowSamplePurpose, provider));
   rng.shuffle(std::span(rows));
@@ -266,22 +295,29 @@ int run_partition(Context& ctx, const Args& args) {
   const auto dataset = args.get_or("--dataset", "fashion-mnist");
   const auto clients = static_cast<std::size_t>(args.get_int_or("--clients", 10, 1, 100000));
   const auto spec = unwrap(parse_partition(args.get_or("--partition", "iid")));
-  const auto seed = static_cast<std::uint64_t>(args.get_int_or("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
-  const auto rows_per_client = static_cast<std::size_t>(args.get_int_or("--rows-per-client", 0, 0, 1LL << 40));
+  const auto seed = static_cast<std::uint64_t>(
+      args.get_int_or("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
+  const auto rows_per_client =
+      static_cast<std::size_t>(args.get_int_or("--rows-per-client", 0, 0, 1LL << 40));
   // 0 (the default) means "the default test set".
   const auto test_rows = static_cast<std::size_t>(args.get_int_or("--test-rows", 0, 0, 1LL << 40));
   const std::filesystem::path out_dir = args.require("--out");
   make_directory(out_dir);
 
-  nlohmann::json manifest = {{"dataset", dataset}, {"clients", clients}, {"partition", spec.to_string()},
-                             {"seed", seed},       {"rows_per_client", rows_per_client}};
+  nlohmann::json manifest = {{"dataset", dataset},
+                             {"clients", clients},
+                             {"partition", spec.to_string()},
+                             {"seed", seed},
+                             {"rows_per_client", rows_per_client}};
   nlohmann::json providers = nlohmann::json::array();
 
   if (dataset == "fashion-mnist") {
-    const auto data = unwrap(load_fashion_mnist(args.get_or("--data-dir", kFashionMnistDir.string())),
-                             "loading Fashion-MNIST");
-    const auto parts = unwrap(partition_rows(data.train.labels, data.train.num_classes, clients, spec, seed),
-                              "partitioning");
+    const auto data =
+        unwrap(load_fashion_mnist(args.get_or("--data-dir", kFashionMnistDir.string())),
+               "loading Fashion-MNIST");
+    const auto parts =
+        unwrap(partition_rows(data.train.labels, data.train.num_classes, clients, spec, seed),
+               "partitioning");
     manifest["num_classes"] = data.train.num_classes;
     manifest["format"] = "idx";
     for (std::size_t k = 0; k < clients; ++k) {
@@ -290,18 +326,21 @@ int run_partition(Context& ctx, const Args& args) {
       const auto shard = data.train.subset(sample_rows(parts[k], rows_per_client, seed, k));
       const auto images = unwrap(encode_idx_images(shard), name);
       const auto labels = unwrap(encode_idx_labels(shard), name);
-      providers.push_back({{"name", name},
-                           {"rows", shard.rows()},
-                           {"label_counts", label_counts_json(shard.labels, data.train.num_classes)},
-                           {"images", write_shard_file(out_dir, name + "/images.idx", images)},
-                           {"labels", write_shard_file(out_dir, name + "/labels.idx", labels)}});
+      providers.push_back(
+          {{"name", name},
+           {"rows", shard.rows()},
+           {"label_counts", label_counts_json(shard.labels, data.train.num_classes)},
+           {"images", write_shard_file(out_dir, name + "/images.idx", images)},
+           {"labels", write_shard_file(out_dir, name + "/labels.idx", labels)}});
     }
     const auto test = data.test.head(test_rows > 0 ? test_rows : data.test.rows());
     make_directory(out_dir / "test");
     manifest["test"] = {{"rows", test.rows()},
                         {"label_counts", label_counts_json(test.labels, data.test.num_classes)},
-                        {"images", write_shard_file(out_dir, "test/images.idx", unwrap(encode_idx_images(test), "test"))},
-                        {"labels", write_shard_file(out_dir, "test/labels.idx", unwrap(encode_idx_labels(test), "test"))}};
+                        {"images", write_shard_file(out_dir, "test/images.idx",
+                                                    unwrap(encode_idx_images(test), "test"))},
+                        {"labels", write_shard_file(out_dir, "test/labels.idx",
+                                                    unwrap(encode_idx_labels(test), "test"))}};
   } else {
     // A CSV's rows stay CSV (IDX holds bytes, not a schema's numbers and categories): each
     // provider gets the header and its rows verbatim, so `--schema` applies to every shard.
@@ -310,7 +349,8 @@ int run_partition(Context& ctx, const Args& args) {
     const auto schema = unwrap(parse_csv_schema(as_chars(schema_bytes)), schema_path);
     const auto csv_bytes = unwrap(read_maybe_gzip(dataset), "reading the CSV");
     const auto csv = unwrap(read_csv(as_chars(csv_bytes), schema), dataset);
-    for (const auto& example : csv.issues.examples) ctx.progress(example);
+    for (const auto& example : csv.issues.examples)
+      ctx.progress(example);
     auto rows = unwrap(parse_csv_rows(as_chars(csv_bytes), schema.delimiter), dataset);
     std::vector<std::string> header;
     if (schema.has_header && !rows.empty()) {
@@ -327,14 +367,17 @@ int run_partition(Context& ctx, const Args& args) {
       if (row.size() != schema.columns.size()) continue;
       const auto& classes = csv.data.class_names;
       const auto label = std::string(trim_ascii(row[label_column]));
-      if (label.empty() || std::find(classes.begin(), classes.end(), label) == classes.end()) continue;
+      if (label.empty() || std::find(classes.begin(), classes.end(), label) == classes.end())
+        continue;
       kept.push_back(std::move(row));
     }
     if (kept.size() != csv.data.rows()) {
-      throw CommandError(fmt::format("{}: {} rows kept here but {} by the reader", dataset, kept.size(), csv.data.rows()));
+      throw CommandError(fmt::format("{}: {} rows kept here but {} by the reader", dataset,
+                                     kept.size(), csv.data.rows()));
     }
     if (kept.size() < 2 * clients) {
-      throw CommandError(fmt::format("{} has {} usable rows, too few for {} clients", dataset, kept.size(), clients));
+      throw CommandError(fmt::format("{} has {} usable rows, too few for {} clients", dataset,
+                                     kept.size(), clients));
     }
     std::vector<std::size_t> order(kept.size());
     std::iota(order.begin(), order.end(), 0);
@@ -343,11 +386,15 @@ int run_partition(Context& ctx, const Args& args) {
     const auto held_out = std::min(
         kept.size() - clients,
         test_rows > 0 ? test_rows
-                      : std::max<std::size_t>(1, static_cast<std::size_t>(0.2 * static_cast<double>(kept.size()))));
-    const std::vector<std::size_t> test_order(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(held_out));
-    const std::vector<std::size_t> train_order(order.begin() + static_cast<std::ptrdiff_t>(held_out), order.end());
+                      : std::max<std::size_t>(
+                            1, static_cast<std::size_t>(0.2 * static_cast<double>(kept.size()))));
+    const std::vector<std::size_t> test_order(
+        order.begin(), order.begin() + static_cast<std::ptrdiff_t>(held_out));
+    const std::vector<std::size_t> train_order(
+        order.begin() + static_cast<std::ptrdiff_t>(held_out), order.end());
     const auto train = csv.data.subset(train_order);
-    const auto parts = unwrap(partition_rows(train.labels, train.num_classes, clients, spec, seed), "partitioning");
+    const auto parts = unwrap(partition_rows(train.labels, train.num_classes, clients, spec, seed),
+                              "partitioning");
     manifest["num_classes"] = csv.data.num_classes;
     manifest["class_names"] = csv.data.class_names;
     manifest["format"] = "csv";
@@ -355,38 +402,46 @@ int run_partition(Context& ctx, const Args& args) {
     auto write_rows = [&](const std::string& relative, const std::vector<std::size_t>& indices) {
       std::vector<std::vector<std::string>> out_rows;
       if (!header.empty()) out_rows.push_back(header);
-      for (auto index : indices) out_rows.push_back(kept[index]);
-      return write_shard_file(out_dir, relative, as_bytes(format_csv_rows(out_rows, schema.delimiter)));
+      for (auto index : indices)
+        out_rows.push_back(kept[index]);
+      return write_shard_file(out_dir, relative,
+                              as_bytes(format_csv_rows(out_rows, schema.delimiter)));
     };
     auto labels_of = [&](const std::vector<std::size_t>& indices) {
       std::vector<std::int64_t> labels;
-      for (auto index : indices) labels.push_back(csv.data.labels[index]);
+      for (auto index : indices)
+        labels.push_back(csv.data.labels[index]);
       return labels;
     };
     for (std::size_t k = 0; k < clients; ++k) {
       const auto name = fmt::format("provider-{}", k + 1);
       make_directory(out_dir / name);
       std::vector<std::size_t> indices;
-      for (auto row : sample_rows(parts[k], rows_per_client, seed, k)) indices.push_back(train_order[row]);
-      providers.push_back({{"name", name},
-                           {"rows", indices.size()},
-                           {"label_counts", label_counts_json(labels_of(indices), csv.data.num_classes)},
-                           {"data", write_rows(name + "/data.csv", indices)}});
+      for (auto row : sample_rows(parts[k], rows_per_client, seed, k))
+        indices.push_back(train_order[row]);
+      providers.push_back(
+          {{"name", name},
+           {"rows", indices.size()},
+           {"label_counts", label_counts_json(labels_of(indices), csv.data.num_classes)},
+           {"data", write_rows(name + "/data.csv", indices)}});
     }
     make_directory(out_dir / "test");
-    manifest["test"] = {{"rows", test_order.size()},
-                        {"label_counts", label_counts_json(labels_of(test_order), csv.data.num_classes)},
-                        {"data", write_rows("test/data.csv", test_order)}};
+    manifest["test"] = {
+        {"rows", test_order.size()},
+        {"label_counts", label_counts_json(labels_of(test_order), csv.data.num_classes)},
+        {"data", write_rows("test/data.csv", test_order)}};
   }
   manifest["providers"] = providers;
   write_text(out_dir / "partition.json", manifest.dump(2) + "\n");
   for (const auto& provider : providers) {
-    ctx.print(fmt::format("{:<12} rows {:>6}  labels [{}]", provider["name"].get<std::string>(),
-                          provider["rows"].get<std::size_t>(),
-                          fmt::join(provider["label_counts"].get<std::vector<std::size_t>>(), " ")));
+    ctx.print(
+        fmt::format("{:<12} rows {:>6}  labels [{}]", provider["name"].get<std::string>(),
+                    provider["rows"].get<std::size_t>(),
+                    fmt::join(provider["label_counts"].get<std::vector<std::size_t>>(), " ")));
   }
-  ctx.print(fmt::format("{:<12} rows {:>6}  labels [{}]", "test", manifest["test"]["rows"].get<std::size_t>(),
-                        fmt::join(manifest["test"]["label_counts"].get<std::vector<std::size_t>>(), " ")));
+  ctx.print(fmt::format(
+      "{:<12} rows {:>6}  labels [{}]", "test", manifest["test"]["rows"].get<std::size_t>(),
+      fmt::join(manifest["test"]["label_counts"].get<std::vector<std::size_t>>(), " ")));
   ctx.print(fmt::format("wrote {}/partition.json", out_dir.string()));
   ctx.result = manifest;
   ctx.result["out"] = out_dir.string();
@@ -399,12 +454,14 @@ const CommandRegistration simulate_command{Command{
     "federated learning with every party in one process",
     "--dataset fashion-mnist|CSV --clients N --rounds R --local-epochs E [--batch-size B] [--lr X] "
     "--partition iid|dirichlet:A|shards:K --model cnn|mlp|logreg|FILE.pt --aggregate "
-    "fedavg|fedprox|fedadam|median|trimmed:F|krum --secure none|paillier|mask [--malicious K:signflip|scale:S|noise] "
+    "fedavg|fedprox|fedadam|median|trimmed:F|krum --secure none|paillier|mask [--malicious "
+    "K:signflip|scale:S|noise] "
     "[--dropout P] --seed S",
     {
         opt("--dataset", true, "fashion-mnist (default) or a CSV file"),
         opt("--schema", true, "the CSV's schema file (name:type[:values] per line)"),
-        opt("--data-dir", true, "Fashion-MNIST directory (default /usr/share/datasets/fashion-mnist)"),
+        opt("--data-dir", true,
+            "Fashion-MNIST directory (default /usr/share/datasets/fashion-mnist)"),
         opt("--clients", true, "data providers (default 10)"),
         opt("--rounds", true, "rounds (default 10)"),
         opt("--local-epochs", true, "local epochs per round (default 1)"),
@@ -413,38 +470,47 @@ const CommandRegistration simulate_command{Command{
         opt("--lr-decay", true, "multiply the learning rate by this each round (default 1)"),
         opt("--optimizer", true, "sgd (default, momentum 0.9) or adam"),
         opt("--momentum", true, "SGD momentum (default 0.9)"),
-        opt("--prox-mu", true, "FedProx proximal term mu (default 0; 0.01 with --aggregate fedprox)"),
+        opt("--prox-mu", true,
+            "FedProx proximal term mu (default 0; 0.01 with --aggregate fedprox)"),
         opt("--partition", true, "iid (default), dirichlet:ALPHA or shards:K"),
         opt("--model", true, "cnn (default), mlp, logreg or a TorchScript file"),
-        opt("--aggregate", true, "fedavg (default), fedprox, fedadam, median, trimmed:F, krum[:F], multikrum[:F[:M]]"),
+        opt("--aggregate", true,
+            "fedavg (default), fedprox, fedadam, median, trimmed:F, krum[:F], multikrum[:F[:M]]"),
         opt("--clip", true, "clip every update to this L2 norm before aggregating"),
         opt("--server-lr", true, "FedAdam server learning rate (default 0.01)"),
         opt("--secure", true, "none (default), paillier or mask"),
         opt("--paillier-bits", true, "Paillier modulus size (default 2048)"),
         opt("--no-packing", false, "one value per Paillier ciphertext"),
         opt("--mask-threshold", true, "Shamir threshold for masking (default clients/2 + 1)"),
-        opt("--malicious", true, "K:signflip, K:scale:S or K:noise (clients 0..K-1 poison their updates)"),
-        opt("--faulty", true, "K:nan, K:stale, K:truncated or K:shape (the last K clients send broken updates)"),
+        opt("--malicious", true,
+            "K:signflip, K:scale:S or K:noise (clients 0..K-1 poison their updates)"),
+        opt("--faulty", true,
+            "K:nan, K:stale, K:truncated or K:shape (the last K clients send broken updates)"),
         opt("--dropout", true, "probability a client drops out mid-round (default 0)"),
         opt("--seed", true, "seed for partition, initial model, batch order, dropouts (default 1)"),
         opt("--train-limit", true, "use only the first N training rows"),
         opt("--test-limit", true, "use only the first N test rows"),
         opt("--contribution", true, "none, last (default) or every:K rounds"),
-        opt("--contribution-test-rows", true, "test rows for contribution utilities (default 2000)"),
+        opt("--contribution-test-rows", true,
+            "test rows for contribution utilities (default 2000)"),
         opt("--permutations", true, "most Shapley permutations per round (default 2 x clients)"),
-        opt("--centralised", false, "also train a centralised baseline with the same sample budget"),
+        opt("--centralised", false,
+            "also train a centralised baseline with the same sample budget"),
         opt("--threads", true, "libtorch threads (default 2)"),
         opt("--out", true, "output directory (default learn-out)"),
     },
-    "Writes curve.csv, curve.svg, result.json (with the contribution report another party can replay), "
-    "model.params (cairn parameter blob), model.pt (TorchScript) and state_dict.pt (torch.load) to --out.",
+    "Writes curve.csv, curve.svg, result.json (with the contribution report another party can "
+    "replay), "
+    "model.params (cairn parameter blob), model.pt (TorchScript) and state_dict.pt (torch.load) to "
+    "--out.",
     run_simulate}};
 
 const CommandRegistration partition_command{Command{
     "learn",
     "partition",
     "split a dataset into data providers' shards and a test set, as files",
-    "--dataset fashion-mnist|CSV [--schema FILE] --clients N --partition iid|dirichlet:A|shards:K --seed S "
+    "--dataset fashion-mnist|CSV [--schema FILE] --clients N --partition iid|dirichlet:A|shards:K "
+    "--seed S "
     "[--rows-per-client R] [--test-rows T] --out DIR",
     {opt("--dataset", true, "fashion-mnist (default) or a CSV file"),
      opt("--schema", true, "the CSV's schema file"),
@@ -452,11 +518,15 @@ const CommandRegistration partition_command{Command{
      opt("--clients", true, "data providers (default 10)"),
      opt("--partition", true, "iid (default), dirichlet:ALPHA or shards:K"),
      opt("--seed", true, "seed (default 1); the same seed gives simulate's clients the same rows"),
-     opt("--rows-per-client", true, "keep at most R rows per provider, sampled by seed (default: all)"),
-     opt("--test-rows", true, "test rows (default or 0: the whole Fashion-MNIST test set; 20% of a CSV)"),
+     opt("--rows-per-client", true,
+         "keep at most R rows per provider, sampled by seed (default: all)"),
+     opt("--test-rows", true,
+         "test rows (default or 0: the whole Fashion-MNIST test set; 20% of a CSV)"),
      opt("--out", true, "output directory")},
-    "Writes DIR/provider-K/{images.idx,labels.idx} (Fashion-MNIST) or DIR/provider-K/data.csv (CSV, with "
-    "DIR/schema.txt), DIR/test/..., and DIR/partition.json with every provider's rows, label counts and file "
+    "Writes DIR/provider-K/{images.idx,labels.idx} (Fashion-MNIST) or DIR/provider-K/data.csv "
+    "(CSV, with "
+    "DIR/schema.txt), DIR/test/..., and DIR/partition.json with every provider's rows, label "
+    "counts and file "
     "SHA-256s.",
     run_partition}};
 
@@ -466,19 +536,18 @@ const CommandRegistration quality_command{Command{
     "the quality report a data provider publishes with an offer",
     "[--dataset fashion-mnist|CSV --schema FILE]",
     {opt("--dataset", true, "fashion-mnist (default) or a CSV file"),
-     opt("--schema", true, "the CSV's schema"),
-     opt("--data-dir", true, "Fashion-MNIST directory")},
+     opt("--schema", true, "the CSV's schema"), opt("--data-dir", true, "Fashion-MNIST directory")},
     "",
     run_quality}};
 
-const CommandRegistration verify_command{Command{
-    "learn",
-    "verify-contributions",
-    "replay a simulation's contribution report from its recorded subset utilities",
-    "RESULT.json",
-    {},
-    "",
-    run_verify_contributions}};
+const CommandRegistration verify_command{
+    Command{"learn",
+            "verify-contributions",
+            "replay a simulation's contribution report from its recorded subset utilities",
+            "RESULT.json",
+            {},
+            "",
+            run_verify_contributions}};
 
 }  // namespace
 }  // namespace cairn::cli
