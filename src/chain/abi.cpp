@@ -495,6 +495,13 @@ Result<U256> Value::as_uint() const {
   if (const auto* v = std::get_if<U256>(&data)) return *v;
   return fail(Errc::invalid_argument, "abi: expected an integer, found " + kind_name(*this));
 }
+Result<std::uint64_t> Value::as_u64() const {
+  CAIRN_TRY_ASSIGN(U256 value, as_uint());
+  if (!value.fits_u64()) {
+    return fail(Errc::invalid_argument, "abi: integer " + value.to_decimal() + " exceeds 64 bits");
+  }
+  return value.low64();
+}
 Result<Address> Value::as_address() const {
   if (const auto* v = std::get_if<Address>(&data)) return *v;
   return fail(Errc::invalid_argument, "abi: expected an address, found " + kind_name(*this));

@@ -87,6 +87,8 @@ struct Value {
   static Value text(std::string_view s) { return Value(to_bytes(s)); }
 
   Result<U256> as_uint() const;
+  // An integer that fits 64 bits (ids, counts, rounds, timestamps); larger fails.
+  Result<std::uint64_t> as_u64() const;
   Result<Address> as_address() const;
   Result<bool> as_bool() const;
   Result<Bytes> as_bytes() const;

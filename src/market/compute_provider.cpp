@@ -83,13 +83,13 @@ Result<std::optional<ComputeOffer>> current_compute_offer(NodeContext& context,
                   {std::nullopt, topic_word(provider),
                    topic_word(static_cast<std::uint64_t>(RegistryKind::compute_offer))}));
   for (auto it = registered.rbegin(); it != registered.rend(); ++it) {
-    CAIRN_TRY_ASSIGN(chain::U256 id, it->values.at(0).as_uint());
+    CAIRN_TRY_ASSIGN(std::uint64_t id, it->values.at(0).as_u64());
     CAIRN_TRY_ASSIGN(std::string text, it->values.at(4).as_string());
-    CAIRN_TRY_ASSIGN(auto metadata, entry_metadata(context, to_u64(id), text));
+    CAIRN_TRY_ASSIGN(auto metadata, entry_metadata(context, id, text));
     if (!metadata) continue;
     CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context, provider, metadata->first));
     CAIRN_TRY_ASSIGN(ComputeOffer offer,
-                     parse_offer(provider, to_u64(id), metadata->first, parse_json(bytes)));
+                     parse_offer(provider, id, metadata->first, parse_json(bytes)));
     return std::optional<ComputeOffer>(std::move(offer));
   }
   return std::optional<ComputeOffer>{};
@@ -119,7 +119,7 @@ struct Job {
   chain::Address consumer;
   ByteArray<32> wrapped_key_digest{};
   std::optional<ByteArray<32>> shard_key;
-  std::optional<CreatedTask> task;
+  std::optional<TaskInfo> task;  // as read when it was found (its id, owner, spec CID)
   json spec;
   std::optional<TaskMember> participant;  // the consumer's manifest
   std::optional<learn::Dataset> data;
@@ -182,7 +182,6 @@ class ComputeProvider final : public Role {
   void say(const std::string& line) const {
     if (context_.log) context_.log(line);
   }
-  bool stopping() const { return context_.stopping != nullptr && context_.stopping->load(); }
 
   Result<bool> step_inner() {
     // A phase returns true only when it sent or stored something new.
@@ -198,7 +197,7 @@ class ComputeProvider final : public Role {
     CAIRN_TRY(discover_deals());
     for (auto& [id, job] : jobs_) {
       if (job.closed) continue;
-      if (stopping()) return false;
+      if (context_.should_stop()) return false;
       CAIRN_TRY_ASSIGN(bool acted, advance(job));
       if (acted) return true;
     }
@@ -236,8 +235,7 @@ class ComputeProvider final : public Role {
                                     {Value(static_cast<std::uint64_t>(RegistryKind::compute_offer)),
                                      Value(digest), Value::text(cid.to_string())}));
       CAIRN_TRY_ASSIGN(auto event, registry.event_in(tx.receipt, "Registered"));
-      CAIRN_TRY_ASSIGN(chain::U256 id, event.at(0).as_uint());
-      entry = to_u64(id);
+      CAIRN_TRY_ASSIGN(entry, event.at(0).as_u64());
     }
     CAIRN_TRY_ASSIGN(ComputeOffer offer,
                      parse_offer(context_.signer.address, entry, cid, std::move(document)));
@@ -256,8 +254,8 @@ class ComputeProvider final : public Role {
     CAIRN_TRY_ASSIGN(chain::DataTransfer transfer,
                      chain::DataTransfer::at(context_.sender, context_.deployment.data_transfer));
     for (const auto& event : initiated) {
-      CAIRN_TRY_ASSIGN(chain::U256 id, event.values.at(0).as_uint());
-      const std::uint64_t deal_id = to_u64(id);
+      CAIRN_TRY_ASSIGN(std::uint64_t deal_id, event.values.at(0).as_u64());
+      const chain::U256 id(deal_id);
       if (jobs_.contains(deal_id) || ignored_.contains(deal_id)) continue;
       CAIRN_TRY_ASSIGN(chain::Deal deal, transfer.deal(id));
       if (!deal.exists()) {
@@ -321,9 +319,10 @@ class ComputeProvider final : public Role {
       CAIRN_TRY_ASSIGN(bool found, find_task(job));
       if (!found) return false;
     }
-    CAIRN_TRY_ASSIGN(TaskView view, read_task(context_, *job.task, job.spec));
+    TaskInfo view = *job.task;
+    CAIRN_TRY(refresh_task(context_, view));
     const bool training_over =
-        view.state != TaskView::State::open || (view.started && view.current_round >= view.rounds);
+        view.state != TaskState::open || (view.started && view.current_round >= view.rounds);
     if (!training_over && view.started) {
       const std::uint64_t round = view.current_round;
       if (!delivered_update(*offer_, job.deal, job.task->id, round)) {
@@ -357,7 +356,7 @@ class ComputeProvider final : public Role {
                      find_events(context_, "TrainingTask", context_.deployment.training_task,
                                  "ParticipantJoined", {std::nullopt, topic_word(job.consumer)}));
     for (auto it = joined.rbegin(); it != joined.rend(); ++it) {
-      CAIRN_TRY_ASSIGN(chain::U256 task_id, it->values.at(0).as_uint());
+      CAIRN_TRY_ASSIGN(std::uint64_t task_id, it->values.at(0).as_u64());
       CAIRN_TRY_ASSIGN(std::string text, it->values.at(3).as_string());
       CAIRN_TRY_ASSIGN(store::Cid manifest_cid, store::Cid::parse(text));
       CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context_, job.consumer, manifest_cid));
@@ -369,29 +368,26 @@ class ComputeProvider final : public Role {
       if (compute.value("deal", "") != std::to_string(job.deal) ||
           compute.value("provider", "") != context_.signer.address.to_checksum())
         continue;
-      CAIRN_TRY_ASSIGN(auto created, created_tasks(context_));
-      for (const auto& task : created) {
-        if (task.id != to_u64(task_id)) continue;
-        CAIRN_TRY_ASSIGN(job.spec, fetch_spec(context_, task));
-        CAIRN_TRY_ASSIGN(job.data,
-                         load_encrypted_shards(context_, job.consumer, manifest, *job.shard_key));
-        TaskMember participant;
-        participant.address = job.consumer;
-        participant.manifest_cid = manifest_cid;
-        participant.rows = manifest_rows(manifest);
-        participant.manifest = std::move(manifest);
-        job.participant = std::move(participant);
-        std::lock_guard lock(mutex_);
-        job.task = task;
-        say(fmt::format("{}: deal {}: training for {} in task {}", context_.name, job.deal,
-                        job.consumer.to_checksum(), task.id));
-        return true;
-      }
+      CAIRN_TRY_ASSIGN(TaskInfo task, read_task(context_, task_id));
+      CAIRN_TRY_ASSIGN(job.spec, fetch_spec(context_, task));
+      CAIRN_TRY_ASSIGN(job.data,
+                       load_encrypted_shards(context_, job.consumer, manifest, *job.shard_key));
+      TaskMember participant;
+      participant.address = job.consumer;
+      participant.manifest_cid = manifest_cid;
+      participant.rows = manifest_rows(manifest);
+      participant.manifest = std::move(manifest);
+      std::lock_guard lock(mutex_);
+      job.participant = std::move(participant);
+      say(fmt::format("{}: deal {}: training for {} in task {}", context_.name, job.deal,
+                      job.consumer.to_checksum(), task.id));
+      job.task = std::move(task);
+      return true;
     }
     return false;
   }
 
-  Status train_and_deliver(Job& job, const TaskView& view, std::uint64_t round) {
+  Status train_and_deliver(Job& job, const TaskInfo& view, std::uint64_t round) {
     if (job.participants.empty()) {
       CAIRN_TRY_ASSIGN(job.participants, task_participants(context_, job.task->id));
     }
@@ -404,16 +400,16 @@ class ComputeProvider final : public Role {
     const double weight =
         static_cast<double>(job.participant->rows) / static_cast<double>(total_rows);
     if (!job.key) {
-      CAIRN_TRY_ASSIGN(TaskKey parsed, task_key(view.spec));
+      CAIRN_TRY_ASSIGN(TaskKey parsed, task_key(job.spec));
       job.key = std::move(parsed);
     }
     const TaskKey& key = *job.key;
-    CAIRN_TRY_ASSIGN(GlobalModel global, fetch_global_model(context_, view, round));
+    CAIRN_TRY_ASSIGN(GlobalModel global, fetch_global_model(context_, view, job.spec, round));
     const auto started = std::chrono::steady_clock::now();
     std::future<void> randomisers =
         precompute_randomisers(key, global.parameters.values.size() + 1);
     auto trained =
-        weighted_delta(view.spec, global.parameters, *job.data, round, job.consumer, weight);
+        weighted_delta(job.spec, global.parameters, *job.data, round, job.consumer, weight);
     randomisers.wait();
     if (!trained) return std::unexpected(std::move(trained).error());
     std::vector<double> values = std::move(*trained);

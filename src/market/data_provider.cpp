@@ -133,7 +133,7 @@ Result<Config> parse_config(const json& config) {
 }
 
 struct TrackedTask {
-  CreatedTask created;
+  TaskInfo info;  // as read when it was discovered (its id, owner, spec CID)
   json spec;
   bool done = false;
   std::string outcome;                             // "claimed", "nothing owed", "refunded"
@@ -209,7 +209,6 @@ class DataProvider final : public Role {
   void say(const std::string& line) const {
     if (context_.log) context_.log(line);
   }
-  bool stopping() const { return context_.stopping != nullptr && context_.stopping->load(); }
 
   Result<bool> step_inner() {
     // Every phase returns true only when it sent or stored something new, so that a role
@@ -226,7 +225,7 @@ class DataProvider final : public Role {
     if (joined) return true;
     for (auto& [id, task] : tasks_) {
       if (task.done) continue;
-      if (stopping()) return false;
+      if (context_.should_stop()) return false;
       CAIRN_TRY_ASSIGN(bool acted, advance(task));
       if (acted) return true;
     }
@@ -307,21 +306,21 @@ class DataProvider final : public Role {
     CAIRN_TRY_ASSIGN(chain::Contract registry, registry_contract(context_));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(*manifest_cid));
     CAIRN_TRY_ASSIGN(auto holder, registry.call("entryOfDigest", {Value(digest)}));
-    CAIRN_TRY_ASSIGN(chain::U256 entry, holder.at(0).as_uint());
-    if (entry == chain::U256{}) {
+    CAIRN_TRY_ASSIGN(std::uint64_t entry, holder.at(0).as_u64());
+    if (entry == 0) {
       CAIRN_TRY_ASSIGN(auto tx,
                        registry.transact(context_.signer, "register",
                                          {Value(static_cast<std::uint64_t>(RegistryKind::dataset)),
                                           Value(digest), Value::text(manifest_cid->to_string())}));
       CAIRN_TRY_ASSIGN(auto event, registry.event_in(tx.receipt, "Registered"));
-      CAIRN_TRY_ASSIGN(entry, event.at(0).as_uint());
+      CAIRN_TRY_ASSIGN(entry, event.at(0).as_u64());
       say(fmt::format("{}: offer {} registered (entry {})", context_.name,
-                      manifest_cid->to_string(), entry.to_decimal()));
+                      manifest_cid->to_string(), entry));
       acted = true;
     }
     std::lock_guard lock(mutex_);
     manifest_cid_ = manifest_cid;
-    registry_entry_ = to_u64(entry);
+    registry_entry_ = entry;
     return acted;
   }
 
@@ -448,76 +447,75 @@ class DataProvider final : public Role {
   // ---- tasks ----
 
   Result<bool> discover_tasks() {
-    CAIRN_TRY_ASSIGN(auto created, created_tasks(context_));
+    CAIRN_TRY_ASSIGN(auto ids, task_ids(context_));
     CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
-    for (const auto& task : created) {
-      if (tasks_.contains(task.id) || ignored_.contains(task.id)) continue;
-      CAIRN_TRY_ASSIGN(
-          auto membership,
-          tasks.call("participants", {Value(task.id), Value(context_.signer.address)}));
+    for (std::uint64_t id : ids) {
+      if (tasks_.contains(id) || ignored_.contains(id)) continue;
+      CAIRN_TRY_ASSIGN(auto membership,
+                       tasks.call("participants", {Value(id), Value(context_.signer.address)}));
       CAIRN_TRY_ASSIGN(bool joined, membership.at(0).as_bool());
-      auto spec = fetch_spec(context_, task);
+      auto task = read_task(context_, id);
+      auto spec = task ? fetch_spec(context_, *task) : Result<json>(std::unexpected(task.error()));
       if (!spec) {
-        // A spec that is not what the chain committed to, or not a spec, is never joined;
-        // an owner's gateway that cannot be reached now is tried again next step.
+        // A task whose spec CID does not parse, or whose spec is not what the chain committed
+        // to or not a spec, is never joined; an owner's gateway that cannot be reached now is
+        // tried again next step.
         const Errc code = spec.error().code;
-        if (joined ||
-            (code != Errc::integrity && code != Errc::parse && code != Errc::invalid_argument)) {
+        if (joined || (code != Errc::integrity && code != Errc::parse)) {
           return std::unexpected(std::move(spec).error());
         }
-        say(fmt::format("{}: task {} ignored: {}", context_.name, task.id,
-                        spec.error().to_string()));
-        ignored_.insert(task.id);
+        say(fmt::format("{}: task {} ignored: {}", context_.name, id, spec.error().to_string()));
+        ignored_.insert(id);
         continue;
       }
       if (!joined) {
         const json wanted = spec->contains("schema") ? (*spec)["schema"] : json::object();
         if (!schema_fits(manifest_["schema"], wanted)) {
           say(fmt::format("{}: task {} ignored: its schema does not fit this dataset",
-                          context_.name, task.id));
-          ignored_.insert(task.id);
+                          context_.name, id));
+          ignored_.insert(id);
           continue;
         }
-        CAIRN_TRY_ASSIGN(TaskView view, read_task(context_, task, *spec));
         CAIRN_TRY_ASSIGN(chain::BlockHeader head, context_.sender->rpc().block(std::nullopt));
-        if (view.started || view.state != TaskView::State::open ||
-            view.participants >= view.max_participants || head.timestamp >= view.deadline) {
+        if (task->started || task->state != TaskState::open ||
+            task->participant_count >= task->max_participants || head.timestamp >= task->deadline) {
           say(fmt::format("{}: task {} ignored: started, closed, full or past its deadline",
-                          context_.name, task.id));
-          ignored_.insert(task.id);
+                          context_.name, id));
+          ignored_.insert(id);
           continue;
         }
         CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(*manifest_cid_));
-        CAIRN_TRY(tasks.transact(
-            context_.signer, "join",
-            {Value(task.id), Value(digest), Value::text(manifest_cid_->to_string())}));
-        say(fmt::format("{}: joined task {} with manifest {}", context_.name, task.id,
+        CAIRN_TRY(
+            tasks.transact(context_.signer, "join",
+                           {Value(id), Value(digest), Value::text(manifest_cid_->to_string())}));
+        say(fmt::format("{}: joined task {} with manifest {}", context_.name, id,
                         manifest_cid_->to_string()));
       }
       TrackedTask tracked;
-      tracked.created = task;
+      tracked.info = std::move(*task);
       tracked.spec = std::move(*spec);
       std::lock_guard lock(mutex_);
-      tasks_.emplace(task.id, std::move(tracked));
+      tasks_.emplace(id, std::move(tracked));
       if (!joined) return true;
     }
     return false;
   }
 
   Result<bool> advance(TrackedTask& task) {
-    CAIRN_TRY_ASSIGN(TaskView view, read_task(context_, task.created, task.spec));
-    if (view.state == TaskView::State::refunded) {
+    TaskInfo view = task.info;
+    CAIRN_TRY(refresh_task(context_, view));
+    if (view.state == TaskState::refunded) {
       std::lock_guard lock(mutex_);
       task.done = true;
       task.outcome = "refunded";
       return false;
     }
-    if (view.state == TaskView::State::reported) return claim(task);
-    if (view.state != TaskView::State::open || !view.started || view.current_round >= view.rounds)
+    if (view.state == TaskState::reported) return claim(task);
+    if (view.state != TaskState::open || !view.started || view.current_round >= view.rounds)
       return false;
     const std::uint64_t round = view.current_round;
     CAIRN_TRY_ASSIGN(ByteArray<32> committed,
-                     update_commitment(context_, task.created.id, round, context_.signer.address));
+                     update_commitment(context_, task.info.id, round, context_.signer.address));
     if (committed != ByteArray<32>{}) return false;  // done for this round (maybe before a restart)
     const auto& behaviour = config_.behaviour;
     if (behaviour.kind == DataProviderBehaviour::Kind::dropout && round >= behaviour.from_round) {
@@ -532,30 +530,30 @@ class DataProvider final : public Role {
     const double made_in =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - making).count();
     if (!update) return false;  // waiting (for the compute provider)
-    if (stopping()) return false;
+    if (context_.should_stop()) return false;
     // Checked again right before the transaction: nothing is ever committed twice.
     CAIRN_TRY_ASSIGN(committed,
-                     update_commitment(context_, task.created.id, round, context_.signer.address));
+                     update_commitment(context_, task.info.id, round, context_.signer.address));
     if (committed != ByteArray<32>{}) return false;
     CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
     CAIRN_TRY_ASSIGN(ByteArray<32> commitment, cid_commitment(*update));
-    CAIRN_TRY(tasks.transact(context_.signer, "submitUpdate",
-                             {Value(task.created.id), Value(round), Value(commitment),
-                              Value::text(update->to_string())}));
+    CAIRN_TRY(tasks.transact(
+        context_.signer, "submitUpdate",
+        {Value(task.info.id), Value(round), Value(commitment), Value::text(update->to_string())}));
     if (context_.metrics) context_.metrics->add("updates_submitted_total");
     say(fmt::format("{}: task {} round {}: update {} committed ({:.2f} s to make)", context_.name,
-                    task.created.id, round, update->to_string(), made_in));
+                    task.info.id, round, update->to_string(), made_in));
     std::lock_guard lock(mutex_);
     task.submitted[round] = update->to_string();
     return true;
   }
 
   // The update to commit for `round` (nullopt: not available yet).
-  Result<std::optional<store::Cid>> make_update(TrackedTask& task, const TaskView& view,
+  Result<std::optional<store::Cid>> make_update(TrackedTask& task, const TaskInfo& view,
                                                 std::uint64_t round) {
     using Kind = DataProviderBehaviour::Kind;
     const auto& behaviour = config_.behaviour;
-    const std::uint64_t task_id = task.created.id;
+    const std::uint64_t task_id = task.info.id;
     if (behaviour.kind == Kind::garbage) {
       CAIRN_TRY_ASSIGN(store::Cid cid, put_artifact(context_, crypto::random_bytes(4096),
                                                     fmt::format("garbage round {}", round)));
@@ -586,11 +584,11 @@ class DataProvider final : public Role {
     }
     const double weight = static_cast<double>(own_rows) / static_cast<double>(total_rows);
     if (!task.key) {
-      CAIRN_TRY_ASSIGN(TaskKey parsed, task_key(view.spec));
+      CAIRN_TRY_ASSIGN(TaskKey parsed, task_key(task.spec));
       task.key = std::move(parsed);
     }
     const TaskKey& key = *task.key;
-    CAIRN_TRY_ASSIGN(GlobalModel global, fetch_global_model(context_, view, round));
+    CAIRN_TRY_ASSIGN(GlobalModel global, fetch_global_model(context_, view, task.spec, round));
     if (config_.delegate_to) {
       CAIRN_TRY_ASSIGN(auto delegated, delegated_update(task, key, global, round));
       if (delegated) return delegated;
@@ -602,7 +600,7 @@ class DataProvider final : public Role {
     // The encryption's randomisers are made while the model trains.
     std::future<void> randomisers =
         precompute_randomisers(key, global.parameters.values.size() + 1);
-    auto trained = weighted_delta(view.spec, global.parameters, *data_, round,
+    auto trained = weighted_delta(task.spec, global.parameters, *data_, round,
                                   context_.signer.address, weight);
     randomisers.wait();
     if (!trained) return std::unexpected(std::move(trained).error());
@@ -617,7 +615,7 @@ class DataProvider final : public Role {
       scale_delta(values, behaviour.scale, key.packing);
       note(task, round, fmt::format("delta scaled by {} (behaviour)", behaviour.scale));
     }
-    if (stopping()) return std::optional<store::Cid>{};
+    if (context_.should_stop()) return std::optional<store::Cid>{};
     CAIRN_TRY_ASSIGN(Bytes bytes, encrypt_update(key, values, round));
     if (context_.metrics) {
       context_.metrics->add(
@@ -637,7 +635,7 @@ class DataProvider final : public Role {
                                                      std::uint64_t round) {
     CAIRN_TRY_ASSIGN(auto offer, current_compute_offer(context_, *config_.delegate_to));
     if (!offer || !deal_id_) return std::optional<store::Cid>{};
-    const auto delivered = delivered_update(*offer, *deal_id_, task.created.id, round);
+    const auto delivered = delivered_update(*offer, *deal_id_, task.info.id, round);
     if (!delivered) return std::optional<store::Cid>{};
     CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(*delivered));
     auto bytes = fetch_artifact(context_, *config_.delegate_to, cid);
@@ -645,7 +643,7 @@ class DataProvider final : public Role {
                            : Status(std::unexpected(bytes.error()));
     if (!checked) {
       note(task, round, "compute provider's update refused: " + checked.error().to_string());
-      say(fmt::format("{}: task {} round {}: {}", context_.name, task.created.id, round,
+      say(fmt::format("{}: task {} round {}: {}", context_.name, task.info.id, round,
                       task.notes[round]));
       return std::optional<store::Cid>{};
     }
@@ -660,7 +658,7 @@ class DataProvider final : public Role {
 
   Result<bool> claim(TrackedTask& task) {
     CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
-    CAIRN_TRY_ASSIGN(auto membership, tasks.call("participants", {Value(task.created.id),
+    CAIRN_TRY_ASSIGN(auto membership, tasks.call("participants", {Value(task.info.id),
                                                                   Value(context_.signer.address)}));
     CAIRN_TRY_ASSIGN(bool claimed, membership.at(1).as_bool());
     CAIRN_TRY_ASSIGN(chain::U256 owed, membership.at(2).as_uint());
@@ -670,9 +668,8 @@ class DataProvider final : public Role {
       task.outcome = claimed ? "claimed" : "nothing owed";
       return false;
     }
-    CAIRN_TRY(tasks.transact(context_.signer, "claim", {Value(task.created.id)}));
-    say(fmt::format("{}: task {}: claimed {} wei", context_.name, task.created.id,
-                    owed.to_decimal()));
+    CAIRN_TRY(tasks.transact(context_.signer, "claim", {Value(task.info.id)}));
+    say(fmt::format("{}: task {}: claimed {} wei", context_.name, task.info.id, owed.to_decimal()));
     std::lock_guard lock(mutex_);
     task.done = true;
     task.outcome = "claimed";

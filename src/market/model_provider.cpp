@@ -262,7 +262,6 @@ class ModelProvider final : public Role {
       phase_ = "closing";
     }
   }
-  bool stopping() const { return context_.stopping && context_.stopping->load(); }
 
   // ---- preparation: keys, test set, model, spec ----
 
@@ -642,7 +641,7 @@ class ModelProvider final : public Role {
         if (join.manifest_cid.valid()) seal_later(join.manifest_cid);
       }
     }
-    if (stopping()) return fail(Errc::unavailable, "stopping");
+    if (context_.should_stop()) return fail(Errc::unavailable, "stopping");
     CAIRN_TRY_ASSIGN(SealedBatch sealed,
                      seal_cids(context_, to_seal, fmt::format("task-{}", task.id)));
     json signatures = json::object();

@@ -21,10 +21,9 @@ std::string word_hex(const ByteArray<32>& word) {
 namespace {
 
 Result<std::uint64_t> small_uint(const Value& value, std::string_view what) {
-  CAIRN_TRY_ASSIGN(chain::U256 wide, value.as_uint());
-  const std::string text = wide.to_decimal();
-  if (text.size() > 18) return fail(Errc::parse, fmt::format("{} out of range: {}", what, text));
-  return std::stoull(text);
+  auto number = value.as_u64();
+  if (!number) return fail(Errc::parse, fmt::format("{}: {}", what, number.error().message));
+  return *number;
 }
 
 std::optional<store::Cid> parse_cid(const std::string& text) {
@@ -35,10 +34,42 @@ std::optional<store::Cid> parse_cid(const std::string& text) {
 
 }  // namespace
 
-Result<TaskInfo> read_task(const NodeContext& context, std::uint64_t task_id) {
+Result<std::vector<std::uint64_t>> task_ids(const NodeContext& context) {
+  CAIRN_TRY_ASSIGN(auto created, find_events(context, "TrainingTask",
+                                             context.deployment.training_task, "TaskCreated"));
+  std::vector<std::uint64_t> ids;
+  for (const auto& event : created) {
+    CAIRN_TRY_ASSIGN(std::uint64_t id, small_uint(event.values.at(0), "taskId"));
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+Status refresh_task(const NodeContext& context, TaskInfo& task) {
   CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context));
-  CAIRN_TRY_ASSIGN(auto created, find_events(context, "TrainingTask", tasks.address(),
-                                             "TaskCreated", {topic_word(task_id)}));
+  CAIRN_TRY_ASSIGN(auto values, tasks.call("getTask", {Value(task.id)}));
+  CAIRN_TRY_ASSIGN(task.owner, values.at(0).as_address());
+  CAIRN_TRY_ASSIGN(task.spec, values.at(1).as_bytes32());
+  CAIRN_TRY_ASSIGN(task.rounds, small_uint(values.at(3), "rounds"));
+  CAIRN_TRY_ASSIGN(task.current_round, small_uint(values.at(4), "currentRound"));
+  CAIRN_TRY_ASSIGN(task.participant_count, small_uint(values.at(5), "participantCount"));
+  CAIRN_TRY_ASSIGN(task.max_participants, small_uint(values.at(6), "maxParticipants"));
+  CAIRN_TRY_ASSIGN(task.deadline, small_uint(values.at(7), "deadline"));
+  CAIRN_TRY_ASSIGN(std::uint64_t state, small_uint(values.at(8), "state"));
+  if (state > static_cast<std::uint64_t>(TaskState::refunded)) {
+    return fail(Errc::parse, fmt::format("task {}: unknown state {}", task.id, state));
+  }
+  task.state = static_cast<TaskState>(state);
+  CAIRN_TRY_ASSIGN(auto roles, tasks.call("getTaskRoles", {Value(task.id)}));
+  CAIRN_TRY_ASSIGN(task.min_participants, small_uint(roles.at(1), "minParticipants"));
+  CAIRN_TRY_ASSIGN(task.started, roles.at(2).as_bool());
+  return {};
+}
+
+Result<TaskInfo> read_task(const NodeContext& context, std::uint64_t task_id) {
+  CAIRN_TRY_ASSIGN(auto created,
+                   find_events(context, "TrainingTask", context.deployment.training_task,
+                               "TaskCreated", {topic_word(task_id)}));
   if (created.empty()) return fail(Errc::not_found, fmt::format("no task {} on chain", task_id));
   TaskInfo task;
   task.id = task_id;
@@ -51,28 +82,14 @@ Result<TaskInfo> read_task(const NodeContext& context, std::uint64_t task_id) {
   task.spec_cid = *cid;
   CAIRN_TRY_ASSIGN(task.aggregator, event.values.at(4).as_address());
   task.create_tx = event.log.transaction_hash;
-  CAIRN_TRY_ASSIGN(auto values, tasks.call("getTask", {Value(task_id)}));
-  CAIRN_TRY_ASSIGN(task.owner, values.at(0).as_address());
-  CAIRN_TRY_ASSIGN(task.spec, values.at(1).as_bytes32());
-  CAIRN_TRY_ASSIGN(task.rounds, small_uint(values.at(3), "rounds"));
-  CAIRN_TRY_ASSIGN(task.current_round, small_uint(values.at(4), "currentRound"));
-  CAIRN_TRY_ASSIGN(task.participant_count, small_uint(values.at(5), "participantCount"));
-  CAIRN_TRY_ASSIGN(task.max_participants, small_uint(values.at(6), "maxParticipants"));
-  CAIRN_TRY_ASSIGN(task.deadline, small_uint(values.at(7), "deadline"));
-  CAIRN_TRY_ASSIGN(std::uint64_t state, small_uint(values.at(8), "state"));
-  task.state = static_cast<TaskState>(state);
-  CAIRN_TRY_ASSIGN(auto roles, tasks.call("getTaskRoles", {Value(task_id)}));
-  CAIRN_TRY_ASSIGN(task.min_participants, small_uint(roles.at(1), "minParticipants"));
-  CAIRN_TRY_ASSIGN(task.started, roles.at(2).as_bool());
+  CAIRN_TRY(refresh_task(context, task));
   return task;
 }
 
 Result<std::vector<TaskInfo>> all_tasks(const NodeContext& context) {
-  CAIRN_TRY_ASSIGN(auto created, find_events(context, "TrainingTask",
-                                             context.deployment.training_task, "TaskCreated"));
+  CAIRN_TRY_ASSIGN(auto ids, task_ids(context));
   std::vector<TaskInfo> tasks;
-  for (const auto& event : created) {
-    CAIRN_TRY_ASSIGN(std::uint64_t id, small_uint(event.values.at(0), "taskId"));
+  for (std::uint64_t id : ids) {
     auto task = read_task(context, id);
     if (!task) {
       // A task whose spec CID is malformed is nobody's task to work on.
@@ -223,12 +240,19 @@ Result<learn::PackingParams> spec_packing(const nlohmann::json& spec) {
     return fail(Errc::parse, "the spec has no packing");
   }
   learn::PackingParams params;
-  try {
-    params.frac_bits = packing->at("frac_bits").get<std::uint8_t>();
-    params.value_bits = packing->at("value_bits").get<std::uint8_t>();
-    params.headroom_bits = packing->at("headroom_bits").get<std::uint8_t>();
-  } catch (const json::exception& e) {
-    return fail(Errc::parse, std::string("the spec's packing: ") + e.what());
+  for (auto [name, field] :
+       {std::pair{"frac_bits", &params.frac_bits}, std::pair{"value_bits", &params.value_bits},
+        std::pair{"headroom_bits", &params.headroom_bits}}) {
+    const auto it = packing->find(name);
+    if (it == packing->end() || !it->is_number_unsigned() || it->get<std::uint64_t>() > 255) {
+      return fail(Errc::parse, fmt::format("the spec's packing has no {} in 0..255", name));
+    }
+    *field = it->get<std::uint8_t>();
+  }
+  if (const auto packed = packing->find("packed"); packed != packing->end()) {
+    if (!packed->is_boolean())
+      return fail(Errc::parse, "the spec's packing.packed is not a boolean");
+    params.packed = packed->get<bool>();
   }
   return params;
 }

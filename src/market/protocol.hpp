@@ -64,9 +64,17 @@ struct CommitInfo {  // UpdateCommitted, AggregatePosted, RoundClosed, Contribut
   std::uint64_t block = 0;
 };
 
+// The ids of every task created on the deployment, in chain order (one log query: what a
+// node polls to discover new tasks).
+[[nodiscard]] Result<std::vector<std::uint64_t>> task_ids(const NodeContext& context);
 // Every task created on the deployment, in chain order (with their current state).
 [[nodiscard]] Result<std::vector<TaskInfo>> all_tasks(const NodeContext& context);
+// The task's TaskCreated event and its state in storage. Errc::parse when the event's spec
+// CID does not parse (a task nobody can work on).
 [[nodiscard]] Result<TaskInfo> read_task(const NodeContext& context, std::uint64_t task_id);
+// Re-reads what changes of a task (getTask, getTaskRoles) into `task`: what a node polls
+// while it follows a task.
+[[nodiscard]] Status refresh_task(const NodeContext& context, TaskInfo& task);
 [[nodiscard]] Result<std::vector<JoinInfo>> task_joins(const NodeContext& context,
                                                        std::uint64_t task_id);
 // UpdateCommitted events of the task (of one round, or of all rounds), in chain order.
@@ -88,9 +96,13 @@ struct CommitInfo {  // UpdateCommitted, AggregatePosted, RoundClosed, Contribut
                                                                    std::uint64_t round);
 
 // The task spec as the model provider published it (fetched from its gateway, checked
-// against the commitment on chain).
+// against the commitment on chain). Errc::integrity when the CID is not the committed
+// digest, Errc::parse when the bytes are not a cairn.task.v1 object.
 [[nodiscard]] Result<nlohmann::json> fetch_spec(NodeContext& context, const TaskInfo& task);
 [[nodiscard]] Result<crypto::PaillierPublicKey> spec_public_key(const nlohmann::json& spec);
+// The packed plaintext layout of a task's updates ([w·delta…, w]): frac_bits, value_bits
+// and headroom_bits are required, packed is optional (default true).
+[[nodiscard]] Result<learn::PackingParams> spec_packing(const nlohmann::json& spec);
 
 // ---- Updates ----
 
@@ -127,9 +139,6 @@ struct SealedBatch {
 [[nodiscard]] Result<SealedBatch> seal_cids(NodeContext& context,
                                             const std::vector<store::Cid>& cids,
                                             const std::string& client);
-
-// The packed plaintext layout of a task's updates: [w·delta…, w].
-[[nodiscard]] Result<learn::PackingParams> spec_packing(const nlohmann::json& spec);
 
 // "0x…" of a 32-byte word.
 [[nodiscard]] std::string word_hex(const ByteArray<32>& word);

@@ -72,6 +72,9 @@ struct NodeContext {
   std::function<void(const std::string&)> log;  // one line of progress
   Metrics* metrics = nullptr;
   const std::atomic<bool>* stopping = nullptr;  // set when the node shuts down
+
+  // The node is shutting down: a role stops before its next transaction or long job.
+  [[nodiscard]] bool should_stop() const { return stopping != nullptr && stopping->load(); }
 };
 
 class Role {

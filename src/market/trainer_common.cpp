@@ -44,69 +44,6 @@ T json_number_or(const json& object, const char* key, T fallback) {
 
 }  // namespace
 
-std::uint64_t to_u64(const chain::U256& value) {
-  return value.low64();
-}
-
-Result<std::vector<CreatedTask>> created_tasks(const NodeContext& context) {
-  CAIRN_TRY_ASSIGN(auto events, find_events(context, "TrainingTask",
-                                            context.deployment.training_task, "TaskCreated"));
-  std::vector<CreatedTask> tasks;
-  for (const auto& event : events) {
-    CreatedTask task;
-    CAIRN_TRY_ASSIGN(chain::U256 id, event.values.at(0).as_uint());
-    task.id = to_u64(id);
-    CAIRN_TRY_ASSIGN(task.owner, event.values.at(1).as_address());
-    CAIRN_TRY_ASSIGN(task.spec_digest, event.values.at(2).as_bytes32());
-    CAIRN_TRY_ASSIGN(task.spec_cid, event.values.at(3).as_string());
-    tasks.push_back(std::move(task));
-  }
-  return tasks;
-}
-
-Result<json> fetch_spec(NodeContext& context, const CreatedTask& task) {
-  CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(task.spec_cid));
-  CAIRN_TRY_ASSIGN(ByteArray<32> commitment, cid_commitment(cid));
-  if (commitment != task.spec_digest) {
-    return fail(Errc::integrity,
-                fmt::format("task {}: spec CID {} does not match the digest on chain", task.id,
-                            task.spec_cid));
-  }
-  CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context, task.owner, cid));
-  json spec = json::parse(
-      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), nullptr, false);
-  if (!spec.is_object()) {
-    return fail(Errc::invalid_argument,
-                fmt::format("task {}: the spec is not a JSON object", task.id));
-  }
-  return spec;
-}
-
-Result<TaskView> read_task(const NodeContext& context, const CreatedTask& created, json spec) {
-  CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context));
-  CAIRN_TRY_ASSIGN(auto values, tasks.call("getTask", {Value(created.id)}));
-  CAIRN_TRY_ASSIGN(auto roles, tasks.call("getTaskRoles", {Value(created.id)}));
-  TaskView view;
-  view.id = created.id;
-  view.owner = created.owner;
-  view.spec_cid = created.spec_cid;
-  view.spec = std::move(spec);
-  CAIRN_TRY_ASSIGN(chain::U256 rounds, values.at(3).as_uint());
-  CAIRN_TRY_ASSIGN(chain::U256 current, values.at(4).as_uint());
-  CAIRN_TRY_ASSIGN(chain::U256 deadline, values.at(7).as_uint());
-  CAIRN_TRY_ASSIGN(chain::U256 state, values.at(8).as_uint());
-  CAIRN_TRY_ASSIGN(view.started, roles.at(2).as_bool());
-  view.rounds = to_u64(rounds);
-  view.current_round = to_u64(current);
-  view.deadline = to_u64(deadline);
-  CAIRN_TRY_ASSIGN(chain::U256 participants, values.at(5).as_uint());
-  CAIRN_TRY_ASSIGN(chain::U256 max_participants, values.at(6).as_uint());
-  view.participants = to_u64(participants);
-  view.max_participants = to_u64(max_participants);
-  view.state = static_cast<TaskView::State>(to_u64(state));
-  return view;
-}
-
 bool schema_fits(const json& offered, const json& wanted) {
   if (!offered.is_object() || !wanted.is_object()) return false;
   for (const char* key : {"format", "features"}) {
@@ -136,18 +73,14 @@ std::uint64_t manifest_rows(const json& manifest) {
 }
 
 Result<std::vector<TaskMember>> task_participants(NodeContext& context, std::uint64_t task_id) {
-  CAIRN_TRY_ASSIGN(auto events,
-                   find_events(context, "TrainingTask", context.deployment.training_task,
-                               "ParticipantJoined", {topic_word(task_id)}));
+  CAIRN_TRY_ASSIGN(auto joins, task_joins(context, task_id));
   std::vector<TaskMember> participants;
-  for (const auto& event : events) {
+  for (const auto& join : joins) {
     TaskMember participant;
-    CAIRN_TRY_ASSIGN(participant.address, event.values.at(1).as_address());
-    CAIRN_TRY_ASSIGN(ByteArray<32> commitment, event.values.at(2).as_bytes32());
-    CAIRN_TRY_ASSIGN(std::string cid_text, event.values.at(3).as_string());
-    CAIRN_TRY_ASSIGN(participant.manifest_cid, store::Cid::parse(cid_text));
-    CAIRN_TRY_ASSIGN(ByteArray<32> expected, cid_commitment(participant.manifest_cid));
-    if (expected != commitment) {
+    participant.address = join.participant;
+    participant.manifest_cid = join.manifest_cid;
+    auto expected = cid_commitment(participant.manifest_cid);
+    if (!expected || *expected != join.manifest) {
       return fail(Errc::integrity,
                   fmt::format("task {}: {}'s manifest CID does not match its commitment", task_id,
                               participant.address.to_checksum()));
@@ -167,30 +100,28 @@ Result<std::vector<TaskMember>> task_participants(NodeContext& context, std::uin
   return participants;
 }
 
-Result<GlobalModel> fetch_global_model(NodeContext& context, const TaskView& task,
+Result<GlobalModel> fetch_global_model(NodeContext& context, const TaskInfo& task, const json& spec,
                                        std::uint64_t round) {
   GlobalModel global;
   if (round == 0) {
-    CAIRN_TRY_ASSIGN(std::string text, json_string(task.spec, "initial_parameters", "the spec"));
+    CAIRN_TRY_ASSIGN(std::string text, json_string(spec, "initial_parameters", "the spec"));
     CAIRN_TRY_ASSIGN(global.cid, store::Cid::parse(text));
   } else {
-    CAIRN_TRY_ASSIGN(auto closed,
-                     find_events(context, "TrainingTask", context.deployment.training_task,
-                                 "RoundClosed", {topic_word(task.id), topic_word(round - 1)}));
-    if (closed.empty()) {
+    CAIRN_TRY_ASSIGN(auto closed, round_closed(context, task.id, round - 1));
+    if (!closed) {
       return fail(Errc::not_found,
                   fmt::format("task {}: round {} is not closed", task.id, round - 1));
     }
-    CAIRN_TRY_ASSIGN(ByteArray<32> record_digest, closed.back().values.at(2).as_bytes32());
-    CAIRN_TRY_ASSIGN(std::string record_text, closed.back().values.at(3).as_string());
-    CAIRN_TRY_ASSIGN(store::Cid record_cid, store::Cid::parse(record_text));
-    CAIRN_TRY_ASSIGN(ByteArray<32> expected, cid_commitment(record_cid));
-    if (expected != record_digest) {
+    const bool matches = closed->cid && [&] {
+      auto expected = cid_commitment(*closed->cid);
+      return expected && *expected == closed->commitment;
+    }();
+    if (!matches) {
       return fail(
           Errc::integrity,
           fmt::format("task {}: round {}'s record does not match its digest", task.id, round - 1));
     }
-    CAIRN_TRY_ASSIGN(Bytes record_bytes, fetch_artifact(context, task.owner, record_cid));
+    CAIRN_TRY_ASSIGN(Bytes record_bytes, fetch_artifact(context, task.owner, *closed->cid));
     const json record = json::parse(
         std::string_view(reinterpret_cast<const char*>(record_bytes.data()), record_bytes.size()),
         nullptr, false);
@@ -229,18 +160,9 @@ Result<std::optional<std::string>> committed_update_cid(const NodeContext& conte
 }
 
 Result<TaskKey> task_key(const json& spec) {
-  CAIRN_TRY_ASSIGN(std::string hex, json_string(spec, "paillier_public_key", "the spec"));
-  CAIRN_TRY_ASSIGN(Bytes encoded, from_hex(hex, true));
   TaskKey key;
-  CAIRN_TRY_ASSIGN(key.key, crypto::decode_public_key(encoded));
-  const json packing = spec.contains("packing") ? spec["packing"] : json::object();
-  key.packing.frac_bits = json_number_or<std::uint8_t>(packing, "frac_bits", key.packing.frac_bits);
-  key.packing.value_bits =
-      json_number_or<std::uint8_t>(packing, "value_bits", key.packing.value_bits);
-  key.packing.headroom_bits =
-      json_number_or<std::uint8_t>(packing, "headroom_bits", key.packing.headroom_bits);
-  if (packing.contains("packed") && packing["packed"].is_boolean())
-    key.packing.packed = packing["packed"].get<bool>();
+  CAIRN_TRY_ASSIGN(key.key, spec_public_key(spec));
+  CAIRN_TRY_ASSIGN(key.packing, spec_packing(spec));
   CAIRN_TRY(key.packing.validate(key.key.bits));
   key.encryptor = std::make_shared<const crypto::PaillierEncryptor>(key.key);
   return key;

@@ -18,41 +18,11 @@
 #include "learn/dataset.hpp"
 #include "learn/params.hpp"
 #include "learn/secure_paillier.hpp"
+#include "market/protocol.hpp"
 #include "market/role.hpp"
 #include "store/cid.hpp"
 
 namespace cairn::market {
-
-// A task as the chain says it is now, with its spec (fetched from the owner's gateway and
-// checked against the digest on chain).
-struct TaskView {
-  std::uint64_t id = 0;
-  chain::Address owner;
-  std::string spec_cid;
-  nlohmann::json spec;
-  std::uint64_t rounds = 0;
-  std::uint64_t current_round = 0;  // rounds closed so far
-  std::uint64_t deadline = 0;
-  std::uint64_t participants = 0;  // joined so far
-  std::uint64_t max_participants = 0;
-  enum class State : std::uint8_t { none = 0, open = 1, reported = 2, refunded = 3 } state{};
-  bool started = false;
-};
-
-// TaskCreated events since the deployment's start block: (task id, owner, spec digest, spec CID).
-struct CreatedTask {
-  std::uint64_t id = 0;
-  chain::Address owner;
-  ByteArray<32> spec_digest{};
-  std::string spec_cid;
-};
-[[nodiscard]] Result<std::vector<CreatedTask>> created_tasks(const NodeContext& context);
-
-// The task's spec, fetched from its owner and checked against the digest in TaskCreated.
-[[nodiscard]] Result<nlohmann::json> fetch_spec(NodeContext& context, const CreatedTask& task);
-// getTask + getTaskRoles.
-[[nodiscard]] Result<TaskView> read_task(const NodeContext& context, const CreatedTask& created,
-                                         nlohmann::json spec);
 
 // The schema a manifest offers fits the one a spec asks for (same format, features, classes).
 [[nodiscard]] bool schema_fits(const nlohmann::json& offered, const nlohmann::json& wanted);
@@ -76,7 +46,8 @@ struct GlobalModel {
   store::Cid cid;
   learn::ParameterSet parameters;
 };
-[[nodiscard]] Result<GlobalModel> fetch_global_model(NodeContext& context, const TaskView& task,
+[[nodiscard]] Result<GlobalModel> fetch_global_model(NodeContext& context, const TaskInfo& task,
+                                                     const nlohmann::json& spec,
                                                      std::uint64_t round);
 
 // The commitment `participant` made for `round` (zero when none) and the CID it named.
@@ -87,7 +58,8 @@ struct GlobalModel {
     const NodeContext& context, std::uint64_t task_id, std::uint64_t round,
     const chain::Address& participant);
 
-// The task's Paillier public key and packing parameters, from its spec.
+// The task's Paillier public key and packing parameters, from its spec (spec_public_key,
+// spec_packing), with an encryptor.
 struct TaskKey {
   crypto::PaillierPublicKey key;
   learn::PackingParams packing;
@@ -152,7 +124,5 @@ void scale_delta(std::vector<double>& values, double scale, const learn::Packing
                                                std::string_view label);
 [[nodiscard]] store::Cid raw_cid_of_digest(const ByteArray<32>& digest);
 [[nodiscard]] Result<ByteArray<32>> multihash_digest(const store::Cid& cid);
-
-[[nodiscard]] std::uint64_t to_u64(const chain::U256& value);
 
 }  // namespace cairn::market

@@ -270,8 +270,8 @@ class TrainerTaskTest : public ::testing::Test {
     CAIRN_TRY(step_until(
         [&]() -> Result<bool> {
           CAIRN_TRY_ASSIGN(auto task, training.call("getTask", {Value(outcome_->task_id)}));
-          CAIRN_TRY_ASSIGN(chain::U256 count, task.at(5).as_uint());
-          return to_u64(count) == providers.size();
+          CAIRN_TRY_ASSIGN(std::uint64_t count, task.at(5).as_u64());
+          return count == providers.size();
         },
         "every provider to join"));
     const chain::Signer owner = owner_context().signer;
@@ -329,8 +329,7 @@ class TrainerTaskTest : public ::testing::Test {
                            Value(1), Value(head.timestamp + 3600), Value(owner.signer.address)},
                           chain::U256(1000)));
     CAIRN_TRY_ASSIGN(auto event, training.event_in(tx.receipt, "TaskCreated"));
-    CAIRN_TRY_ASSIGN(chain::U256 id, event.at(0).as_uint());
-    outcome_->mismatched_task = to_u64(id);
+    CAIRN_TRY_ASSIGN(outcome_->mismatched_task, event.at(0).as_u64());
     return {};
   }
 
@@ -373,8 +372,7 @@ class TrainerTaskTest : public ::testing::Test {
                       Value(providers), Value(head.timestamp + 3600), Value(owner.signer.address)},
                      chain::U256(1000000000000000000ULL)));
     CAIRN_TRY_ASSIGN(auto event, training.event_in(tx.receipt, "TaskCreated"));
-    CAIRN_TRY_ASSIGN(chain::U256 id, event.at(0).as_uint());
-    outcome_->task_id = to_u64(id);
+    CAIRN_TRY_ASSIGN(outcome_->task_id, event.at(0).as_u64());
     return {};
   }
 
@@ -674,7 +672,7 @@ TEST_F(TrainerTaskTest, DelegationTrainsElsewhereCommitsAsTheProviderAndPaysTheC
                             {std::nullopt, topic_word(dp), topic_word(cp)});
   ASSERT_TRUE(opened);
   ASSERT_EQ(opened->size(), 1u);
-  const chain::U256 deal_id = *(*opened)[0].values.at(0).as_uint();
+  const std::uint64_t deal_id = *(*opened)[0].values.at(0).as_u64();
   EXPECT_EQ(*(*opened)[0].values.at(5).as_uint(), chain::U256(5000));
   // The shard key went over only wrapped to the compute provider's X25519 key.
   const ByteArray<32> wrapped_digest = *(*opened)[0].values.at(4).as_bytes32();
@@ -697,13 +695,13 @@ TEST_F(TrainerTaskTest, DelegationTrainsElsewhereCommitsAsTheProviderAndPaysTheC
   const store::Cid manifest_cid = *store::Cid::parse(*(*offer_events)[0].values.at(4).as_string());
   const json manifest = parse(*fetch_artifact(owner, dp, manifest_cid));
   EXPECT_EQ(manifest["compute"]["provider"], cp.to_checksum());
-  EXPECT_EQ(manifest["compute"]["deal"], deal_id.to_decimal());
+  EXPECT_EQ(manifest["compute"]["deal"], std::to_string(deal_id));
   // Every round's update was made by the compute provider and committed by the data
   // provider under its own account.
   auto offer = current_compute_offer(owner, cp);
   ASSERT_TRUE(offer && *offer);
   for (std::uint64_t round = 0; round < kRounds; ++round) {
-    const auto delivered = delivered_update(**offer, to_u64(deal_id), outcome_->task_id, round);
+    const auto delivered = delivered_update(**offer, deal_id, outcome_->task_id, round);
     ASSERT_TRUE(delivered) << "round " << round;
     auto committed = committed_update_cid(owner, outcome_->task_id, round, dp);
     ASSERT_TRUE(committed && *committed);
@@ -724,11 +722,11 @@ TEST_F(TrainerTaskTest, DelegationTrainsElsewhereCommitsAsTheProviderAndPaysTheC
   // The compute provider recorded its delivery; the data provider confirmed; the compute
   // provider was paid the escrow and the deal is closed.
   auto provided = find_events(owner, "DataTransfer", deployment_.data_transfer, "DataProvided",
-                              {topic_word(to_u64(deal_id))});
+                              {topic_word(deal_id)});
   ASSERT_TRUE(provided);
   EXPECT_EQ(provided->size(), 1u);
   auto settled = find_events(owner, "DataTransfer", deployment_.data_transfer, "DealSettled",
-                             {topic_word(to_u64(deal_id)), topic_word(cp)});
+                             {topic_word(deal_id), topic_word(cp)});
   ASSERT_TRUE(settled);
   ASSERT_EQ(settled->size(), 1u);
   EXPECT_EQ(*(*settled)[0].values.at(2).as_uint(), chain::U256(5000));
