@@ -49,6 +49,11 @@ SimulationConfig parse_simulation(const Args& args) {
     if (!(*lr > 0)) throw UsageError("--lr must be positive");
     config.train.lr = *lr;
   }
+  if (auto standardise = args.get("--standardise")) {
+    if (*standardise != "dataset" && *standardise != "none")
+      throw UsageError("--standardise takes dataset or none");
+    config.standardise_input = *standardise == "dataset";
+  }
   if (auto decay = args.get_double("--lr-decay")) {
     if (!(*decay > 0 && *decay <= 1)) throw UsageError("--lr-decay must be in (0, 1]");
     config.lr_decay = *decay;
@@ -474,6 +479,9 @@ const CommandRegistration simulate_command{Command{
             "FedProx proximal term mu (default 0; 0.01 with --aggregate fedprox)"),
         opt("--partition", true, "iid (default), dirichlet:ALPHA or shards:K"),
         opt("--model", true, "cnn (default), mlp, logreg or a TorchScript file"),
+        opt("--standardise", true,
+            "dataset (default: a built-in model standardises its input with the training "
+            "features' mean and standard deviation) or none"),
         opt("--aggregate", true,
             "fedavg (default), fedprox, fedadam, median, trimmed:F, krum[:F], multikrum[:F[:M]]"),
         opt("--clip", true, "clip every update to this L2 norm before aggregating"),

@@ -100,6 +100,9 @@ struct ModelProviderConfig {
   fs::path out = "demo-out";
   chain::Address aggregator;
   std::uint64_t seed = 1;
+  // The built-in model standardises its input with the mean and standard deviation of the
+  // test set's features; the spec carries them to the trainers (input_standardisation).
+  bool standardise_input = true;
   fs::path binary = "/proc/self/exe";  // hashed into the passport
 };
 
@@ -124,6 +127,7 @@ Result<ModelProviderConfig> parse_config(const json& config) {
     out.harmful_margin = config.value("harmful_margin", out.harmful_margin);
     out.out = config.value("out", out.out.string());
     out.seed = config.value("seed", out.seed);
+    out.standardise_input = config.value("standardise_input", out.standardise_input);
     if (config.contains("binary")) out.binary = config["binary"].get<std::string>();
     CAIRN_TRY_ASSIGN(out.aggregator,
                      chain::Address::parse(config.at("aggregator").get<std::string>()));
@@ -300,6 +304,11 @@ class ModelProvider final : public Role {
     test = test.head(config_.test_rows);
     input_.feature_shape = test.feature_shape;
     input_.num_classes = test.num_classes;
+    if (config_.standardise_input) {
+      const learn::FeatureMoments moments = learn::feature_moments(test.features);
+      input_.input_mean = moments.mean;
+      input_.input_std = moments.std;
+    }
     test_ = learn::to_tensors(test);
     CAIRN_TRY_ASSIGN(learn::Model model,
                      learn::Model::builtin(config_.model, input_, config_.seed));
@@ -336,6 +345,9 @@ class ModelProvider final : public Role {
         {"reward_wei", config_.reward.to_decimal()},
         {"round_timeout_s", config_.round_timeout_s},
         {"exclude_harmful", config_.exclude_harmful}};
+    if (config_.standardise_input) {
+      spec_["input_standardisation"] = {{"mean", input_.input_mean}, {"std", input_.input_std}};
+    }
     CAIRN_TRY_ASSIGN(spec_cid_, put_artifact(context_, canonical_json_bytes(spec_), "task spec"));
     CAIRN_TRY(announce_endpoint(context_));
     return {};

@@ -42,6 +42,20 @@ T json_number_or(const json& object, const char* key, T fallback) {
   return object[key].get<T>();
 }
 
+// The spec's input_standardisation ({mean, std}; absent: none) into `input`.
+Status spec_input_standardisation(const json& spec, learn::InputSpec& input) {
+  const auto it = spec.find("input_standardisation");
+  if (it == spec.end()) return {};
+  if (!it->is_object() || !it->contains("mean") || !it->contains("std") ||
+      !(*it)["mean"].is_number() || !(*it)["std"].is_number()) {
+    return fail(Errc::invalid_argument,
+                "the spec's input_standardisation is not {\"mean\": number, \"std\": number}");
+  }
+  input.input_mean = (*it)["mean"].get<float>();
+  input.input_std = (*it)["std"].get<float>();
+  return {};
+}
+
 }  // namespace
 
 bool schema_fits(const json& offered, const json& wanted) {
@@ -189,6 +203,7 @@ Result<std::vector<double>> weighted_delta(const json& spec, const learn::Parame
       spec["schema"]["classes"].is_number_integer()) {
     input.num_classes = spec["schema"]["classes"].get<std::int64_t>();
   }
+  CAIRN_TRY(spec_input_standardisation(spec, input));
   CAIRN_TRY_ASSIGN(learn::Model model, learn::Model::builtin(model_name, input, 0));
   CAIRN_TRY(model.set_parameters(global));
   const json training = spec.contains("training") ? spec["training"] : json::object();

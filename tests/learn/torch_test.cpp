@@ -55,6 +55,40 @@ TEST(Model, BuiltinsHaveStateDictNamesAndShapes) {
             Model::builtin("logreg", kImages, 3)->parameters().values);
 }
 
+TEST(Model, BuiltinsStandardiseTheirInputInsideTheModule) {
+  set_torch_threads(1);
+  InputSpec standardised = kImages;
+  standardised.input_mean = 0.25f;
+  standardised.input_std = 0.5f;
+  const auto raw = torch::rand({4, 1, 28, 28});
+  for (const char* name : {"logreg", "mlp", "cnn"}) {
+    // Same seed, same parameters: the standardising model on x equals the plain one on
+    // (x - 0.25) / 0.5, and the standardisation is not a parameter.
+    auto with = Model::builtin(name, standardised, 5).value();
+    auto without = Model::builtin(name, kImages, 5).value();
+    EXPECT_EQ(with.parameters().values, without.parameters().values) << name;
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::allclose(with.forward(raw), without.forward((raw - 0.25) / 0.5), 1e-5, 1e-5))
+        << name;
+    EXPECT_FALSE(torch::allclose(with.forward(raw), without.forward(raw), 1e-3, 1e-3)) << name;
+  }
+  for (float bad_std : {0.0f, -1.0f, std::nanf("")}) {
+    InputSpec bad = kImages;
+    bad.input_std = bad_std;
+    EXPECT_FALSE(Model::builtin("cnn", bad, 1)) << bad_std;
+  }
+}
+
+TEST(Model, FeatureMomentsAreTheMeanAndPopulationStandardDeviation) {
+  const FeatureMoments moments = feature_moments({1.0f, 2.0f, 3.0f, 4.0f});
+  EXPECT_FLOAT_EQ(moments.mean, 2.5f);
+  EXPECT_FLOAT_EQ(moments.std, std::sqrt(1.25f));
+  // Nothing to standardise with: the identity.
+  EXPECT_EQ(feature_moments({}).std, 1.0f);
+  EXPECT_EQ(feature_moments({3.0f, 3.0f}).mean, 0.0f);
+  EXPECT_EQ(feature_moments({3.0f, 3.0f}).std, 1.0f);
+}
+
 TEST(Model, SetParametersChecksLayout) {
   auto model = Model::builtin("logreg", kImages, 1).value();
   auto params = model.parameters();

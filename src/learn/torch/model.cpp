@@ -52,7 +52,27 @@ Status check_forward(torch::jit::Module& module, const InputSpec& input, const s
   return {};
 }
 
+// The first line of a built-in's forward: the input standardisation, or nothing.
+std::string standardise_line(const InputSpec& input) {
+  if (input.input_mean == 0.0f && input.input_std == 1.0f) return "";
+  return fmt::format("    x = (x - {:.9g}) / {:.9g}\n", input.input_mean, input.input_std);
+}
+
 }  // namespace
+
+FeatureMoments feature_moments(const std::vector<float>& features) {
+  if (features.empty()) return {};
+  double sum = 0;
+  for (float v : features)
+    sum += v;
+  const double mean = sum / static_cast<double>(features.size());
+  double squares = 0;
+  for (float v : features)
+    squares += (v - mean) * (v - mean);
+  const double std = std::sqrt(squares / static_cast<double>(features.size()));
+  if (!(std > 1e-12) || !std::isfinite(mean)) return {};
+  return {static_cast<float>(mean), static_cast<float>(std)};
+}
 
 Result<Model> Model::builtin(std::string_view name, const InputSpec& input, std::uint64_t seed) {
   torch::manual_seed(seed);
@@ -61,11 +81,18 @@ Result<Model> Model::builtin(std::string_view name, const InputSpec& input, std:
   const std::int64_t classes = input.num_classes;
   if (features <= 0 || classes < 2)
     return fail(Errc::invalid_argument, "model needs features and at least 2 classes");
+  if (!std::isfinite(input.input_mean) || !std::isfinite(input.input_std) ||
+      !(input.input_std > 0)) {
+    return fail(Errc::invalid_argument,
+                fmt::format("input standardisation needs a finite mean and a positive standard "
+                            "deviation, not {} and {}",
+                            input.input_mean, input.input_std));
+  }
+  const std::string standardise = standardise_line(input);
   if (name == "logreg") {
     torch::jit::Module m(c10::QualifiedName("__torch__.cairn.LogReg"), cu, true);
     m.register_module("fc", layer(cu, "Linear", {classes, features}, features));
-    m.define(R"(
-def forward(self, x):
+    m.define("def forward(self, x):\n" + standardise + R"(
     return torch.linear(torch.flatten(x, 1), self.fc.weight, self.fc.bias)
 )");
     return Model(std::move(m), "logreg");
@@ -75,8 +102,7 @@ def forward(self, x):
     m.register_module("fc1", layer(cu, "Linear", {200, features}, features));
     m.register_module("fc2", layer(cu, "Linear", {200, 200}, 200));
     m.register_module("fc3", layer(cu, "Linear", {classes, 200}, 200));
-    m.define(R"(
-def forward(self, x):
+    m.define("def forward(self, x):\n" + standardise + R"(
     x = torch.flatten(x, 1)
     x = torch.relu(torch.linear(x, self.fc1.weight, self.fc1.bias))
     x = torch.relu(torch.linear(x, self.fc2.weight, self.fc2.bias))
@@ -97,8 +123,7 @@ def forward(self, x):
     m.register_module("fc1", layer(cu, "Linear", {120, 256}, 256));
     m.register_module("fc2", layer(cu, "Linear", {84, 120}, 120));
     m.register_module("fc3", layer(cu, "Linear", {classes, 84}, 84));
-    m.define(R"(
-def forward(self, x):
+    m.define("def forward(self, x):\n" + standardise + R"(
     x = torch.max_pool2d(torch.relu(torch.conv2d(x, self.conv1.weight, self.conv1.bias)), 2)
     x = torch.max_pool2d(torch.relu(torch.conv2d(x, self.conv2.weight, self.conv2.bias)), 2)
     x = torch.flatten(x, 1)

@@ -18,11 +18,26 @@ namespace cairn::learn {
 struct InputSpec {
   std::vector<std::int64_t> feature_shape;  // per example, e.g. {1, 28, 28}
   std::int64_t num_classes = 10;
+  // The built-in models standardise their input first, x' = (x - input_mean) / input_std,
+  // inside the module (so the exported model takes the raw features); 0 and 1 leave the
+  // input as it is. Constants of the model, not parameters: they are not trained and do
+  // not travel in the parameter format.
+  float input_mean = 0.0f;
+  float input_std = 1.0f;
 };
+
+// The mean and standard deviation over every feature value of `data` (what InputSpec's
+// input_mean and input_std are set to); {0, 1} for an empty or constant dataset.
+struct FeatureMoments {
+  float mean = 0.0f;
+  float std = 1.0f;
+};
+[[nodiscard]] FeatureMoments feature_moments(const std::vector<float>& features);
 
 class Model {
  public:
-  // "logreg", "mlp", "cnn" (the CNN needs 1x28x28 inputs).
+  // "logreg", "mlp", "cnn" (the CNN needs 1x28x28 inputs). Fails on a non-finite or
+  // non-positive input_std.
   [[nodiscard]] static Result<Model> builtin(std::string_view name, const InputSpec& input,
                                              std::uint64_t seed);
   // A TorchScript file (torch.jit.save), checked with one forward pass of the input shape.

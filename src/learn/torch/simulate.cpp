@@ -280,6 +280,10 @@ nlohmann::json SimulationResult::to_json() const {
         {"prox_mu", config.train.prox_mu},
         {"partition", config.partition.to_string()},
         {"model", config.model},
+        {"input_standardisation",
+         config.standardise_input
+             ? nlohmann::json{{"mean", input.input_mean}, {"std", input.input_std}}
+             : nlohmann::json(nullptr)},
         {"aggregate", config.rule.to_string()},
         {"secure", secure_mode_name(config.secure)},
         {"paillier_bits", config.paillier_bits},
@@ -322,12 +326,18 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
   CAIRN_TRY_ASSIGN(auto data, load_data(config));
   CAIRN_TRY_ASSIGN(const auto parts, partition_rows(data.train.labels, data.train.num_classes,
                                                     config.clients, config.partition, config.seed));
-  const InputSpec input{data.train.feature_shape, data.train.num_classes};
+  InputSpec input{data.train.feature_shape, data.train.num_classes};
+  if (config.standardise_input) {
+    const FeatureMoments moments = feature_moments(data.train.features);
+    input.input_mean = moments.mean;
+    input.input_std = moments.std;
+  }
   CAIRN_TRY_ASSIGN(auto model,
                    Model::from_spec(config.model, input, derive_seed(config.seed, kModelPurpose)));
   const auto initial = model.parameters(0);
   SimulationResult result;
   result.config = config;
+  result.input = input;
   std::vector<TensorData> shards;
   double total_rows = 0;
   for (std::size_t k = 0; k < config.clients; ++k) {
