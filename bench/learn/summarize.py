@@ -23,7 +23,8 @@ if iid:
     if central:
         c = central["final_accuracy"]
         rows.append(("centralised, same sample budget", c, "baseline", None))
-        rows.append(("IID FedAvg - centralised", iid["final_accuracy"] - c, "(within 0.01: DESIGN.md)", abs(iid["final_accuracy"] - c) <= 0.01))
+        # DESIGN.md: federation costs at most a point against pooling the data.
+        rows.append(("IID FedAvg - centralised", iid["final_accuracy"] - c, ">= -0.01 (DESIGN.md)", iid["final_accuracy"] - c >= -0.01))
     rounds = len(iid["rounds"])
     rows.append(("IID seconds per round (train)", iid["seconds"]["train"] / rounds, "", None))
 if dirichlet:
