@@ -216,6 +216,19 @@ TEST(Abi, CustomErrorsAndEventsFromTheDataTransferAbi) {
   EXPECT_FALSE(provided->decode_log({provided->topic0()}, log_data));
 }
 
+TEST(Abi, As64BitIntegerRefusesWiderValues) {
+  EXPECT_EQ(Value(U256(0)).as_u64().value(), 0u);
+  EXPECT_EQ(Value(U256(~std::uint64_t{0})).as_u64().value(), ~std::uint64_t{0});
+  // 2^64 would wrap to 0 if truncated: an id or a round number must not.
+  const U256 two_to_64 = U256(~std::uint64_t{0}).wrapping_add(U256(1));
+  const auto wide = Value(two_to_64).as_u64();
+  ASSERT_FALSE(wide);
+  EXPECT_NE(wide.error().message.find("18446744073709551616"), std::string::npos)
+      << wide.error().message;
+  EXPECT_FALSE(Value(U256::max()).as_u64());
+  EXPECT_FALSE(Value(true).as_u64());
+}
+
 TEST(Abi, RejectsMalformedAbiJson) {
   EXPECT_FALSE(ContractAbi::parse("not json"));
   EXPECT_FALSE(ContractAbi::parse("{}"));

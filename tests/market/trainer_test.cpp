@@ -359,6 +359,8 @@ class TrainerTaskTest : public ::testing::Test {
           {"value_bits", packing.value_bits},
           {"headroom_bits", packing.headroom_bits}}},
         {"schema", {{"format", "idx"}, {"features", {1, 28, 28}}, {"classes", 10}}},
+        // The trainers build the model with this standardisation (the spec's field).
+        {"input_standardisation", {{"mean", 0.2860}, {"std", 0.3530}}},
         {"training", {{"epochs", 1}, {"lr", 0.05}, {"batch_size", 32}, {"seed", 11}}}};
     CAIRN_TRY_ASSIGN(store::Cid spec_cid,
                      put_artifact(owner, canonical_json_bytes(outcome_->spec), "spec"));
