@@ -541,7 +541,15 @@ Status Node::Impl::start_api() {
               send_json(res, {{"role", kind}, {"paused", pause}});
             });
   api->set_error_handler([send_json](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) send_json(res, {{"error", "no such endpoint"}}, res.status);
+    if (!res.body.empty()) return;
+    // cpp-httplib answers 400 before routing to a POST that has neither a body nor a
+    // Content-Length header (what `curl -X POST` sends without -d).
+    const std::string what =
+        res.status == 404   ? "no such endpoint"
+        : res.status == 400 ? "bad request (a POST needs a Content-Length header, 0 for no body: "
+                              "curl -d '')"
+                            : fmt::format("HTTP {}", res.status);
+    send_json(res, {{"error", what}}, res.status);
   });
   int port = config.api.port;
   if (port == 0) {

@@ -2,9 +2,13 @@
 // gateway, a real signing service. The role is a small step counter supplied through
 // NodeOptions::make_role, so that the scheduler (pause, resume, errors, finishing) can be observed
 // exactly.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <regex>
@@ -240,6 +244,49 @@ TEST_F(NodeApiTest, WritesNeedTheBearerToken) {
   EXPECT_TRUE(node->wait_for_stop(5s));
   node->stop();
   EXPECT_FALSE(client(*node).Get("/healthz"));  // the API is gone
+}
+
+// Sends `request` as is to the API (127.0.0.1:port) and returns the whole answer.
+std::string raw_exchange(std::uint16_t port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return {};
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 &&
+      ::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+      answer.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(fd);
+  return answer;
+}
+
+TEST_F(NodeApiTest, APostWithoutContentLengthIsToldWhatIsMissing) {
+  auto node = start(config_json("bare-post"));
+  ASSERT_TRUE(node);
+  const std::string api = node->endpoints()["api"].get<std::string>();
+  const auto port = static_cast<std::uint16_t>(std::stoi(api.substr(api.rfind(':') + 1)));
+  // What `curl -X POST` sends without -d: no body, no Content-Length.
+  const std::string answer =
+      raw_exchange(port,
+                   "POST /v1/roles/auditor/pause HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Authorization: Bearer " +
+                       token_of(*node) + "\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 400")) << answer;
+  EXPECT_NE(answer.find("Content-Length header"), std::string::npos) << answer;
+  // The same request with Content-Length: 0 is served.
+  const std::string served =
+      raw_exchange(port,
+                   "POST /v1/roles/auditor/pause HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Authorization: Bearer " +
+                       token_of(*node) + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(served.starts_with("HTTP/1.1 200")) << served;
+  EXPECT_NE(served.find("\"paused\":true"), std::string::npos) << served;
+  node->stop();
 }
 
 TEST_F(NodeApiTest, MetricsAreInPrometheusTextFormat) {
