@@ -79,7 +79,9 @@ Status PackingParams::validate(std::size_t modulus_bits) const {
 std::size_t ciphertexts_needed(std::uint64_t value_count, const PackingParams& params,
                                std::size_t modulus_bits) {
   const std::size_t slots = params.slots_per_ciphertext(modulus_bits);
-  return static_cast<std::size_t>((value_count + slots - 1) / slots);
+  // Rounded up without value_count + slots - 1, which wraps for a hostile value_count near
+  // 2^64 and would make a huge vector look like it needs a handful of ciphertexts.
+  return static_cast<std::size_t>(value_count / slots + (value_count % slots != 0 ? 1 : 0));
 }
 
 Result<EncryptedVector> encrypt_vector(const crypto::PaillierEncryptor& encryptor,
@@ -299,6 +301,13 @@ Result<EncryptedVector> decode_encrypted_vector(ByteView bytes) {
     return fail(Errc::parse, fmt::format("encrypted vector promises {} ciphertexts of {} bytes ({} "
                                          "bytes) but carries {} (truncated?)",
                                          count, width, count * width, body.size()));
+  }
+  // A ciphertext of `width` bytes carries fewer than 8·width plaintext bits, and every value
+  // takes at least one: a larger count is a lie (decryption would allocate it).
+  if (out.value_count > count * width * 8) {
+    return fail(Errc::parse,
+                fmt::format("encrypted vector claims {} values in {} ciphertexts of {} bytes",
+                            out.value_count, count, width));
   }
   out.ciphertexts.reserve(count);
   for (std::size_t i = 0; i < count; ++i)

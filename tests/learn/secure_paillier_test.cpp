@@ -134,6 +134,26 @@ TEST(SecurePaillier, EncodingRoundTripsAndRejectsTruncation) {
   EXPECT_FALSE(check_encrypted_vector(key().public_key, *z));
 }
 
+TEST(SecurePaillier, AValueCountTheCiphertextsCannotHoldIsRefused) {
+  // Found by fuzz_paillier_ciphertext: a value count near 2^64 wrapped the ciphertext count
+  // it needs to a handful, passed the check, and decryption tried to allocate it.
+  const crypto::PaillierEncryptor encryptor(key().public_key);
+  const auto params = PackingParams::for_summands(3);
+  auto v = encrypt_vector(encryptor, random_values(100, 9), params, 1).value();
+  for (std::uint64_t lie : {~std::uint64_t{0} - 4, ~std::uint64_t{0}, std::uint64_t{1} << 40}) {
+    auto forged = v;
+    forged.value_count = lie;
+    EXPECT_FALSE(check_encrypted_vector(key().public_key, forged)) << lie;
+    auto bytes = encode_encrypted_vector(key().public_key, forged);
+    const auto decoded = decode_encrypted_vector(bytes);
+    ASSERT_FALSE(decoded) << lie;
+    EXPECT_NE(decoded.error().message.find("claims"), std::string::npos) << decoded.error().message;
+  }
+  const unsigned __int128 slots = params.slots_per_ciphertext(1024);
+  EXPECT_EQ(ciphertexts_needed(~std::uint64_t{0}, params, 1024),
+            static_cast<std::size_t>((~std::uint64_t{0} + slots - 1) / slots));
+}
+
 TEST(SecurePaillier, ThreadCountDoesNotChangeResults) {
   const crypto::PaillierEncryptor encryptor(key().public_key);
   const auto params = PackingParams::for_summands(3);
