@@ -2,6 +2,12 @@
 
 set(CAIRN_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wconversion
                    -Wno-sign-conversion -Wimplicit-fallthrough)
+# The build is warning-free, so a new warning fails it and is seen (a dropped Result or
+# Status among them: both are [[nodiscard]] at the type).
+option(CAIRN_WERROR "Treat the project's warnings as errors" ON)
+if(CAIRN_WERROR AND NOT CAIRN_FUZZ)
+  list(APPEND CAIRN_WARNINGS -Werror)
+endif()
 
 if(CAIRN_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer

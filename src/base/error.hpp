@@ -42,9 +42,25 @@ struct Error {
   std::string to_string() const;
 };
 
+// The value or the error of an operation. [[nodiscard]] at the type: a dropped Result or
+// Status is a compiler warning everywhere, so an unhandled failure is seen at build time.
+// It is a std::expected in every other respect, and converts from one.
 template <class T>
-using Result = std::expected<T, Error>;
-using Status = std::expected<void, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+ public:
+  using std::expected<T, Error>::expected;
+  Result() = default;
+  Result(const std::expected<T, Error>& other) : std::expected<T, Error>(other) {}
+  Result(std::expected<T, Error>&& other) : std::expected<T, Error>(std::move(other)) {}
+};
+using Status = Result<void>;
+
+// Prefixes a failure with what the caller was doing; a success passes through.
+template <class T>
+[[nodiscard]] Result<T> with_context(Result<T> result, std::string_view what) {
+  if (!result) return std::unexpected(std::move(result).error().context(what));
+  return result;
+}
 
 [[nodiscard]] inline std::unexpected<Error> fail(Errc code, std::string message) {
   return std::unexpected<Error>(Error{code, std::move(message)});
@@ -54,18 +70,18 @@ using Status = std::expected<void, Error>;
 
 // Propagates a failure from an expression returning Result<T> / Status; otherwise yields
 // nothing. Use CAIRN_TRY_ASSIGN to keep the value.
-#define CAIRN_TRY(expr)                                           \
-  do {                                                            \
-    auto&& cairn_try_result_ = (expr);                            \
-    if (!cairn_try_result_) {                                     \
+#define CAIRN_TRY(expr)                                             \
+  do {                                                              \
+    auto&& cairn_try_result_ = (expr);                              \
+    if (!cairn_try_result_) {                                       \
       return std::unexpected(std::move(cairn_try_result_).error()); \
-    }                                                             \
+    }                                                               \
   } while (false)
 
 #define CAIRN_CONCAT_INNER_(a, b) a##b
 #define CAIRN_CONCAT_(a, b) CAIRN_CONCAT_INNER_(a, b)
-#define CAIRN_TRY_ASSIGN_IMPL_(tmp, lhs, expr)         \
-  auto tmp = (expr);                                   \
+#define CAIRN_TRY_ASSIGN_IMPL_(tmp, lhs, expr)              \
+  auto tmp = (expr);                                        \
   if (!tmp) return std::unexpected(std::move(tmp).error()); \
   lhs = std::move(*tmp)
 #define CAIRN_TRY_ASSIGN(lhs, expr) \

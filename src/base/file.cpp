@@ -159,37 +159,84 @@ Status create_directories(const fs::path& path, mode_t mode) {
   return sync_directory(parent_of(path));
 }
 
-Status write_atomic(const fs::path& path, ByteView contents, WriteOptions options) {
+Result<AtomicWriter> AtomicWriter::create(const fs::path& path, WriteOptions options) {
   if (path.filename().empty()) {
     return fail(Errc::invalid_argument, "'" + path.string() + "' names no file");
   }
-  const fs::path directory = parent_of(path);
-  if (options.create_parents) {
-    CAIRN_TRY(create_directories(directory, options.mode == kSecret ? 0700 : 0755));
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    return fail(Errc::invalid_argument, path.string() + ": is a directory, not a file");
   }
-  const fs::path temporary = temporary_for(path);
-  Descriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode));
-  if (!fd.valid()) return std::unexpected(io_error("create", temporary, errno));
-  auto abandon = [&](Error error) -> Status {
-    ::unlink(temporary.c_str());
-    return std::unexpected(std::move(error));
-  };
+  if (options.create_parents) {
+    CAIRN_TRY(create_directories(parent_of(path), options.mode == kSecret ? 0700 : 0755));
+  }
+  fs::path temporary = temporary_for(path);
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode);
+  if (fd < 0) return std::unexpected(io_error("create", temporary, errno));
+  AtomicWriter writer(path, std::move(temporary), fd);
   // The umask may have narrowed a public mode; the file gets exactly the mode asked for
   // before any byte is in it.
-  if (::fchmod(fd.get(), options.mode) != 0) return abandon(io_error("chmod", temporary, errno));
-  if (auto written = write_all(fd.get(), contents, temporary); !written) {
-    return abandon(std::move(written).error());
+  if (::fchmod(fd, options.mode) != 0) {
+    return std::unexpected(io_error("chmod", writer.temporary_, errno));
   }
-  if (::fsync(fd.get()) != 0) return abandon(io_error("sync", temporary, errno));
-  if (fd.close() != 0) return abandon(io_error("close", temporary, errno));
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+  return writer;
+}
+
+AtomicWriter::AtomicWriter(AtomicWriter&& other) noexcept
+    : path_(std::move(other.path_)), temporary_(std::move(other.temporary_)), fd_(other.fd_) {
+  other.fd_ = -1;
+  other.temporary_.clear();
+}
+
+AtomicWriter::~AtomicWriter() {
+  abandon();
+}
+
+void AtomicWriter::abandon() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (!temporary_.empty()) ::unlink(temporary_.c_str());
+  temporary_.clear();
+}
+
+Status AtomicWriter::write(ByteView bytes) {
+  if (fd_ < 0) return fail(Errc::internal, "writing " + path_.string() + " after it was closed");
+  auto written = write_all(fd_, bytes, temporary_);
+  if (!written) abandon();
+  return written;
+}
+
+Status AtomicWriter::commit() {
+  if (fd_ < 0) return fail(Errc::internal, "committing " + path_.string() + " twice");
+  const int fd = fd_;
+  fd_ = -1;
+  if (::fsync(fd) != 0) {
     const int error = errno;
-    if (error == EISDIR) {
-      return abandon(Error{Errc::invalid_argument, path.string() + ": is a directory, not a file"});
-    }
-    return abandon(io_error("replace", path, error));
+    ::close(fd);
+    abandon();
+    return std::unexpected(io_error("sync", path_, error));
   }
-  return sync_directory(directory);
+  if (::close(fd) != 0) {
+    const int error = errno;
+    abandon();
+    return std::unexpected(io_error("close", path_, error));
+  }
+  if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
+    const int error = errno;
+    abandon();
+    if (error == EISDIR) {
+      return fail(Errc::invalid_argument, path_.string() + ": is a directory, not a file");
+    }
+    return std::unexpected(io_error("replace", path_, error));
+  }
+  temporary_.clear();
+  return sync_directory(parent_of(path_));
+}
+
+Status write_atomic(const fs::path& path, ByteView contents, WriteOptions options) {
+  CAIRN_TRY_ASSIGN(auto writer, AtomicWriter::create(path, options));
+  CAIRN_TRY(writer.write(contents));
+  return writer.commit();
 }
 
 Status write_atomic(const fs::path& path, std::string_view contents, WriteOptions options) {

@@ -57,6 +57,34 @@ struct WriteOptions {
 [[nodiscard]] Status write_atomic(const std::filesystem::path& path, std::string_view contents,
                                   WriteOptions options = {});
 
+// The streaming form of write_atomic, for outputs too large to hold in memory (a CAR, an
+// exported file): write() as often as needed, then commit(). Until commit() nothing is
+// visible at the target; a writer destroyed without commit() removes its temporary.
+class AtomicWriter {
+ public:
+  [[nodiscard]] static Result<AtomicWriter> create(const std::filesystem::path& path,
+                                                   WriteOptions options = {});
+  AtomicWriter(AtomicWriter&& other) noexcept;
+  AtomicWriter& operator=(AtomicWriter&&) = delete;
+  AtomicWriter(const AtomicWriter&) = delete;
+  AtomicWriter& operator=(const AtomicWriter&) = delete;
+  ~AtomicWriter();
+
+  [[nodiscard]] Status write(ByteView bytes);
+  // Syncs, renames over the target and syncs the directory.
+  [[nodiscard]] Status commit();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  AtomicWriter(std::filesystem::path path, std::filesystem::path temporary, int fd)
+      : path_(std::move(path)), temporary_(std::move(temporary)), fd_(fd) {}
+  void abandon();
+
+  std::filesystem::path path_;
+  std::filesystem::path temporary_;
+  int fd_ = -1;
+};
+
 // Appends `record` to `path` (created with `mode` when missing) and fsyncs before
 // returning, so an acknowledged record survives a crash. A torn final record is the
 // reader's to detect (journals end each record with a newline and ignore a partial last

@@ -17,13 +17,6 @@
 namespace cairn::store {
 namespace {
 
-// Adds what was being done to a failure (GCC 12's std::expected lacks transform_error).
-template <class T>
-Result<T> with_context(Result<T> result, const std::string& what) {
-  if (!result) return std::unexpected(std::move(result).error().context(what));
-  return result;
-}
-
 constexpr const char* kBlocksFamily = "blocks";
 constexpr const char* kPinsFamily = "pins";
 constexpr const char* kFormatKey = "cairn-format";

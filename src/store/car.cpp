@@ -16,13 +16,6 @@ namespace {
 
 // --- the tiny dag-cbor subset a CARv1 header uses -----------------------------------
 
-// Adds what was being done to a failure (GCC 12's std::expected lacks transform_error).
-template <class T>
-Result<T> with_context(Result<T> result, const std::string& what) {
-  if (!result) return std::unexpected(std::move(result).error().context(what));
-  return result;
-}
-
 enum class Major : std::uint8_t { uint = 0, bytes = 2, text = 3, array = 4, map = 5, tag = 6 };
 
 void cbor_head(Bytes& out, std::uint8_t major, std::uint64_t value) {

@@ -127,11 +127,11 @@ struct CarImportOptions {
   // Where blocks that the CAR lacks may already be (the store being imported into).
   BlockSource* existing = nullptr;
   // When set, the CAR's header must name exactly this one root.
-  std::optional<Cid> expected_root;
+  std::optional<Cid> expected_root{};
   // When non-empty, completeness is checked for these roots instead of the header's (a
   // gateway client asks for a CID and, as the trustless-gateway spec says, ignores the
   // roots a gateway writes).
-  std::vector<Cid> dag_roots;
+  std::vector<Cid> dag_roots{};
 };
 
 struct CarImportReport {

@@ -27,7 +27,7 @@ struct FetchOptions {
   // Blocks already held locally: completeness counts them, and blocks_only skips them.
   BlockSource* existing = nullptr;
   int timeout_seconds = 60;
-  std::function<void(std::uint64_t bytes_received)> progress;
+  std::function<void(std::uint64_t bytes_received)> progress{};
 };
 
 struct FetchReport {

@@ -146,3 +146,30 @@ TEST(File, CreateDirectoriesRefusesAFileInTheWay) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(File, AtomicWriterShowsNothingUntilCommit) {
+  testing::TempDir dir;
+  const auto path = dir / "out.car";
+  {
+    auto writer = file::AtomicWriter::create(path);
+    ASSERT_TRUE(writer.has_value());
+    ASSERT_TRUE(writer->write(as_bytes(std::string_view("part"))).has_value());
+    EXPECT_FALSE(std::filesystem::exists(path));
+    // Destroyed without commit: the temporary goes, the target never appears.
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  auto writer = file::AtomicWriter::create(path);
+  ASSERT_TRUE(writer.has_value());
+  ASSERT_TRUE(writer->write(as_bytes(std::string_view("ab"))).has_value());
+  ASSERT_TRUE(writer->write(as_bytes(std::string_view("cd"))).has_value());
+  ASSERT_TRUE(writer->commit().has_value());
+  EXPECT_EQ(file::read_text(path, 10).value(), "abcd");
+  EXPECT_FALSE(writer->commit().has_value());
+  EXPECT_FALSE(file::AtomicWriter::create(dir.path()).has_value());
+}
+
+}  // namespace
+}  // namespace cairn

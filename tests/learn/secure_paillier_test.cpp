@@ -149,7 +149,8 @@ TEST(SecurePaillier, AValueCountTheCiphertextsCannotHoldIsRefused) {
     ASSERT_FALSE(decoded) << lie;
     EXPECT_NE(decoded.error().message.find("claims"), std::string::npos) << decoded.error().message;
   }
-  const unsigned __int128 slots = params.slots_per_ciphertext(1024);
+  __extension__ typedef unsigned __int128 Wide;
+  const Wide slots = params.slots_per_ciphertext(1024);
   EXPECT_EQ(ciphertexts_needed(~std::uint64_t{0}, params, 1024),
             static_cast<std::size_t>((~std::uint64_t{0} + slots - 1) / slots));
 }

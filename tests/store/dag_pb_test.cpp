@@ -136,7 +136,9 @@ TEST(DagPb, NeverReadsPastATruncatedNode) {
   for (std::size_t length = 0; length < full.size(); ++length) {
     const auto prefix = ByteView(full).first(length);
     const auto decoded = decode_pb_node(prefix);
-    if (decoded) EXPECT_EQ(encode_pb_node(*decoded), to_bytes(prefix));
+    if (decoded) {
+      EXPECT_EQ(encode_pb_node(*decoded), to_bytes(prefix));
+    }
   }
 }
 

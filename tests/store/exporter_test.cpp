@@ -258,7 +258,7 @@ TEST(Exporter, RefusesHostileNamesAndLeavesNothingBehind) {
   testing::TempDir tmp;
   MemoryBlockStore store;
   const auto file = import_bytes(as_bytes(std::string_view("pwned")), store)->cid;
-  for (const std::optional<std::string> name :
+  for (const std::optional<std::string>& name :
        {std::optional<std::string>("../escape"), std::optional<std::string>(".."),
         std::optional<std::string>("."), std::optional<std::string>("a/b"),
         std::optional<std::string>(std::string("a\0b", 3)), std::optional<std::string>(""),

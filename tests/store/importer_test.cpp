@@ -325,7 +325,7 @@ TEST(Importer, RefusesSymlinksAndMissingPathsShardsHugeDirectories) {
 TEST(Importer, PutDirectoryRejectsBadNames) {
   DiscardingSink sink;
   const Cid child = Cid::of(codec::kRaw, {});
-  for (const std::string name : {std::string(), std::string("a/b"), std::string("a\0b", 3)}) {
+  for (const std::string& name : {std::string(), std::string("a/b"), std::string("a\0b", 3)}) {
     EXPECT_FALSE(put_directory({DirectoryEntry{name, child, 0, 0, true}}, sink)) << name;
   }
   EXPECT_FALSE(put_directory(
