@@ -1,9 +1,10 @@
 #include "chain/watcher.hpp"
 
-#include <fstream>
 #include <thread>
 
 #include "base/encoding.hpp"
+#include "base/file.hpp"
+#include "base/json.hpp"
 #include "base/log.hpp"
 #include "chain/contract.hpp"
 
@@ -70,17 +71,15 @@ std::optional<std::uint64_t> EventWatcher::final_block() const {
 
 Status EventWatcher::load_cursor() {
   if (!options_.cursor_file || !std::filesystem::exists(*options_.cursor_file)) return {};
-  std::ifstream in(*options_.cursor_file);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto doc = nlohmann::json::parse(text, nullptr, false);
   const std::string where = "watcher cursor " + options_.cursor_file->string();
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("block") ||
-      !doc["block"].is_number_unsigned()) {
-    return fail(Errc::parse, where + " is not a {\"block\": N, \"hash\": \"0x…\"} object");
-  }
+  CAIRN_TRY_ASSIGN(const auto text, file::read(*options_.cursor_file, file::kSmallFileCap));
+  CAIRN_TRY_ASSIGN(const auto doc, parse_json(ByteView(text), where));
+  CAIRN_TRY_ASSIGN(auto cursor, JsonObject::of(doc, where));
   BlockRecord record;
-  record.number = doc["block"].get<std::uint64_t>();
-  auto hash = parse_hash(doc.value("hash", nlohmann::json()), where + " hash");
+  CAIRN_TRY_ASSIGN(record.number, cursor.u64("block"));
+  CAIRN_TRY_ASSIGN(const auto hash_node, cursor.required("hash"));
+  CAIRN_TRY(cursor.close());
+  auto hash = parse_hash(hash_node.raw(), where + " hash");
   if (!hash) return std::unexpected(hash.error());
   record.hash = *hash;
   // The chain must still contain the block we stopped at; if not, it was reorganised
@@ -100,16 +99,7 @@ Status EventWatcher::load_cursor() {
 Status EventWatcher::save_cursor() const {
   if (!options_.cursor_file || !final_) return {};
   const nlohmann::json doc = {{"block", final_->number}, {"hash", "0x" + to_hex(final_->hash)}};
-  const auto temp = options_.cursor_file->string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << doc.dump() << "\n";
-    if (!out) return fail(Errc::io, "cannot write watcher cursor " + temp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, *options_.cursor_file, ec);
-  if (ec) return fail(Errc::io, "cannot write watcher cursor " + options_.cursor_file->string());
-  return {};
+  return file::write_atomic(*options_.cursor_file, doc.dump() + "\n");
 }
 
 Result<std::vector<ChainEvent>> EventWatcher::events_of(const BlockHeader& header) {

@@ -7,10 +7,10 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.hpp"
+#include "base/file.hpp"
 #include "chain/contract.hpp"
 #include "chain/data_transfer.hpp"
 #include "chain/keystore.hpp"
@@ -29,30 +29,20 @@ std::vector<OptionSpec> join(std::vector<OptionSpec> a, const std::vector<Option
 }
 
 std::string read_file_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw CommandError(Error{Errc::io, "cannot read " + path.string()});
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return read_text_file(path);
 }
 
 // geth's file name: UTC--<ISO time>--<address>.
 std::filesystem::path save_keystore(const Context& ctx, const chain::Address& address,
                                     const std::string& text) {
-  std::filesystem::create_directories(keystore_dir(ctx));
   char stamp[64];
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);
   std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H-%M-%S.000000000Z", &utc);
   const auto path = keystore_dir(ctx) / fmt::format("UTC--{}--{}", stamp, to_hex(address.bytes));
-  const auto temp = path.string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << text;
-    if (!out) throw CommandError(Error{Errc::io, "cannot write " + temp});
-  }
-  std::filesystem::permissions(
-      temp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  std::filesystem::rename(temp, path);
+  // Created 0600 in a 0700 directory: the encrypted key is never readable by others.
+  write_file(path, text, file::kSecret);
   return path;
 }
 
@@ -203,7 +193,7 @@ int run_chain_up(Context& ctx, const Args& args) {
   auto anvil = unwrap(chain::Anvil::start(options), "starting anvil");
   anvil->detach();
   const json state = {{"pid", anvil->pid()}, {"port", anvil->port()}, {"url", anvil->url()}};
-  std::ofstream(chain_dir(ctx) / "anvil.json", std::ios::trunc) << state.dump() << "\n";
+  write_file(chain_dir(ctx) / "anvil.json", state.dump() + "\n");
   ctx.print("anvil running at " + anvil->url() + " (pid " + std::to_string(anvil->pid()) + ")");
   ctx.result = {
       {"url", anvil->url()}, {"pid", anvil->pid()}, {"port", anvil->port()}, {"started", true}};
@@ -319,20 +309,14 @@ int run_chain_deploy(Context& ctx, const Args& args) {
     // The deployment file nodes read (node config's chain.deployment): the same fields as
     // <repo>/chain/config.json, written where the caller wants it.
     json contracts = json::object();
-    for (const auto& [name, address] : config.contracts) contracts[name] = address.to_checksum();
+    for (const auto& [name, address] : config.contracts)
+      contracts[name] = address.to_checksum();
     const json doc = {{"rpc", config.rpc},
                       {"chainId", config.chain_id},
                       {"startBlock", config.start_block},
                       {"contracts", contracts}};
     const std::filesystem::path path(*out);
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-    const auto temp = path.string() + ".tmp";
-    {
-      std::ofstream file(temp, std::ios::trunc);
-      file << doc.dump(2) << "\n";
-      if (!file) throw CommandError(Error{Errc::io, "cannot write " + temp});
-    }
-    std::filesystem::rename(temp, path);
+    write_file(path, doc.dump(2) + "\n");
     ctx.progress("deployment written to " + path.string());
   }
   if (connection.is_private()) {
@@ -358,8 +342,7 @@ const CommandRegistration chain_deploy{Command{
            "seconds a DataTransfer deal stays open for delivery (default 86400)", "", false},
           {"--authority", true, "DataTransfer's dispute authority (default: the deployer)", "",
            false},
-          {"--out", true, "also write the deployment to this file (for node configs)", "",
-           false}}),
+          {"--out", true, "also write the deployment to this file (for node configs)", "", false}}),
     "With --json the last line maps each contract to its address.", run_chain_deploy}};
 
 // ---- events ----

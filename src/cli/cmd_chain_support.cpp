@@ -1,7 +1,6 @@
 #include "cli/cmd_chain_support.hpp"
 
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "chain/keystore.hpp"
@@ -12,20 +11,11 @@ namespace {
 using nlohmann::json;
 
 std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw CommandError(Error{Errc::io, "cannot read " + path.string()});
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return read_text_file(path);
 }
 
 void write_text_atomically(const std::filesystem::path& path, const std::string& text) {
-  std::filesystem::create_directories(path.parent_path());
-  const auto temp = path.string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << text;
-    if (!out) throw CommandError(Error{Errc::io, "cannot write " + temp});
-  }
-  std::filesystem::rename(temp, path);
+  write_file(path, text);
 }
 
 }  // namespace
@@ -35,9 +25,8 @@ void ensure_repo(const Context& ctx) {
   const auto version_file = ctx.repo / "version";
   std::error_code ec;
   if (std::filesystem::exists(version_file, ec)) {
-    std::ifstream in(version_file);
-    std::string line;
-    std::getline(in, line);
+    const std::string text = read_text(version_file);
+    const std::string line = text.substr(0, text.find('\n'));
     if (line != kVersionLine) {
       throw CommandError(Error{Errc::unsupported,
                                ctx.repo.string() + " is a repository of version '" + line + "'"});
@@ -186,6 +175,7 @@ std::string read_password(const Args& args) {
 
 chain::Signer signer(Context& ctx, const Args& args, const Connection& connection) {
   if (auto n = args.get_int("--dev-account", 0, chain::kDevAccountCount - 1)) {
+    unwrap(chain::check_dev_account_allowed(connection.sender->chain_id()), "--dev-account");
     return chain::Signer::from_key(chain::dev_account_key(static_cast<std::size_t>(*n)));
   }
   std::optional<std::filesystem::path> file;
@@ -208,7 +198,7 @@ chain::Signer signer(Context& ctx, const Args& args, const Connection& connectio
                             "opening " + file->string());
     return chain::Signer::from_key(key);
   }
-  if (connection.sender->chain_id() == 31337) {
+  if (connection.sender->chain_id() == chain::kLocalChainId) {
     ctx.progress(
         "signing with anvil's dev account 0 (use --dev-account, --keystore or --from to choose)");
     return chain::Signer::from_key(chain::dev_account_key(0));

@@ -3,10 +3,11 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "cli/command.hpp"
+#include "crypto/paillier.hpp"
+#include "learn/partition.hpp"
 #include "market/passport.hpp"
 #include "market/task_protocol.hpp"
 #include "store/repo.hpp"
@@ -17,17 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 Bytes read_file_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CommandError(Error{Errc::io, "cannot read " + path.string()});
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return to_bytes(text);
-}
-
-void write_text(const fs::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) throw CommandError(Error{Errc::io, "cannot write " + path.string()});
+  return read_binary_file(path, "the passport", market::kPassportCap);
 }
 
 int run_passport_verify(Context& ctx, const Args& args) {
@@ -86,11 +77,18 @@ int run_task_run(Context& ctx, const Args& args) {
   config.providers = static_cast<std::size_t>(args.get_int_or("--providers", 3, 2, 6));
   config.rounds = static_cast<std::uint64_t>(args.get_int_or("--rounds", 3, 1, 255));
   config.model = args.get_or("--model", "logreg");
+  if (config.model != "logreg" && config.model != "mlp" && config.model != "cnn") {
+    throw UsageError("--model must be logreg, mlp or cnn, not '" + config.model + "'");
+  }
   config.rows_per_provider = static_cast<std::size_t>(args.get_int_or("--rows", 1000, 10, 20000));
   config.test_rows = static_cast<std::size_t>(args.get_int_or("--test-rows", 2000, 10, 10000));
   config.partition = args.get_or("--partition", "iid");
-  config.paillier_bits =
-      static_cast<std::size_t>(args.get_int_or("--paillier-bits", 2048, 512, 8192));
+  usage_unwrap(learn::parse_partition(config.partition), "--partition");
+  config.paillier_bits = static_cast<std::size_t>(args.get_int_or(
+      "--paillier-bits", 2048, 0, static_cast<std::int64_t>(crypto::kMaxPaillierBits)));
+  config.insecure_test_key = args.has("--insecure-test-key");
+  usage_unwrap(crypto::check_paillier_bits(config.paillier_bits, config.insecure_test_key),
+               "--paillier-bits");
   config.seed = static_cast<std::uint64_t>(args.get_int_or("--seed", 1, 0, INT64_MAX));
   config.round_timeout_s =
       static_cast<std::uint64_t>(args.get_int_or("--round-timeout", 120, 1, 86400));
@@ -159,7 +157,8 @@ const CommandRegistration task_run_command{Command{
      {"--rows", true, "Fashion-MNIST training rows per provider (default 1000)"},
      {"--test-rows", true, "test rows held by the model provider (default 2000)"},
      {"--partition", true, "iid (default), dirichlet:ALPHA or shards:K"},
-     {"--paillier-bits", true, "Paillier modulus size (default 2048; less only for trials)"},
+     {"--paillier-bits", true, "Paillier modulus size (default 2048; 2048 to 8192)"},
+     {"--insecure-test-key", false, "allow a Paillier key from 512 bits (tests only: breakable)"},
      {"--seed", true, "seed for partitioning, model and training (default 1)"},
      {"--round-timeout", true, "seconds the aggregator waits for missing updates (default 120)"},
      {"--keep-harmful", false, "do not exclude updates that leave-one-out finds harmful"},

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -21,9 +20,7 @@ namespace {
 using nlohmann::json;
 
 std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw CommandError(Error{Errc::io, "cannot read " + path.string()});
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return read_text_file(path, "--token-file");
 }
 
 // "http://host:port" from --api, for cpp-httplib's client.
@@ -86,10 +83,7 @@ int run_node_init(Context& ctx, const Args& args) {
   const std::string text = config.dump(2) + "\n";
   // What we write must be what `node start` accepts.
   unwrap(node::parse_node_config(as_bytes(text), out), "checking the skeleton");
-  if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
-  std::ofstream file(out, std::ios::trunc);
-  file << text;
-  if (!file) throw CommandError(Error{Errc::io, "cannot write " + out.string()});
+  write_file(out, text);
   ctx.print("wrote " + out.string() + " (edit the role settings, then `cairn node start --config " +
             out.string() + "`)");
   ctx.result = {{"config", out.string()}, {"roles", roles}};

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/encoding.hpp"
+#include "base/file.hpp"
 #include "cli/command.hpp"
 #include "seal/http/client.hpp"
 #include "seal/http/server.hpp"
@@ -23,29 +24,22 @@ namespace {
 using namespace cairn::seal;
 namespace fs = std::filesystem;
 
+// Signatures, extension answers and publications files are kilobytes; a log's signature
+// file holds one signature a line.
+constexpr std::uint64_t kSealFileCap = 64ull << 20;
+
 Bytes read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CommandError(Error{Errc::io, "cannot read " + path.string()});
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return to_bytes(text);
+  return read_binary_file(path, {}, kSealFileCap);
 }
 
 void write_bytes_atomically(const fs::path& path, ByteView data) {
-  const fs::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data.data()),
-              static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) throw CommandError(Error{Errc::io, "cannot write " + temporary.string()});
-  }
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec)
-    throw CommandError(Error{Errc::io, "cannot write " + path.string() + ": " + ec.message()});
+  write_file(path, data);
 }
 
+// Signs or verifies the bytes of a file. A directory has no content to sign: hashing it
+// would sign the empty string, and every directory would then verify.
 Imprint hash_file(const fs::path& path, HashId id) {
+  unwrap(file::require_regular_file(path, ""));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw CommandError(Error{Errc::io, "cannot read " + path.string()});
   ImprintHasher hasher(id);
@@ -351,6 +345,7 @@ const CommandRegistration calendar_status{
 
 // ---- logsign / logverify ----
 std::vector<std::string> read_lines(const fs::path& path) {
+  unwrap(file::require_regular_file(path, "the log"));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw CommandError(Error{Errc::io, "cannot read " + path.string()});
   std::vector<std::string> lines;

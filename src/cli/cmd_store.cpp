@@ -9,8 +9,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 
+#include "base/file.hpp"
 #include "cli/command.hpp"
 #include "store/car.hpp"
 #include "store/exporter.hpp"
@@ -24,9 +24,18 @@ namespace {
 
 using store::Cid;
 
+// Takes a CID as kubo users write it too: "/ipfs/CID" is the same CID. A path inside a DAG
+// ("CID/dir/file") is named as such rather than failing as a malformed CID.
 Cid parse_cid(const std::string& text) {
-  auto cid = store::Cid::parse(text);
-  if (!cid) throw CommandError(cid.error());
+  std::string_view cid_text = text;
+  if (cid_text.starts_with("/ipfs/")) cid_text.remove_prefix(6);
+  if (const auto slash = cid_text.find('/'); slash != std::string_view::npos) {
+    throw UsageError("'" + text +
+                     "' is a path inside a DAG, which cairn does not resolve; give the CID of "
+                     "the file itself (`cairn add` prints one per file)");
+  }
+  auto cid = store::Cid::parse(cid_text);
+  if (!cid) throw UsageError("'" + text + "' is not a CID: " + cid.error().message);
   return *cid;
 }
 
@@ -53,16 +62,21 @@ std::uint64_t content_size(const std::filesystem::path& path) {
   return total;
 }
 
-// Writes to a FILE*, turning short writes into errors that name the destination.
+// Writes to a FILE* (standard output, a device) or to an atomic writer (a regular file),
+// turning short writes into errors that name the destination.
 class OutputFile {
  public:
   OutputFile(std::FILE* file, std::string name) : file_(file), name_(std::move(name)) {}
+  explicit OutputFile(file::AtomicWriter& writer)
+      : writer_(&writer), name_(writer.path().string()) {}
   Status write(ByteView bytes) {
     if (bytes.empty()) return {};
+    if (writer_ != nullptr) return writer_->write(bytes);
     if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) return failure();
     return {};
   }
   Status finish() {
+    if (writer_ != nullptr) return writer_->commit();
     if (std::fflush(file_) != 0 || std::ferror(file_)) return failure();
     if (file_ != stdout && ::fsync(fileno(file_)) != 0 && errno != EINVAL) return failure();
     return {};
@@ -74,9 +88,18 @@ class OutputFile {
     return fail(Errc::io, fmt::format("writing {}: {}", name_,
                                       error != 0 ? std::strerror(error) : "write failed"));
   }
-  std::FILE* file_;
+  std::FILE* file_ = nullptr;
+  file::AtomicWriter* writer_ = nullptr;
   std::string name_;
 };
+
+// With --json the last line of standard output is the JSON object; data written to
+// standard output as well would run into it.
+void refuse_json_beside_data(const Context& ctx, const std::filesystem::path& output) {
+  if (ctx.json && output == "-") {
+    throw UsageError("--json needs --output FILE: the data itself goes to standard output");
+  }
+}
 
 // Writes a file through a temporary name beside it, renamed into place when complete, so
 // a failure never leaves a partial file under the final name.
@@ -107,27 +130,10 @@ void write_file_atomically(const std::filesystem::path& path,
     unwrap(std::move(status));
     return;
   }
-  const auto temp = std::filesystem::path(path.string() + fmt::format(".cairn-{}.tmp", ::getpid()));
-  std::FILE* file = std::fopen(temp.c_str(), "wb");
-  if (file == nullptr) {
-    throw CommandError(
-        Error{Errc::io, fmt::format("cannot create {}: {}", path.string(), std::strerror(errno))});
-  }
-  OutputFile out(file, path.string());
-  auto status = produce(out);
-  if (status) status = out.finish();
-  std::fclose(file);
-  std::error_code ec;
-  if (!status) {
-    std::filesystem::remove(temp, ec);
-    unwrap(std::move(status));
-  }
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp, ec);
-    throw CommandError(
-        Error{Errc::io, fmt::format("cannot create {}: {}", path.string(), ec.message())});
-  }
+  auto writer = unwrap(file::AtomicWriter::create(path));
+  OutputFile out(writer);
+  unwrap(produce(out));
+  unwrap(out.finish());
 }
 
 // --- add --------------------------------------------------------------------------------
@@ -135,6 +141,9 @@ void write_file_atomically(const std::filesystem::path& path,
 int run_add(Context& ctx, const Args& args) {
   if (args.positional().empty()) throw UsageError("missing FILE or DIR to add");
   const bool only_hash = args.has("--only-hash");
+  // kubo's -Q: print only the last root's CID. (Its -r is accepted and changes nothing:
+  // directories are always added whole.)
+  const bool quieter = args.has("--quieter");
   std::unique_ptr<store::Repo> repo;
   store::DiscardingSink discard;
   store::BlockSink* sink = &discard;
@@ -156,9 +165,11 @@ int run_add(Context& ctx, const Args& args) {
         next_report += 16u << 20;
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      ctx.progress(fmt::format(
-          "adding {}: {} of {} ({:.0f}%, {:.0f} MiB/s)", arg, human_bytes(done), human_bytes(total),
-          total ? 100.0 * done / total : 100.0, seconds > 0 ? done / seconds / (1 << 20) : 0.0));
+      const auto done_bytes = static_cast<double>(done);
+      ctx.progress(fmt::format("adding {}: {} of {} ({:.0f}%, {:.0f} MiB/s)", arg,
+                               human_bytes(done), human_bytes(total),
+                               total ? 100.0 * done_bytes / static_cast<double>(total) : 100.0,
+                               seconds > 0 ? done_bytes / seconds / (1 << 20) : 0.0));
     };
     const auto imported = unwrap(store::import_path(path, *sink, options), "adding " + arg);
     if (imported.empty())
@@ -170,7 +181,7 @@ int run_add(Context& ctx, const Args& args) {
       unwrap(repo->blocks().pin(root.cid, path.filename().string()), "pinning " + arg);
     }
     for (const auto& entry : imported) {
-      ctx.print(fmt::format("added {} {}", entry.cid.to_string(), entry.path));
+      if (!quieter) ctx.print(fmt::format("added {} {}", entry.cid.to_string(), entry.path));
       entries.push_back({{"path", entry.path},
                          {"cid", entry.cid.to_string()},
                          {"size", entry.size},
@@ -178,6 +189,7 @@ int run_add(Context& ctx, const Args& args) {
     }
     roots.push_back(root.cid.to_string());
   }
+  if (quieter) ctx.print(roots.back().get<std::string>());
   ctx.result["root"] = roots.back();
   ctx.result["roots"] = roots;
   ctx.result["entries"] = entries;
@@ -192,6 +204,7 @@ int run_cat(Context& ctx, const Args& args) {
   const Cid cid = parse_cid(args.positional(0, "CID"));
   auto repo = open_repo(ctx, store::RepoAccess::read);
   const std::string output = args.get_or("--output", "-");
+  refuse_json_beside_data(ctx, output);
   std::uint64_t written = 0;
   write_file_atomically(output, [&](OutputFile& out) -> Status {
     return store::export_file(cid, repo->blocks(), [&](ByteView bytes) -> Status {
@@ -223,6 +236,7 @@ int run_car_export(Context& ctx, const Args& args) {
   args.expect_positional(1, 1);
   const Cid cid = parse_cid(args.positional(0, "CID"));
   const std::filesystem::path output = args.get_or("--output", cid.to_string() + ".car");
+  refuse_json_beside_data(ctx, output);
   auto repo = open_repo(ctx, store::RepoAccess::read);
   std::uint64_t bytes = 0;
   write_file_atomically(output, [&](OutputFile& out) -> Status {
@@ -374,10 +388,7 @@ int run_gateway_serve(Context& ctx, const Args& args) {
   unwrap(gateway.start());
   const std::string url = gateway.url();
   if (const auto port_file = args.get("--port-file")) {
-    std::ofstream out(*port_file + ".tmp");
-    out << gateway.port() << '\n';
-    out.close();
-    std::filesystem::rename(*port_file + ".tmp", *port_file);
+    write_file(*port_file, fmt::format("{}\n", gateway.port()));
   }
   ctx.print(fmt::format("gateway serving {} at {}/ipfs/<cid>{}", ctx.repo.string(), url,
                         repo->blocks().read_only() ? " (read-only)" : ""));
@@ -430,7 +441,9 @@ const CommandRegistration add_command{Command{
     "",
     "add files or directories to the store (UnixFS, CIDv1)",
     "FILE|DIR... [--only-hash]",
-    {{"--only-hash", false, "compute the CIDs without storing anything"}},
+    {{"--only-hash", false, "compute the CIDs without storing anything", "-n"},
+     {"--recursive", false, "accepted for kubo's -r: directories are always added whole", "-r"},
+     {"--quieter", false, "print only the root CID (kubo's -Q)", "-Q"}},
     "Prints `added <cid> <path>` for every file and directory, the given path's root last,\n"
     "and pins each root. CIDs are those of `ipfs add --cid-version=1`.",
     run_add}};

@@ -12,6 +12,26 @@
 
 namespace cairn::cli {
 
+Bytes read_binary_file(const std::filesystem::path& path, std::string_view what,
+                       std::uint64_t max_bytes) {
+  auto bytes = file::read(path, max_bytes);
+  if (!bytes) throw CommandError(what.empty() ? bytes.error() : bytes.error().context(what));
+  return *std::move(bytes);
+}
+
+std::string read_text_file(const std::filesystem::path& path, std::string_view what,
+                           std::uint64_t max_bytes) {
+  return std::string(as_chars(read_binary_file(path, what, max_bytes)));
+}
+
+void write_file(const std::filesystem::path& path, ByteView contents, mode_t mode) {
+  unwrap(file::write_atomic(path, contents, {.mode = mode}));
+}
+
+void write_file(const std::filesystem::path& path, std::string_view contents, mode_t mode) {
+  write_file(path, as_bytes(contents), mode);
+}
+
 // ---- Args ----
 
 const std::string& Args::positional(std::size_t i, std::string_view what) const {
@@ -103,7 +123,9 @@ Registry& Registry::instance() {
   return registry;
 }
 
-void Registry::add(Command command) { commands_.push_back(std::move(command)); }
+void Registry::add(Command command) {
+  commands_.push_back(std::move(command));
+}
 
 const Command* Registry::find(std::string_view name, std::string_view verb) const {
   for (const auto& c : commands_) {
@@ -121,7 +143,8 @@ bool Registry::has_verbs(std::string_view name) const {
 
 std::vector<const Command*> Registry::commands() const {
   std::vector<const Command*> out;
-  for (const auto& c : commands_) out.push_back(&c);
+  for (const auto& c : commands_)
+    out.push_back(&c);
   std::sort(out.begin(), out.end(), [](const Command* a, const Command* b) {
     return std::tie(a->name, a->verb) < std::tie(b->name, b->verb);
   });
@@ -331,7 +354,8 @@ int run_main(const std::vector<std::string>& argv) {
     return kExitOk;
   }
   try {
-    const Args args = parse_args(*command, {rest.begin() + static_cast<std::ptrdiff_t>(consumed), rest.end()});
+    const Args args =
+        parse_args(*command, {rest.begin() + static_cast<std::ptrdiff_t>(consumed), rest.end()});
     const int code = command->run(context, args);
     if (context.json) std::printf("%s\n", context.result.dump().c_str());
     return code;

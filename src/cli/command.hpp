@@ -16,7 +16,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/bytes.hpp"
 #include "base/error.hpp"
+#include "base/file.hpp"
 
 namespace cairn::cli {
 
@@ -31,7 +33,8 @@ struct UsageError : std::runtime_error {
 
 // Thrown for a failure the command cannot recover from; main() prints it and exits 1.
 struct CommandError : std::runtime_error {
-  explicit CommandError(const Error& error) : std::runtime_error(error.to_string()), code(error.code) {}
+  explicit CommandError(const Error& error)
+      : std::runtime_error(error.to_string()), code(error.code) {}
   explicit CommandError(const std::string& message)
       : std::runtime_error(message), code(Errc::invalid_argument) {}
   Errc code;
@@ -40,6 +43,13 @@ struct CommandError : std::runtime_error {
 // An option a command accepts. Options with a value take it as "--name VALUE" or
 // "--name=VALUE"; `repeatable` options may be given more than once.
 struct OptionSpec {
+  OptionSpec(std::string name_, bool takes_value_, std::string help_, std::string alias_ = {},
+             bool repeatable_ = false)
+      : name(std::move(name_)),
+        takes_value(takes_value_),
+        help(std::move(help_)),
+        alias(std::move(alias_)),
+        repeatable(repeatable_) {}
   std::string name;  // "--out", or "-o" as an alias through `alias`
   bool takes_value = false;
   std::string help;
@@ -64,7 +74,8 @@ class Args {
   std::string require(std::string_view option) const;
   const std::vector<std::string>& all(std::string_view option) const;
   // Numeric options, with a usage error for text that is not a number in range.
-  std::optional<std::int64_t> get_int(std::string_view option, std::int64_t min, std::int64_t max) const;
+  std::optional<std::int64_t> get_int(std::string_view option, std::int64_t min,
+                                      std::int64_t max) const;
   std::int64_t get_int_or(std::string_view option, std::int64_t fallback, std::int64_t min,
                           std::int64_t max) const;
   std::optional<double> get_double(std::string_view option) const;
@@ -127,6 +138,25 @@ T unwrap(Result<T> result, std::string_view doing = {}) {
 inline void unwrap(Status status, std::string_view doing = {}) {
   if (!status) throw CommandError(doing.empty() ? status.error() : status.error().context(doing));
 }
+
+// Unwraps the parse of an option's value: a bad value is a usage error (exit 2) naming the
+// option, not a failure of the command.
+template <class T>
+T usage_unwrap(Result<T> result, std::string_view option) {
+  if (!result) throw UsageError(std::string(option) + ": " + result.error().message);
+  if constexpr (!std::is_void_v<T>) return std::move(*result);
+}
+
+// Files a command reads or writes, through the one file layer: capped reads, atomic
+// writes with their mode set at creation. `what` names the file's role in errors ("--config",
+// "the offer"); a directory where a file is meant is refused by name.
+std::string read_text_file(const std::filesystem::path& path, std::string_view what = {},
+                           std::uint64_t max_bytes = file::kSmallFileCap);
+Bytes read_binary_file(const std::filesystem::path& path, std::string_view what = {},
+                       std::uint64_t max_bytes = file::kSmallFileCap);
+void write_file(const std::filesystem::path& path, ByteView contents, mode_t mode = file::kPublic);
+void write_file(const std::filesystem::path& path, std::string_view contents,
+                mode_t mode = file::kPublic);
 
 // Parses argv for one command against its option specs (exposed for tests).
 Args parse_args(const Command& command, const std::vector<std::string>& argv);

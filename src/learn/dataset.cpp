@@ -7,8 +7,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 
+#include "base/file.hpp"
 #include "learn/text.hpp"
 
 namespace cairn::learn {
@@ -112,10 +112,7 @@ Result<Bytes> gunzip(ByteView compressed, std::size_t max_output) {
 }
 
 Result<Bytes> read_maybe_gzip(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return fail(Errc::not_found, fmt::format("cannot open {}", path.string()));
-  std::string contents((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  Bytes bytes = to_bytes(contents);
+  CAIRN_TRY_ASSIGN(Bytes bytes, file::read(path, file::kLargeFileCap));
   if (bytes.size() >= 2 && bytes[0] == std::byte{0x1f} && bytes[1] == std::byte{0x8b}) {
     auto inflated = gunzip(bytes);
     if (!inflated) return std::unexpected(std::move(inflated).error().context(path.string()));

@@ -3,9 +3,10 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 
+#include "base/file.hpp"
+#include "base/json.hpp"
 #include "market/directory.hpp"
 #include "market/passport.hpp"
 #include "market/protocol.hpp"
@@ -178,26 +179,15 @@ class Auditor final : public Role {
       CAIRN_TRY_ASSIGN(ByteArray<32> model_digest, cid_commitment(passport->body.model.sealed.cid));
       if (registered != model_digest) continue;
       const fs::path dir = out_ / fmt::format("task-{}", task.id);
-      fs::create_directories(dir);
       CAIRN_TRY_ASSIGN(Bytes model,
                        fetch_artifact(context_, task.owner, passport->body.model.sealed.cid));
-      {
-        std::ofstream file(dir / "model.pt", std::ios::binary | std::ios::trunc);
-        file.write(reinterpret_cast<const char*>(model.data()),
-                   static_cast<std::streamsize>(model.size()));
-        std::ofstream passport_file(dir / "passport.json", std::ios::binary | std::ios::trunc);
-        passport_file.write(reinterpret_cast<const char*>(bytes->data()),
-                            static_cast<std::streamsize>(bytes->size()));
-        if (!file || !passport_file) return fail(Errc::io, "cannot write into " + dir.string());
-      }
+      CAIRN_TRY(file::write_atomic(dir / "model.pt", ByteView(model)));
+      CAIRN_TRY(file::write_atomic(dir / "passport.json", ByteView(*bytes)));
       VerifyOptions options;
       options.store = &context_.repo->blocks();
       options.rpc_url = context_.sender->rpc().url();
       const VerifyReport report = verify_passport(dir / "model.pt", *passport, options);
-      {
-        std::ofstream file(dir / "verify.json", std::ios::binary | std::ios::trunc);
-        file << report.to_json().dump(2) << "\n";
-      }
+      CAIRN_TRY(file::write_atomic(dir / "verify.json", report.to_json().dump(2) + "\n"));
       followed.verified = true;
       followed.ok = report.ok();
       if (context_.metrics) context_.metrics->set("passport_verified_ok", report.ok() ? 1 : 0);
@@ -224,17 +214,11 @@ Result<std::unique_ptr<Role>> make_auditor(const nlohmann::json& config, NodeCon
   fs::path out = "audit";
   std::optional<std::uint64_t> only;
   if (config.is_object()) {
-    if (config.contains("out")) {
-      if (!config["out"].is_string())
-        return fail(Errc::invalid_argument, "roles.auditor.out must be a path");
-      out = config["out"].get<std::string>();
-    }
-    if (config.contains("task")) {
-      if (!config["task"].is_number_unsigned()) {
-        return fail(Errc::invalid_argument, "roles.auditor.task must be a task id");
-      }
-      only = config["task"].get<std::uint64_t>();
-    }
+    CAIRN_TRY_ASSIGN(JsonObject object, JsonObject::of(config, "roles.auditor"));
+    CAIRN_TRY_ASSIGN(auto out_dir, object.optional_string("out"));
+    if (out_dir) out = *out_dir;
+    CAIRN_TRY_ASSIGN(only, object.optional_u64("task"));
+    CAIRN_TRY(object.close());
   }
   if (context.repo == nullptr || !context.sender) {
     return fail(Errc::invalid_argument, "the auditor needs a store and a chain");

@@ -34,6 +34,9 @@
 
 namespace cairn::market {
 
+// A passport lists every round's artifacts: tens of megabytes for a long task at most.
+inline constexpr std::uint64_t kPassportCap = 256ull << 20;
+
 inline constexpr std::string_view kPassportFormat = "cairn-passport";
 inline constexpr std::uint64_t kPassportVersion = 2;
 

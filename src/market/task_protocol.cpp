@@ -3,10 +3,11 @@
 #include <fmt/format.h>
 
 #include <atomic>
-#include <fstream>
 #include <mutex>
 #include <thread>
 
+#include "base/file.hpp"
+#include "base/json.hpp"
 #include "chain/contract.hpp"
 #include "learn/dataset.hpp"
 #include "learn/partition.hpp"
@@ -166,13 +167,7 @@ class TaskDriver {
   fs::path files_dir(const std::string& party) const { return config_.work_dir / "files" / party; }
 
   static Status write_file(const fs::path& path, ByteView bytes) {
-    fs::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) return fail(Errc::io, "cannot write " + path.string());
-    return {};
+    return file::write_atomic(path, bytes);
   }
 
   Status open_party(const std::string& name, const std::string& kind, std::size_t account_index,
@@ -189,8 +184,7 @@ class TaskDriver {
       return std::unexpected(std::move(started).error().context("starting " + name + "'s gateway"));
     }
     const fs::path state = files_dir(name) / "state";
-    fs::create_directories(state / "journal");
-    fs::permissions(state, fs::perms::owner_all);
+    CAIRN_TRY(file::create_directories(state / "journal", 0700));
     NodeContext& context = party->context;
     context.name = name;
     context.repo = party->repo.get();
@@ -222,6 +216,7 @@ class TaskDriver {
                            {"epochs", config_.local_epochs},
                            {"batch_size", 64},
                            {"paillier_bits", config_.paillier_bits},
+                           {"insecure_test_key", config_.insecure_test_key},
                            {"round_timeout_s", config_.round_timeout_s},
                            {"exclude_harmful", config_.exclude_harmful},
                            {"out", (mp / "out").string()},  // model, passport, plot
@@ -364,9 +359,8 @@ class TaskDriver {
     outcome_.passport_path = out / "passport.json";
     outcome_.accuracy_svg_path = out / "accuracy.svg";
     outcome_.auditor_repo = config_.work_dir / "auditor";
-    std::ifstream in(outcome_.passport_path, std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    CAIRN_TRY_ASSIGN(outcome_.passport, parse_passport(as_bytes(text)));
+    CAIRN_TRY_ASSIGN(const Bytes text, file::read(outcome_.passport_path, kPassportCap));
+    CAIRN_TRY_ASSIGN(outcome_.passport, parse_passport(text));
     for (const auto& round : outcome_.passport.body.rounds)
       outcome_.accuracy.push_back(round.accuracy);
     if (!outcome_.passport.body.rounds.empty()) {
@@ -375,8 +369,9 @@ class TaskDriver {
     }
     const auto tasks = outcome_.passport.body.task.task_id;
     outcome_.audit_dir = files_dir("auditor") / "audit" / fmt::format("task-{}", tasks);
-    std::ifstream verify(outcome_.audit_dir / "verify.json");
-    const json report = json::parse(verify, nullptr, false);
+    const auto verify_file = outcome_.audit_dir / "verify.json";
+    CAIRN_TRY_ASSIGN(const Bytes verify_text, file::read(verify_file, file::kSmallFileCap));
+    CAIRN_TRY_ASSIGN(const json report, parse_json(verify_text, verify_file.string()));
     outcome_.audit_ok = report.is_object() && report.value("ok", false);
     // The stores close here so that the caller (and `cairn --repo`) can open them.
     parties_.clear();

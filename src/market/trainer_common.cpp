@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "base/encoding.hpp"
+#include "base/file.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "crypto/sodium.hpp"
@@ -316,37 +316,15 @@ Result<learn::Dataset> load_encrypted_shards(NodeContext& context, const chain::
 
 Result<std::optional<Bytes>> read_state(const NodeContext& context, const std::string& name) {
   const auto path = context.state_dir / name;
-  std::error_code error;
-  if (!std::filesystem::exists(path, error)) return std::optional<Bytes>{};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Errc::io, "cannot read " + path.string());
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return std::optional<Bytes>(to_bytes(text));
+  auto bytes = file::read(path, file::kLargeFileCap);
+  if (!bytes && bytes.error().code == Errc::not_found) return std::optional<Bytes>{};
+  if (!bytes) return std::unexpected(std::move(bytes).error());
+  return std::optional<Bytes>(*std::move(bytes));
 }
 
 Status write_state(const NodeContext& context, const std::string& name, ByteView bytes) {
-  const auto path = context.state_dir / name;
-  std::error_code error;
-  std::filesystem::create_directories(path.parent_path(), error);
-  if (error) return fail(Errc::io, "cannot create " + path.parent_path().string());
-  const auto temp = path.string() + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(Errc::io, "cannot write " + temp);
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t wrote = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (wrote <= 0) {
-      ::close(fd);
-      return fail(Errc::io, "cannot write " + temp);
-    }
-    done += static_cast<std::size_t>(wrote);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || std::rename(temp.c_str(), path.c_str()) != 0) {
-    return fail(Errc::io, "cannot write " + path.string());
-  }
-  return {};
+  // A role's state holds keys (shard keys, X25519 secrets): created 0600.
+  return file::write_atomic(context.state_dir / name, bytes, {.mode = file::kSecret});
 }
 
 Result<ByteArray<32>> load_or_create_key(const NodeContext& context, const std::string& name) {

@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <set>
+
+#include "base/file.hpp"
 
 namespace cairn::node {
 
@@ -139,12 +140,8 @@ Result<json> role_object(const std::string& kind, const json& value, const std::
   return resolved;
 }
 
-Result<std::string> read_text(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return fail(Errc::io, "cannot read " + file.string());
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return fail(Errc::io, "cannot read " + file.string());
-  return text;
+Result<std::string> read_text(const std::filesystem::path& path) {
+  return file::read_text(path, file::kSmallFileCap);
 }
 
 Result<json> parse_json_object(ByteView text, std::string_view where) {

@@ -5,10 +5,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <fstream>
 #include <memory>
-#include <sstream>
 
+#include "base/file.hpp"
 #include "crypto/hash.hpp"
 #include "seal/publication.hpp"
 
@@ -54,24 +53,13 @@ Result<std::pair<std::string, std::string>> make_key_and_cert(bool ed25519, cons
 }
 
 Result<std::string> read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return fail(Errc::io, "cannot read " + path.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return file::read_text(path, file::kSmallFileCap);
 }
 
+// Private keys are created 0600 in a 0700 directory: never readable by others, not even
+// between creation and a chmod.
 Status write_private(const std::filesystem::path& path, const std::string& text) {
-  const auto temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    if (!out) return fail(Errc::io, "cannot write " + temporary);
-    out << text;
-  }
-  std::filesystem::permissions(
-      temporary, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  std::filesystem::rename(temporary, path);
-  return {};
+  return file::write_atomic(path, std::string_view(text), {.mode = file::kSecret});
 }
 
 Status finish(ServiceKeys& keys) {
@@ -96,8 +84,7 @@ Result<ServiceKeys> ServiceKeys::generate() {
 }
 
 Result<ServiceKeys> ServiceKeys::load_or_create(const std::filesystem::path& directory) {
-  std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
+  CAIRN_TRY(file::create_directories(directory, 0700));
   const auto calendar_key = directory / "calendar-key.pem";
   if (!std::filesystem::exists(calendar_key)) {
     CAIRN_TRY_ASSIGN(ServiceKeys keys, generate());

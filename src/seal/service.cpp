@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <map>
 
+#include "base/file.hpp"
 #include "base/log.hpp"
 
 namespace cairn::seal {
@@ -16,28 +16,8 @@ std::int64_t now_second() {
       .count();
 }
 
-Status write_atomically(const std::filesystem::path& path, ByteView data) {
-  const auto temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) return fail(Errc::io, "cannot write " + temporary);
-    out.write(reinterpret_cast<const char*>(data.data()),
-              static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) return fail(Errc::io, "cannot write " + temporary);
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) return fail(Errc::io, "cannot replace " + path.string() + ": " + ec.message());
-  return {};
-}
-
-Result<Bytes> read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Errc::io, "cannot read " + path.string());
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return to_bytes(text);
-}
+// The publications list grows by one record (a few hundred bytes) per publication.
+constexpr std::uint64_t kPublicationsCap = 64ull << 20;
 
 }  // namespace
 
@@ -55,7 +35,7 @@ Result<std::unique_ptr<SigningService>> SigningService::open(ServiceOptions opti
   std::vector<PublicationRecord> publications;
   const auto list = options.repo / "publications.tlv";
   if (std::filesystem::exists(list)) {
-    CAIRN_TRY_ASSIGN(Bytes bytes, read_all(list));
+    CAIRN_TRY_ASSIGN(Bytes bytes, file::read(list, kPublicationsCap));
     std::size_t offset = 0;
     while (offset < bytes.size()) {
       CAIRN_TRY_ASSIGN(TlvElement element, read_tlv(bytes, offset));
@@ -261,16 +241,13 @@ Result<PublicationRecord> SigningService::publish() {
   }
   if (!options_.repo.empty()) {
     Bytes entry = encode_publication_record(record, 0x703);
-    std::ofstream out(options_.repo / "publications.tlv", std::ios::binary | std::ios::app);
-    out.write(reinterpret_cast<const char*>(entry.data()),
-              static_cast<std::streamsize>(entry.size()));
-    out.flush();
-    if (!out) return fail(Errc::io, "cannot record the publication");
+    CAIRN_TRY(with_context(file::append_synced(options_.repo / "publications.tlv", as_chars(entry)),
+                           "recording the publication"));
   }
   publications_.push_back(record);
   if (!options_.repo.empty()) {
-    CAIRN_TRY_ASSIGN(Bytes file, build_file(publications_));
-    CAIRN_TRY(write_atomically(options_.repo / "publications.bin", file));
+    CAIRN_TRY_ASSIGN(Bytes contents, build_file(publications_));
+    CAIRN_TRY(file::write_atomic(options_.repo / "publications.bin", ByteView(contents)));
   }
   return record;
 }

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
+#include "base/file.hpp"
 
 namespace cairn::store {
 namespace {
@@ -13,9 +13,8 @@ Status prepare_root(const std::filesystem::path& root, bool create) {
   std::error_code ec;
   const auto version_file = root / "version";
   if (std::filesystem::exists(version_file, ec)) {
-    std::ifstream in(version_file);
-    std::string line;
-    std::getline(in, line);
+    CAIRN_TRY_ASSIGN(auto text, file::read_text(version_file, file::kSmallFileCap));
+    const std::string line = text.substr(0, text.find('\n'));
     if (line != kVersionLine) {
       return fail(Errc::unsupported, fmt::format("{} is a repository of version '{}'; this cairn "
                                                  "uses '{}'",
@@ -38,26 +37,8 @@ Status prepare_root(const std::filesystem::path& root, bool create) {
   }
   if (!create)
     return fail(Errc::not_found, fmt::format("no cairn repository at {}", root.string()));
-  std::filesystem::create_directories(root, ec);
-  if (ec) {
-    return fail(Errc::io,
-                fmt::format("cannot create the repository {}: {}", root.string(), ec.message()));
-  }
-  const auto temp = root / "version.tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << kVersionLine << '\n';
-    out.flush();
-    if (!out) {
-      return fail(Errc::io,
-                  fmt::format("cannot write {} (is the directory writable?)", temp.string()));
-    }
-  }
-  std::filesystem::rename(temp, version_file, ec);
-  if (ec) {
-    return fail(Errc::io, fmt::format("cannot create {}: {}", version_file.string(), ec.message()));
-  }
-  return {};
+  CAIRN_TRY(with_context(file::create_directories(root, 0700), "creating the repository"));
+  return file::write_atomic(version_file, std::string(kVersionLine) + "\n");
 }
 
 }  // namespace
@@ -65,8 +46,14 @@ Status prepare_root(const std::filesystem::path& root, bool create) {
 Result<std::unique_ptr<Repo>> Repo::open(const std::filesystem::path& root, RepoAccess access) {
   CAIRN_TRY(prepare_root(root, true));
   BlockstoreOptions options;
+  // A reader opens an existing store read-only: a read-write open would start a new,
+  // empty write-ahead log (blocks/NNNNNN.log) on every `cat` or `passport verify`.
+  std::error_code ec;
+  options.read_only =
+      access == RepoAccess::read && std::filesystem::exists(root / "blocks" / "CURRENT", ec);
   auto blocks = Blockstore::open(root / "blocks", options);
-  if (!blocks && blocks.error().code == Errc::conflict && access == RepoAccess::read) {
+  if (!blocks && blocks.error().code == Errc::conflict && access == RepoAccess::read &&
+      !options.read_only) {
     options.read_only = true;
     blocks = Blockstore::open(root / "blocks", options);
   }

@@ -136,6 +136,24 @@ TEST(SealCli, SignExtendPublishAndVerifyWithTheService) {
   EXPECT_EQ(last_json_line(tampered.out)["failed"][0]["line"], 43);
 }
 
+// A directory has no content to sign: hashing it signed the empty string, and `verify` of
+// any directory then said OK. Both commands refuse it by name, before any request is made.
+TEST(SealCli, DirectoriesAreRefusedWhereAFileIsMeant) {
+  testing::TempDir dir;
+  fs::create_directories(dir / "folder");
+  const std::string cairn = testing::cairn_binary().string() + " --repo " + (dir / "repo").string();
+  const auto sign =
+      run_command(cairn + " sign " + (dir / "folder").string() + " --server http://127.0.0.1:1");
+  EXPECT_EQ(sign.exit_code, 1);
+  EXPECT_NE(sign.err.find((dir / "folder").string() + ": is a directory, not a file"),
+            std::string::npos)
+      << sign.err;
+  EXPECT_FALSE(fs::exists(dir / "folder.ksig"));
+  const auto verify = run_command(cairn + " verify " + (dir / "folder").string());
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_NE(verify.err.find("is a directory"), std::string::npos) << verify.err;
+}
+
 TEST(SealCli, VerifyReportsKsiCodesForPackSignatures) {
   const fs::path pack = testing::source_dir() / ".." / "shared" / "vectors" / "ksi-test-pack";
   const char* env = std::getenv("CAIRN_KSI_PACK");

@@ -185,6 +185,31 @@ TEST(Blockstore, ReaderOpensReadOnlyBesideAWriter) {
   EXPECT_EQ(refused.error().code, Errc::conflict);
 }
 
+// `cat` and `passport verify` open the repository to read: they leave no file behind (a
+// read-write open started a new empty write-ahead log on every run).
+TEST(Repo, ReadingLeavesNoNewFiles) {
+  testing::TempDir dir;
+  {
+    auto writer = Repo::open(dir / "repo", RepoAccess::write).value();
+    const auto data = to_bytes("kept");
+    ASSERT_TRUE(writer->blocks().put(Cid::of(codec::kRaw, data), data));
+  }
+  auto count_files = [&] {
+    std::size_t files = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator(dir / "repo" / "blocks")) {
+      ++files;
+    }
+    return files;
+  };
+  const std::size_t before = count_files();
+  for (int i = 0; i < 3; ++i) {
+    auto reader = Repo::open(dir / "repo", RepoAccess::read).value();
+    EXPECT_TRUE(reader->blocks().read_only());
+  }
+  EXPECT_EQ(count_files(), before);
+}
+
 TEST(Repo, RefusesANonEmptyDirectoryThatIsNotARepository) {
   testing::TempDir dir;
   testing::write_file(dir / "someone-elses-file", as_bytes(std::string_view("x")));

@@ -115,7 +115,7 @@ TEST_F(StoreCli, CarExportImportPinAndGcAcrossRepositories) {
 TEST_F(StoreCli, BadInputsGetAMessageAndExitOne) {
   const auto root = add_files("a");
   const auto bad_cid = cairn("a", "cat bafyNOTACID");
-  EXPECT_EQ(bad_cid.exit_code, 1);
+  EXPECT_EQ(bad_cid.exit_code, 2);
   EXPECT_NE(bad_cid.err.find("not a CID"), std::string::npos) << bad_cid.err;
 
   const auto missing =
@@ -155,6 +155,34 @@ TEST_F(StoreCli, BadInputsGetAMessageAndExitOne) {
                                              path("files") + " add " + path("files/hello.txt"));
   EXPECT_EQ(not_repo.exit_code, 1);
   EXPECT_NE(not_repo.err.find("not a cairn repository"), std::string::npos) << not_repo.err;
+}
+
+// What a kubo user types works, or is refused by name: -r and -Q on add, /ipfs/CID, a path
+// inside a DAG; and --json never runs into data written to standard output.
+TEST_F(StoreCli, KuboHabitsAndJsonBesideData) {
+  const auto quiet = cairn("a", "add -r -Q " + path("files"));
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  const std::string root = quiet.out.substr(0, quiet.out.find('\n'));
+  EXPECT_EQ(quiet.out, root + "\n");  // the root's CID alone
+  const auto hello = cairn("a", "--json add " + path("files/hello.txt"));
+  const std::string hello_cid = json_of(hello).at("root").get<std::string>();
+
+  const auto by_path = cairn("a", "cat /ipfs/" + hello_cid);
+  EXPECT_EQ(by_path.exit_code, 0) << by_path.err;
+  EXPECT_EQ(by_path.out, "hello world");
+
+  const auto inside = cairn("a", "cat " + root + "/hello.txt");
+  EXPECT_EQ(inside.exit_code, 2);
+  EXPECT_NE(inside.err.find("path inside a DAG"), std::string::npos) << inside.err;
+
+  for (const std::string& command : {"cat " + hello_cid, "car export " + root + " -o -"}) {
+    const auto glued = cairn("a", "--json " + command);
+    EXPECT_EQ(glued.exit_code, 2) << command;
+    EXPECT_NE(glued.err.find("--json needs --output FILE"), std::string::npos) << glued.err;
+  }
+  const auto to_file = cairn("a", "--json cat " + hello_cid + " -o " + path("out.txt"));
+  EXPECT_EQ(to_file.exit_code, 0) << to_file.err;
+  EXPECT_EQ(json_of(to_file).at("bytes").get<int>(), 11);
 }
 
 TEST_F(StoreCli, FullDiskIsReportedAndHarmsNothing) {

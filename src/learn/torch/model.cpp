@@ -7,7 +7,8 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <fstream>
+
+#include "base/file.hpp"
 
 namespace cairn::learn {
 namespace {
@@ -258,18 +259,14 @@ Status Model::save_state_dict(const std::filesystem::path& path) const {
   } catch (const std::exception& e) {
     return fail(Errc::internal, fmt::format("serialising the state_dict: {}", e.what()));
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out.write(archive.data(), static_cast<std::streamsize>(archive.size()))) {
-    return fail(Errc::io, fmt::format("cannot write {}", path.string()));
-  }
-  return {};
+  return file::write_atomic(path, std::string_view(archive.data(), archive.size()));
 }
 
 Result<std::vector<std::pair<std::string, torch::Tensor>>> load_state_dict(
     const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Errc::not_found, fmt::format("cannot open {}", path.string()));
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CAIRN_TRY_ASSIGN(const Bytes contents, file::read(path, file::kLargeFileCap));
+  const std::vector<char> bytes(reinterpret_cast<const char*>(contents.data()),
+                                reinterpret_cast<const char*>(contents.data()) + contents.size());
   try {
     const auto value = torch::pickle_load(bytes);
     if (!value.isGenericDict())
