@@ -1,6 +1,7 @@
 #include "chain/anvil.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -176,6 +177,14 @@ void Anvil::stop() {
 
 Anvil::~Anvil() {
   stop();
+}
+
+Status check_dev_account_allowed(std::uint64_t chain_id) {
+  if (chain_id == kLocalChainId) return {};
+  return fail(Errc::invalid_argument,
+              fmt::format("a dev account's key is public: it signs only on a local chain (chain id "
+                          "{}), and this chain's id is {}; use a keystore",
+                          kLocalChainId, chain_id));
 }
 
 const crypto::Secp256k1SecretKey& dev_account_key(std::size_t index) {

@@ -63,5 +63,10 @@ bool process_alive(pid_t pid);
 // anvil. Public knowledge: never use them on a real network.
 const crypto::Secp256k1SecretKey& dev_account_key(std::size_t index);  // index < 10
 inline constexpr std::size_t kDevAccountCount = 10;
+// The chain id of anvil, hardhat and the local ganache the tests start.
+inline constexpr std::uint64_t kLocalChainId = 31337;
+// The dev accounts' keys are public, so they may sign only on a local chain: anyone could
+// take what they hold or sign as them anywhere else.
+[[nodiscard]] Status check_dev_account_allowed(std::uint64_t chain_id);
 
 }  // namespace cairn::chain

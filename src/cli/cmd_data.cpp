@@ -18,10 +18,11 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.hpp"
+#include "base/file.hpp"
+#include "base/json.hpp"
 #include "chain/contract.hpp"
 #include "chain/data_transfer.hpp"
 #include "cli/cmd_chain_support.hpp"
@@ -83,23 +84,16 @@ Cid put_raw(store::Blockstore& blocks, ByteView bytes, std::string_view name) {
   return cid;
 }
 
+// The data a deal sells is held in memory to be encrypted; 4 GiB is the most it may be.
+constexpr std::uint64_t kDealDataCap = 4ull << 30;
+
 Bytes read_whole_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CommandError(Error{Errc::io, "cannot read " + path.string()});
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return to_bytes(text);
+  return read_binary_file(path, "the data", kDealDataCap);
 }
 
+// A deal's X25519 secret: created 0600, never readable by others, not even for an instant.
 void write_private_file(const std::filesystem::path& path, const std::string& text) {
-  std::filesystem::create_directories(path.parent_path());
-  const auto temp = path.string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << text;
-    if (!out) throw CommandError(Error{Errc::io, "cannot write " + temp});
-  }
-  ::chmod(temp.c_str(), 0600);
-  std::filesystem::rename(temp, path);
+  write_file(path, text, file::kSecret);
 }
 
 std::filesystem::path data_dir(const Context& ctx) {
@@ -160,7 +154,9 @@ int run_offer(Context& ctx, const Args& args) {
   args.expect_positional(1, 1);
   const std::filesystem::path file = args.positional(0, "FILE");
   const Bytes content = read_whole_file(file);
-  const auto price = unwrap(chain::U256::parse_amount(args.get_or("--price", "0")), "--price");
+  // DataTransfer escrows the price: a deal at 0 wei reverts, so an offer names its price.
+  const auto price = usage_unwrap(chain::U256::parse_amount(args.require("--price")), "--price");
+  if (price == chain::U256{}) throw UsageError("--price must be above 0 (the buyer escrows it)");
   Opened opened = open_data_transfer(ctx, args);
   auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
   // The schema: what a buyer learns before paying, and checks the delivery against.
@@ -211,7 +207,7 @@ int run_buy(Context& ctx, const Args& args) {
   if (!provider) throw UsageError("--provider: " + provider.error().message);
   const auto schema_cid = Cid::parse(args.require("--schema"));
   if (!schema_cid) throw UsageError("--schema: " + schema_cid.error().message);
-  const auto price = unwrap(chain::U256::parse_amount(args.require("--price")), "--price");
+  const auto price = usage_unwrap(chain::U256::parse_amount(args.require("--price")), "--price");
   Opened opened = open_data_transfer(ctx, args);
   auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
   // A fresh X25519 key per deal: the provider wraps the data key to its public half.
@@ -257,8 +253,8 @@ int run_provide(Context& ctx, const Args& args) {
       throw UsageError(
           "no offer of this repository matches the deal's schema; give the FILE to deliver");
     }
-    std::ifstream in(offer_path);
-    file = json::parse(in)["file"].get<std::string>();
+    const auto offer = unwrap(parse_json(read_text_file(offer_path), offer_path.string()));
+    file = unwrap(unwrap(JsonObject::of(offer, offer_path.string())).string("file"));
   }
   auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
   const Cid pub_cid = find_cid(repo->blocks(), init.consumer_pub_key, "the consumer's key");
@@ -301,9 +297,9 @@ int run_accept(Context& ctx, const Args& args) {
                                                   ctx.repo.string() +
                                                   " (was it bought with this repository?)"});
   }
-  std::ifstream in(deal_file);
-  const json deal = json::parse(in);
-  const auto secret = unwrap(from_hex(deal["x25519Secret"].get<std::string>()));
+  const json deal = unwrap(parse_json(read_text_file(deal_file), deal_file.string()));
+  auto deal_fields = unwrap(JsonObject::of(deal, deal_file.string()));
+  const auto secret = unwrap(unwrap(deal_fields.required("x25519Secret")).hex_bytes(32));
   ByteArray<32> secret_key;
   std::copy(secret.begin(), secret.end(), secret_key.begin());
   const auto x25519 = crypto::x25519_from_secret(secret_key);
@@ -350,12 +346,7 @@ int run_accept(Context& ctx, const Args& args) {
                              "run `cairn data dispute " +
                                  deal_id.to_decimal() + "`"});
   }
-  {
-    std::ofstream file(out, std::ios::binary | std::ios::trunc);
-    file.write(reinterpret_cast<const char*>(plain->data()),
-               static_cast<std::streamsize>(plain->size()));
-    if (!file) throw CommandError(Error{Errc::io, "cannot write " + out.string()});
-  }
+  write_file(out, ByteView(*plain));
   const auto tx = unwrap(opened.contract->verified_data(opened.signer, deal_id), "verifiedData");
   ctx.print(fmt::format("{} bytes written to {}; provider paid", plain->size(), out.string()));
   ctx.result = {

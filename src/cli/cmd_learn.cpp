@@ -2,13 +2,14 @@
 // recomputation of a published contribution report.
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 #include <numeric>
 
 #include "base/encoding.hpp"
+#include "base/json.hpp"
 #include "cli/command.hpp"
 #include "crypto/hash.hpp"
+#include "crypto/paillier.hpp"
 #include "learn/contribution.hpp"
 #include "learn/dataset.hpp"
 #include "learn/partition.hpp"
@@ -22,18 +23,11 @@ namespace {
 using namespace cairn::learn;
 
 OptionSpec opt(std::string name, bool takes_value, std::string help) {
-  OptionSpec spec;
-  spec.name = std::move(name);
-  spec.takes_value = takes_value;
-  spec.help = std::move(help);
-  return spec;
+  return OptionSpec(std::move(name), takes_value, std::move(help));
 }
 
 void write_text(const std::filesystem::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out.write(text.data(), static_cast<std::streamsize>(text.size()))) {
-    throw CommandError(fmt::format("cannot write {}", path.string()));
-  }
+  write_file(path, text);
 }
 
 SimulationConfig parse_simulation(const Args& args) {
@@ -70,22 +64,32 @@ SimulationConfig parse_simulation(const Args& args) {
     if (*mu < 0) throw UsageError("--prox-mu must not be negative");
     config.train.prox_mu = *mu;
   }
-  config.partition = unwrap(parse_partition(args.get_or("--partition", "iid")));
+  config.partition =
+      usage_unwrap(parse_partition(args.get_or("--partition", "iid")), "--partition");
   config.model = args.get_or("--model", "cnn");
-  config.rule = unwrap(parse_aggregation_rule(args.get_or("--aggregate", "fedavg")));
+  config.rule =
+      usage_unwrap(parse_aggregation_rule(args.get_or("--aggregate", "fedavg")), "--aggregate");
   if (auto clip = args.get_double("--clip")) {
     if (!(*clip > 0)) throw UsageError("--clip must be positive");
     config.rule.clip_norm = *clip;
   }
   if (auto server_lr = args.get_double("--server-lr")) config.rule.server_lr = *server_lr;
-  config.secure = unwrap(parse_secure_mode(args.get_or("--secure", "none")));
-  config.paillier_bits =
-      static_cast<std::size_t>(args.get_int_or("--paillier-bits", 2048, 256, 8192));
+  config.secure = usage_unwrap(parse_secure_mode(args.get_or("--secure", "none")), "--secure");
+  config.paillier_bits = static_cast<std::size_t>(args.get_int_or(
+      "--paillier-bits", 2048, 0, static_cast<std::int64_t>(crypto::kMaxPaillierBits)));
+  config.insecure_test_key = args.has("--insecure-test-key");
+  usage_unwrap(crypto::check_paillier_bits(config.paillier_bits, config.insecure_test_key),
+               "--paillier-bits");
   config.packing = !args.has("--no-packing");
   if (auto malicious = args.get("--malicious"))
-    config.malicious = unwrap(parse_malicious(*malicious));
-  if (auto faulty = args.get("--faulty")) config.faulty = unwrap(parse_faulty(*faulty));
-  if (auto dropout = args.get_double("--dropout")) config.dropout = *dropout;
+    config.malicious = usage_unwrap(parse_malicious(*malicious), "--malicious");
+  if (auto faulty = args.get("--faulty"))
+    config.faulty = usage_unwrap(parse_faulty(*faulty), "--faulty");
+  if (auto dropout = args.get_double("--dropout")) {
+    if (!(*dropout >= 0 && *dropout < 1))
+      throw UsageError("--dropout must be at least 0 and below 1");
+    config.dropout = *dropout;
+  }
   config.seed = static_cast<std::uint64_t>(
       args.get_int_or("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
   config.train_limit = static_cast<std::size_t>(args.get_int_or("--train-limit", 0, 0, 1LL << 40));
@@ -220,14 +224,7 @@ int run_quality(Context& ctx, const Args& args) {
 int run_verify_contributions(Context& ctx, const Args& args) {
   args.expect_positional(1, 1);
   const auto path = args.positional(0, "RESULT.json");
-  std::ifstream in(path);
-  if (!in) throw CommandError(fmt::format("cannot open {}", path));
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw CommandError(fmt::format("{} is not JSON: {}", path, e.what()));
-  }
+  nlohmann::json json = unwrap(parse_json(read_text_file(path, "RESULT.json", 256ull << 20), path));
   if (!json.contains("contributions") || !json["contributions"].contains("rounds")) {
     throw CommandError(fmt::format("{} carries no contribution report", path));
   }
@@ -299,7 +296,7 @@ int run_partition(Context& ctx, const Args& args) {
   args.expect_positional(0, 0);
   const auto dataset = args.get_or("--dataset", "fashion-mnist");
   const auto clients = static_cast<std::size_t>(args.get_int_or("--clients", 10, 1, 100000));
-  const auto spec = unwrap(parse_partition(args.get_or("--partition", "iid")));
+  const auto spec = usage_unwrap(parse_partition(args.get_or("--partition", "iid")), "--partition");
   const auto seed = static_cast<std::uint64_t>(
       args.get_int_or("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
   const auto rows_per_client =
@@ -487,7 +484,9 @@ const CommandRegistration simulate_command{Command{
         opt("--clip", true, "clip every update to this L2 norm before aggregating"),
         opt("--server-lr", true, "FedAdam server learning rate (default 0.01)"),
         opt("--secure", true, "none (default), paillier or mask"),
-        opt("--paillier-bits", true, "Paillier modulus size (default 2048)"),
+        opt("--paillier-bits", true, "Paillier modulus size (default 2048; 2048 to 8192)"),
+        opt("--insecure-test-key", false,
+            "allow a Paillier key from 512 bits (tests only: breakable)"),
         opt("--no-packing", false, "one value per Paillier ciphertext"),
         opt("--mask-threshold", true, "Shamir threshold for masking (default clients/2 + 1)"),
         opt("--malicious", true,

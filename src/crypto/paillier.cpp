@@ -53,7 +53,8 @@ class Reader {
   Result<ByteView> field(std::string_view what) {
     CAIRN_TRY_ASSIGN(auto length_bytes, take(4, what));
     const auto length = read_be(length_bytes);
-    if (length > kMaxKeyBits / 4) return fail(Errc::parse, fmt::format("{} of {} bytes is too long", what, length));
+    if (length > kMaxKeyBits / 4)
+      return fail(Errc::parse, fmt::format("{} of {} bytes is too long", what, length));
     CAIRN_TRY_ASSIGN(auto bytes, take(length, what));
     if (bytes.empty() || bytes[0] == std::byte{0}) {
       return fail(Errc::parse, fmt::format("{} is empty or has a leading zero byte", what));
@@ -63,7 +64,8 @@ class Reader {
   Result<ByteView> blob(std::string_view what) {
     CAIRN_TRY_ASSIGN(auto length_bytes, take(4, what));
     const auto length = read_be(length_bytes);
-    if (length > kMaxKeyBits / 4) return fail(Errc::parse, fmt::format("{} of {} bytes is too long", what, length));
+    if (length > kMaxKeyBits / 4)
+      return fail(Errc::parse, fmt::format("{} of {} bytes is too long", what, length));
     return take(length, what);
   }
   bool done() const { return offset_ == data_.size(); }
@@ -110,14 +112,17 @@ std::string Mpz::to_decimal() const {
 
 namespace {
 Result<Mpz> parse_base(std::string_view text, int base, std::string_view what) {
-  if (text.empty() || text.size() > kMaxKeyBits) return fail(Errc::parse, fmt::format("bad {} number", what));
+  if (text.empty() || text.size() > kMaxKeyBits)
+    return fail(Errc::parse, fmt::format("bad {} number", what));
   for (char c : text) {
-    const bool ok = base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : (c >= '0' && c <= '9');
+    const bool ok =
+        base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : (c >= '0' && c <= '9');
     if (!ok) return fail(Errc::parse, fmt::format("'{}' is not a {} digit", c, what));
   }
   Mpz out;
   const std::string copy(text);
-  if (mpz_set_str(out.get(), copy.c_str(), base) != 0) return fail(Errc::parse, fmt::format("bad {} number", what));
+  if (mpz_set_str(out.get(), copy.c_str(), base) != 0)
+    return fail(Errc::parse, fmt::format("bad {} number", what));
   return out;
 }
 }  // namespace
@@ -126,7 +131,9 @@ Result<Mpz> Mpz::from_hex(std::string_view hex) {
   if (hex.starts_with("0x")) hex.remove_prefix(2);
   return parse_base(hex, 16, "hexadecimal");
 }
-Result<Mpz> Mpz::from_decimal(std::string_view text) { return parse_base(text, 10, "decimal"); }
+Result<Mpz> Mpz::from_decimal(std::string_view text) {
+  return parse_base(text, 10, "decimal");
+}
 
 Mpz random_below(const Mpz& bound) {
   const Bytes bytes = random_bytes((bound.bits() + 7) / 8 + 16);  // 128 extra bits: negligible bias
@@ -164,8 +171,8 @@ Result<PaillierPublicKey> paillier_public_key(const Mpz& n, const Mpz& g) {
 }
 
 Result<PaillierPrivateKey> paillier_private_from_primes(const Mpz& p, const Mpz& q, const Mpz& g) {
-  if (p == q || mpz_cmp_ui(p.get(), 3) < 0 || mpz_cmp_ui(q.get(), 3) < 0 || mpz_probab_prime_p(p.get(), 25) == 0 ||
-      mpz_probab_prime_p(q.get(), 25) == 0) {
+  if (p == q || mpz_cmp_ui(p.get(), 3) < 0 || mpz_cmp_ui(q.get(), 3) < 0 ||
+      mpz_probab_prime_p(p.get(), 25) == 0 || mpz_probab_prime_p(q.get(), 25) == 0) {
     return fail(Errc::crypto, "Paillier private key needs two distinct odd primes");
   }
   Mpz n;
@@ -187,22 +194,28 @@ Result<PaillierPrivateKey> paillier_private_from_primes(const Mpz& p, const Mpz&
   const auto& pk = key.public_key;
   mpz_powm(x.get(), pk.g.get(), key.lambda.get(), pk.n_squared.get());
   l_function(l, x, pk.n);
-  if (mpz_invert(key.mu.get(), l.get(), pk.n.get()) == 0) return fail(Errc::crypto, "g is not a valid Paillier generator");
+  if (mpz_invert(key.mu.get(), l.get(), pk.n.get()) == 0)
+    return fail(Errc::crypto, "g is not a valid Paillier generator");
   mpz_mul(key.p_squared.get(), p.get(), p.get());
   mpz_mul(key.q_squared.get(), q.get(), q.get());
   // h_p = L_p(g^(p-1) mod p^2)^-1 mod p, and the same for q.
   mpz_powm(x.get(), pk.g.get(), p1.get(), key.p_squared.get());
   l_function(l, x, p);
-  if (mpz_invert(key.hp.get(), l.get(), p.get()) == 0) return fail(Errc::crypto, "g is not a valid generator mod p^2");
+  if (mpz_invert(key.hp.get(), l.get(), p.get()) == 0)
+    return fail(Errc::crypto, "g is not a valid generator mod p^2");
   mpz_powm(x.get(), pk.g.get(), q1.get(), key.q_squared.get());
   l_function(l, x, q);
-  if (mpz_invert(key.hq.get(), l.get(), q.get()) == 0) return fail(Errc::crypto, "g is not a valid generator mod q^2");
-  if (mpz_invert(key.q_inverse_mod_p.get(), q.get(), p.get()) == 0) return fail(Errc::crypto, "q is not invertible mod p");
+  if (mpz_invert(key.hq.get(), l.get(), q.get()) == 0)
+    return fail(Errc::crypto, "g is not a valid generator mod q^2");
+  if (mpz_invert(key.q_inverse_mod_p.get(), q.get(), p.get()) == 0)
+    return fail(Errc::crypto, "q is not invertible mod p");
   return key;
 }
 
-Result<PaillierPrivateKey> paillier_private_from_lambda(const Mpz& n, const Mpz& g, const Mpz& lambda) {
-  if (mpz_sgn(lambda.get()) <= 0 || mpz_odd_p(lambda.get())) return fail(Errc::crypto, "lambda must be positive and even");
+Result<PaillierPrivateKey> paillier_private_from_lambda(const Mpz& n, const Mpz& g,
+                                                        const Mpz& lambda) {
+  if (mpz_sgn(lambda.get()) <= 0 || mpz_odd_p(lambda.get()))
+    return fail(Errc::crypto, "lambda must be positive and even");
   // lambda = 2^t r with r odd; for random a, the sequence a^r, a^(2r), ... reaches 1, and
   // the element before it is a non-trivial square root of 1 with probability >= 1/2.
   Mpz r = lambda;
@@ -218,7 +231,8 @@ Result<PaillierPrivateKey> paillier_private_from_lambda(const Mpz& n, const Mpz&
     mpz_powm(x.get(), a.get(), r.get(), n.get());
     for (unsigned long i = 0; i < t; ++i) {
       mpz_powm_ui(y.get(), x.get(), 2, n.get());
-      if (mpz_cmp_ui(y.get(), 1) == 0 && mpz_cmp_ui(x.get(), 1) != 0 && mpz_cmp(x.get(), n_minus_one.get()) != 0) {
+      if (mpz_cmp_ui(y.get(), 1) == 0 && mpz_cmp_ui(x.get(), 1) != 0 &&
+          mpz_cmp(x.get(), n_minus_one.get()) != 0) {
         mpz_sub_ui(x.get(), x.get(), 1);
         mpz_gcd(factor.get(), x.get(), n.get());
         break;
@@ -229,19 +243,40 @@ Result<PaillierPrivateKey> paillier_private_from_lambda(const Mpz& n, const Mpz&
     mpz_set_ui(factor.get(), 1);
   }
   if (mpz_cmp_ui(factor.get(), 1) <= 0 || mpz_cmp(factor.get(), n.get()) >= 0) {
-    return fail(Errc::crypto, "lambda does not factor n: not a Paillier private key for this modulus");
+    return fail(Errc::crypto,
+                "lambda does not factor n: not a Paillier private key for this modulus");
   }
   Mpz other;
   mpz_divexact(other.get(), n.get(), factor.get());
   return paillier_private_from_primes(factor, other, g);
 }
 
+Status check_paillier_bits(std::size_t bits, bool insecure_test_key) {
+  const std::size_t minimum = insecure_test_key ? kMinInsecurePaillierBits : kMinPaillierBits;
+  if (bits < minimum || bits > kMaxPaillierBits || bits % 2 != 0) {
+    return fail(
+        Errc::invalid_argument,
+        insecure_test_key
+            ? fmt::format("a Paillier key of {} bits: test keys must be even and {} to {} bits",
+                          bits, kMinInsecurePaillierBits, kMaxPaillierBits)
+            : fmt::format("a Paillier key of {} bits: keys must be even and {} to {} bits "
+                          "(below {} is breakable: tests only, with --insecure-test-key or "
+                          "\"insecure_test_key\": true)",
+                          bits, kMinPaillierBits, kMaxPaillierBits, kMinPaillierBits));
+  }
+  return {};
+}
+
 Result<PaillierKeyPair> paillier_generate(std::size_t bits, bool allow_small) {
   if (bits < kMinPaillierBits && !allow_small) {
-    return fail(Errc::invalid_argument, fmt::format("Paillier keys need at least {} bits (asked for {})", kMinPaillierBits, bits));
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("Paillier keys need at least {} bits (asked for {})", kMinPaillierBits, bits));
   }
   if (bits < 64 || bits > kMaxKeyBits || bits % 2 != 0) {
-    return fail(Errc::invalid_argument, fmt::format("Paillier key size {} must be even and in [64, {}]", bits, kMaxKeyBits));
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("Paillier key size {} must be even and in [64, {}]", bits, kMaxKeyBits));
   }
   for (;;) {
     Mpz p = random_prime(bits / 2);
@@ -341,9 +376,11 @@ void PaillierEncryptor::precompute(std::size_t count) const {
   batch.reserve(kBatch);
   for (std::size_t made = 0; made < count;) {
     batch.clear();
-    for (std::size_t i = 0; i < kBatch && made < count; ++i, ++made) batch.push_back(randomiser());
+    for (std::size_t i = 0; i < kBatch && made < count; ++i, ++made)
+      batch.push_back(randomiser());
     std::lock_guard lock(pool_->mutex);
-    for (auto& r : batch) pool_->randomisers.push_back(std::move(r));
+    for (auto& r : batch)
+      pool_->randomisers.push_back(std::move(r));
   }
 }
 
@@ -405,7 +442,8 @@ Status paillier_check_ciphertext(const PaillierPublicKey& key, const Mpz& c) {
   }
   Mpz gcd;
   mpz_gcd(gcd.get(), c.get(), key.n.get());
-  if (mpz_cmp_ui(gcd.get(), 1) != 0) return fail(Errc::crypto, "Paillier ciphertext shares a factor with n");
+  if (mpz_cmp_ui(gcd.get(), 1) != 0)
+    return fail(Errc::crypto, "Paillier ciphertext shares a factor with n");
   return {};
 }
 
@@ -456,7 +494,8 @@ Bytes encode_public_key(const PaillierPublicKey& key) {
 Result<PaillierPublicKey> decode_public_key(ByteView bytes) {
   Reader in(bytes);
   CAIRN_TRY_ASSIGN(auto magic, in.take(kPublicMagic.size(), "magic"));
-  if (!equal(magic, as_bytes(kPublicMagic))) return fail(Errc::parse, "not a cairn Paillier public key (bad magic)");
+  if (!equal(magic, as_bytes(kPublicMagic)))
+    return fail(Errc::parse, "not a cairn Paillier public key (bad magic)");
   CAIRN_TRY_ASSIGN(auto version, in.take(2, "version"));
   if (read_be(version) != kKeyFormatVersion) {
     return fail(Errc::unsupported, fmt::format("Paillier key format version {}", read_be(version)));
@@ -480,7 +519,8 @@ Bytes encode_private_key(const PaillierPrivateKey& key) {
 Result<PaillierPrivateKey> decode_private_key(ByteView bytes) {
   Reader in(bytes);
   CAIRN_TRY_ASSIGN(auto magic, in.take(kPrivateMagic.size(), "magic"));
-  if (!equal(magic, as_bytes(kPrivateMagic))) return fail(Errc::parse, "not a cairn Paillier private key (bad magic)");
+  if (!equal(magic, as_bytes(kPrivateMagic)))
+    return fail(Errc::parse, "not a cairn Paillier private key (bad magic)");
   CAIRN_TRY_ASSIGN(auto version, in.take(2, "version"));
   if (read_be(version) != kKeyFormatVersion) {
     return fail(Errc::unsupported, fmt::format("Paillier key format version {}", read_be(version)));
@@ -490,17 +530,21 @@ Result<PaillierPrivateKey> decode_private_key(ByteView bytes) {
   CAIRN_TRY_ASSIGN(auto p, in.field("prime p"));
   CAIRN_TRY_ASSIGN(auto q, in.field("prime q"));
   if (!in.done()) return fail(Errc::parse, "trailing bytes after the Paillier private key");
-  CAIRN_TRY_ASSIGN(auto key, paillier_private_from_primes(Mpz::from_bytes(p), Mpz::from_bytes(q), pub.g));
-  if (!(key.public_key.n == pub.n)) return fail(Errc::integrity, "Paillier private key primes do not match n");
+  CAIRN_TRY_ASSIGN(auto key,
+                   paillier_private_from_primes(Mpz::from_bytes(p), Mpz::from_bytes(q), pub.g));
+  if (!(key.public_key.n == pub.n))
+    return fail(Errc::integrity, "Paillier private key primes do not match n");
   return key;
 }
 
-Bytes encode_ciphertext(const PaillierPublicKey& key, const Mpz& c) { return c.to_bytes(key.ciphertext_bytes()); }
+Bytes encode_ciphertext(const PaillierPublicKey& key, const Mpz& c) {
+  return c.to_bytes(key.ciphertext_bytes());
+}
 
 Result<Mpz> decode_ciphertext(const PaillierPublicKey& key, ByteView bytes) {
   if (bytes.size() != key.ciphertext_bytes()) {
-    return fail(Errc::parse, fmt::format("Paillier ciphertext of {} bytes, the key needs {}", bytes.size(),
-                                         key.ciphertext_bytes()));
+    return fail(Errc::parse, fmt::format("Paillier ciphertext of {} bytes, the key needs {}",
+                                         bytes.size(), key.ciphertext_bytes()));
   }
   Mpz c = Mpz::from_bytes(bytes);
   CAIRN_TRY(paillier_check_ciphertext(key, c));

@@ -82,21 +82,31 @@ struct PaillierKeyPair {
 };
 
 inline constexpr std::size_t kMinPaillierBits = 2048;
+inline constexpr std::size_t kMaxPaillierBits = 8192;
+// Keys below 2048 bits are breakable; tests use them for speed, and only when they say so.
+inline constexpr std::size_t kMinInsecurePaillierBits = 512;
+
+// The one rule for a Paillier key size, for every command and role: even, 2048 to 8192
+// bits, or from 512 bits when the caller passed the insecure-test-key flag.
+[[nodiscard]] Status check_paillier_bits(std::size_t bits, bool insecure_test_key);
 
 // n = p q with p, q random primes of bits/2 bits each, n exactly `bits` bits, g = n + 1.
 // Refuses fewer than 2048 bits unless `allow_small` (tests and fuzzing only).
 [[nodiscard]] Result<PaillierKeyPair> paillier_generate(std::size_t bits, bool allow_small = false);
 // Rebuilds the private key (lambda, mu, CRT values) from p, q and g.
-[[nodiscard]] Result<PaillierPrivateKey> paillier_private_from_primes(const Mpz& p, const Mpz& q, const Mpz& g);
+[[nodiscard]] Result<PaillierPrivateKey> paillier_private_from_primes(const Mpz& p, const Mpz& q,
+                                                                      const Mpz& g);
 [[nodiscard]] Result<PaillierPublicKey> paillier_public_key(const Mpz& n, const Mpz& g);
 // Imports a key given as (n, g, lambda), e.g. from paillier-bigint, which does not export
 // p and q: n is factored from lambda (a multiple of the Carmichael function of n).
-[[nodiscard]] Result<PaillierPrivateKey> paillier_private_from_lambda(const Mpz& n, const Mpz& g, const Mpz& lambda);
+[[nodiscard]] Result<PaillierPrivateKey> paillier_private_from_lambda(const Mpz& n, const Mpz& g,
+                                                                      const Mpz& lambda);
 
 // c = g^m r^n mod n^2 with a fresh random r (m must be in [0, n)).
 [[nodiscard]] Result<Mpz> paillier_encrypt(const PaillierPublicKey& key, const Mpz& m);
 // As above with a given r (for cross-checks against other implementations).
-[[nodiscard]] Result<Mpz> paillier_encrypt_with(const PaillierPublicKey& key, const Mpz& m, const Mpz& r);
+[[nodiscard]] Result<Mpz> paillier_encrypt_with(const PaillierPublicKey& key, const Mpz& m,
+                                                const Mpz& r);
 
 // Encryption with precomputation (Damgard, Jurik and Nielsen 2010, section 4): with
 // h = -x^2 mod n for random x and hs = h^n mod n^2, the randomiser is hs^a for a random

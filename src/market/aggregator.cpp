@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <chrono>
 #include <set>
 
+#include "base/json.hpp"
 #include "learn/params.hpp"
 #include "market/directory.hpp"
 #include "market/protocol.hpp"
@@ -184,17 +186,25 @@ Result<std::unique_ptr<Role>> make_aggregator(const nlohmann::json& config, Node
   if (!config.is_object() && !config.is_null()) {
     return fail(Errc::invalid_argument, "roles.aggregator must be an object");
   }
-  const std::string behaviour =
-      config.is_object() ? config.value("behaviour", std::string("honest")) : "honest";
+  std::string behaviour = "honest";
+  if (config.is_object()) {
+    CAIRN_TRY_ASSIGN(JsonObject object, JsonObject::of(config, "roles.aggregator"));
+    CAIRN_TRY_ASSIGN(auto text, object.optional_string("behaviour"));
+    if (text) behaviour = *text;
+    CAIRN_TRY(object.close());
+  }
   std::optional<std::uint64_t> wrong_round;
-  if (behaviour.rfind("wrong-aggregate:", 0) == 0) {
-    const std::string number = behaviour.substr(16);
-    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos ||
-        number.size() > 6) {
-      return fail(Errc::invalid_argument,
-                  "roles.aggregator.behaviour: wrong-aggregate:ROUND needs a round number");
+  if (behaviour.starts_with("wrong-aggregate:")) {
+    const std::string_view number = std::string_view(behaviour).substr(16);
+    std::uint64_t round = 0;
+    const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), round);
+    if (number.empty() || error != std::errc{} || end != number.data() + number.size() ||
+        round > 255) {
+      return fail(
+          Errc::invalid_argument,
+          "roles.aggregator.behaviour: wrong-aggregate:ROUND needs a round number (1 to 255)");
     }
-    wrong_round = std::stoull(number);
+    wrong_round = round;
   } else if (behaviour != "honest") {
     return fail(
         Errc::invalid_argument,

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "base/encoding.hpp"
+#include "base/json.hpp"
 #include "chain/data_transfer.hpp"
 #include "crypto/sodium.hpp"
 #include "market/directory.hpp"
@@ -462,22 +463,20 @@ class ComputeProvider final : public Role {
 }  // namespace
 
 Result<std::unique_ptr<Role>> make_compute_provider(const json& config, NodeContext& context) {
-  if (!config.is_object()) return fail(Errc::invalid_argument, "compute_provider: not an object");
-  chain::U256 price;
-  if (config.contains("price_wei")) {
-    if (!config["price_wei"].is_string()) {
-      return fail(Errc::invalid_argument, "compute_provider: price_wei must be a decimal string");
-    }
-    CAIRN_TRY_ASSIGN(price, chain::U256::parse(config["price_wei"].get<std::string>()));
-  }
-  if (price == chain::U256{}) {
-    return fail(Errc::invalid_argument,
-                "compute_provider: price_wei must be above 0 (DataTransfer escrows a price)");
+  CAIRN_TRY_ASSIGN(JsonObject object, JsonObject::of(config, "roles.compute_provider"));
+  CAIRN_TRY_ASSIGN(auto price_node, object.required("price_wei"));
+  CAIRN_TRY(object.close());
+  CAIRN_TRY_ASSIGN(auto price_text, price_node.string());
+  auto price = chain::U256::parse(price_text);
+  if (!price) return std::unexpected(price_node.error("must be a decimal amount of wei"));
+  if (*price == chain::U256{}) {
+    return std::unexpected(
+        price_node.error("must be above 0 (DataTransfer escrows the compute price)"));
   }
   if (context.repo == nullptr || !context.sender) {
     return fail(Errc::invalid_argument, "compute_provider: the node has no store or no chain");
   }
-  return std::unique_ptr<Role>(std::make_unique<ComputeProvider>(price, context));
+  return std::unique_ptr<Role>(std::make_unique<ComputeProvider>(*price, context));
 }
 
 }  // namespace cairn::market

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "base/encoding.hpp"
+#include "base/file.hpp"
+#include "base/json.hpp"
 #include "chain/data_transfer.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
@@ -95,40 +97,39 @@ struct Config {
   DataProviderBehaviour behaviour;
 };
 
+// Every mistake in the role's settings is found when the node starts, with the key's path;
+// the shard's files must exist and be files.
 Result<Config> parse_config(const json& config) {
-  if (!config.is_object()) return fail(Errc::invalid_argument, "data_provider: not an object");
+  CAIRN_TRY_ASSIGN(JsonObject object, JsonObject::of(config, "roles.data_provider"));
   Config out;
-  for (const char* key : {"images", "labels"}) {
-    if (!config.contains(key) || !config[key].is_string()) {
-      return fail(Errc::invalid_argument,
-                  fmt::format("data_provider: \"{}\" (a path) missing", key));
-    }
+  CAIRN_TRY_ASSIGN(auto images, object.string("images"));
+  CAIRN_TRY_ASSIGN(auto labels, object.string("labels"));
+  out.images = images;
+  out.labels = labels;
+  CAIRN_TRY_ASSIGN(auto dataset, object.optional_string("dataset"));
+  if (dataset) out.dataset = *dataset;
+  if (auto price = object.optional("price_wei")) {
+    CAIRN_TRY_ASSIGN(auto text, price->string());
+    auto parsed = chain::U256::parse(text);
+    if (!parsed) return std::unexpected(price->error("must be a decimal amount of wei"));
+    out.price = *parsed;
   }
-  out.images = config["images"].get<std::string>();
-  out.labels = config["labels"].get<std::string>();
-  if (config.contains("dataset") && config["dataset"].is_string())
-    out.dataset = config["dataset"].get<std::string>();
-  if (config.contains("price_wei")) {
-    if (!config["price_wei"].is_string()) {
-      return fail(Errc::invalid_argument, "data_provider: price_wei must be a decimal string");
-    }
-    CAIRN_TRY_ASSIGN(out.price, chain::U256::parse(config["price_wei"].get<std::string>()));
+  if (auto delegate = object.optional("delegate_to"); delegate && !delegate->is_null()) {
+    CAIRN_TRY_ASSIGN(auto text, delegate->string());
+    auto address = chain::Address::parse(text);
+    if (!address)
+      return std::unexpected(delegate->error("must be an address (0x and 40 hex digits)"));
+    out.delegate_to = *address;
   }
-  if (config.contains("delegate_to") && !config["delegate_to"].is_null()) {
-    if (!config["delegate_to"].is_string()) {
-      return fail(Errc::invalid_argument, "data_provider: delegate_to must be an address");
-    }
-    CAIRN_TRY_ASSIGN(chain::Address address,
-                     chain::Address::parse(config["delegate_to"].get<std::string>()));
-    out.delegate_to = address;
+  if (auto behaviour = object.optional("behaviour")) {
+    CAIRN_TRY_ASSIGN(auto text, behaviour->string());
+    auto parsed = DataProviderBehaviour::parse(text);
+    if (!parsed) return std::unexpected(behaviour->error(parsed.error().message));
+    out.behaviour = *parsed;
   }
-  if (config.contains("behaviour")) {
-    if (!config["behaviour"].is_string()) {
-      return fail(Errc::invalid_argument, "data_provider: behaviour must be a string");
-    }
-    CAIRN_TRY_ASSIGN(out.behaviour,
-                     DataProviderBehaviour::parse(config["behaviour"].get<std::string>()));
-  }
+  CAIRN_TRY(object.close());
+  CAIRN_TRY(file::require_regular_file(out.images, "roles.data_provider.images"));
+  CAIRN_TRY(file::require_regular_file(out.labels, "roles.data_provider.labels"));
   return out;
 }
 

@@ -8,11 +8,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include "base/encoding.hpp"
+#include "base/file.hpp"
+#include "base/json.hpp"
 #include "cairn/version.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/paillier.hpp"
@@ -92,6 +93,7 @@ struct ModelProviderConfig {
   int epochs = 1;
   int batch_size = 64;
   std::size_t paillier_bits = 2048;
+  bool insecure_test_key = false;
   std::uint64_t round_timeout_s = 120;
   bool exclude_harmful = false;
   // A participant is harmful when the aggregate without it is this much more accurate (and
@@ -109,70 +111,89 @@ struct ModelProviderConfig {
   fs::path binary = "/proc/self/exe";  // hashed into the passport
 };
 
+// Every mistake in the role's settings is found here, when the node starts, with the key's
+// path: a misspelt key, a value of the wrong type or range, an unknown model, a test file
+// that is missing or a directory. None of them waits to surface in a role step.
 Result<ModelProviderConfig> parse_config(const json& config) {
-  if (!config.is_object())
-    return fail(Errc::invalid_argument, "roles.model_provider must be an object");
+  CAIRN_TRY_ASSIGN(JsonObject object, JsonObject::of(config, "roles.model_provider"));
   ModelProviderConfig out;
-  try {
-    out.model = config.value("model", out.model);
-    out.rounds = config.value("rounds", out.rounds);
-    out.participants = config.value("participants", out.participants);
-    CAIRN_TRY_ASSIGN(out.reward, chain::U256::parse(config.value("reward_wei", std::string("0"))));
-    out.test_images = config.at("test_images").get<std::string>();
-    out.test_labels = config.at("test_labels").get<std::string>();
-    out.test_rows = config.value("test_rows", out.test_rows);
-    out.lr = config.value("lr", out.lr);
-    out.epochs = config.value("epochs", out.epochs);
-    out.batch_size = config.value("batch_size", out.batch_size);
-    out.paillier_bits = config.value("paillier_bits", out.paillier_bits);
-    out.round_timeout_s = config.value("round_timeout_s", out.round_timeout_s);
-    out.exclude_harmful = config.value("exclude_harmful", out.exclude_harmful);
-    out.harmful_margin = config.value("harmful_margin", out.harmful_margin);
-    out.out = config.value("out", out.out.string());
-    out.seed = config.value("seed", out.seed);
-    out.standardise_input = config.value("standardise_input", out.standardise_input);
-    if (config.contains("binary")) out.binary = config["binary"].get<std::string>();
-    CAIRN_TRY_ASSIGN(out.aggregator,
-                     chain::Address::parse(config.at("aggregator").get<std::string>()));
-  } catch (const json::exception& e) {
-    return fail(Errc::invalid_argument, std::string("roles.model_provider: ") + e.what());
+  if (auto model = object.optional("model")) {
+    CAIRN_TRY_ASSIGN(out.model, model->string());
+    if (out.model != "logreg" && out.model != "mlp" && out.model != "cnn") {
+      return std::unexpected(model->error(fmt::format(
+          "unknown model '{}' (the built-in models are logreg, mlp and cnn)", out.model)));
+    }
   }
-  if (out.rounds == 0 || out.rounds > 255) {
-    return fail(Errc::invalid_argument, "roles.model_provider.rounds must be 1 to 255");
+  CAIRN_TRY_ASSIGN(auto rounds, object.optional_u64("rounds", 1, 255));
+  if (rounds) out.rounds = *rounds;
+  CAIRN_TRY_ASSIGN(auto participants, object.optional_u64("participants", 2, 1000));
+  if (participants) out.participants = *participants;
+  if (auto reward = object.optional("reward_wei")) {
+    CAIRN_TRY_ASSIGN(auto text, reward->string());
+    auto parsed = chain::U256::parse(text);
+    if (!parsed) return std::unexpected(reward->error("must be a decimal amount of wei"));
+    out.reward = *parsed;
   }
-  if (out.participants < 2 || out.participants > 1000) {
-    return fail(Errc::invalid_argument, "roles.model_provider.participants must be 2 to 1000");
+  CAIRN_TRY_ASSIGN(auto test_images, object.string("test_images"));
+  CAIRN_TRY_ASSIGN(auto test_labels, object.string("test_labels"));
+  out.test_images = test_images;
+  out.test_labels = test_labels;
+  CAIRN_TRY(file::require_regular_file(out.test_images, "roles.model_provider.test_images"));
+  CAIRN_TRY(file::require_regular_file(out.test_labels, "roles.model_provider.test_labels"));
+  CAIRN_TRY_ASSIGN(auto test_rows, object.optional_u64("test_rows", 1, 10'000'000));
+  if (test_rows) out.test_rows = *test_rows;
+  CAIRN_TRY_ASSIGN(auto lr, object.optional_number("lr"));
+  if (lr) {
+    if (*lr <= 0 || *lr > 10)
+      return fail(Errc::parse, "roles.model_provider.lr: must be in (0, 10]");
+    out.lr = *lr;
   }
+  CAIRN_TRY_ASSIGN(auto epochs, object.optional_u64("epochs", 1, 1000));
+  if (epochs) out.epochs = static_cast<int>(*epochs);
+  CAIRN_TRY_ASSIGN(auto batch_size, object.optional_u64("batch_size", 1, 1 << 20));
+  if (batch_size) out.batch_size = static_cast<int>(*batch_size);
+  CAIRN_TRY_ASSIGN(auto paillier_bits, object.optional_u64("paillier_bits"));
+  if (paillier_bits) out.paillier_bits = *paillier_bits;
+  CAIRN_TRY_ASSIGN(auto insecure, object.optional_boolean("insecure_test_key"));
+  out.insecure_test_key = insecure.value_or(false);
+  CAIRN_TRY(with_context(crypto::check_paillier_bits(out.paillier_bits, out.insecure_test_key),
+                         "roles.model_provider.paillier_bits"));
+  CAIRN_TRY_ASSIGN(auto round_timeout, object.optional_u64("round_timeout_s", 1, 7 * 24 * 3600));
+  if (round_timeout) out.round_timeout_s = *round_timeout;
+  CAIRN_TRY_ASSIGN(auto exclude_harmful, object.optional_boolean("exclude_harmful"));
+  if (exclude_harmful) out.exclude_harmful = *exclude_harmful;
+  CAIRN_TRY_ASSIGN(auto margin, object.optional_number("harmful_margin"));
+  if (margin) {
+    if (*margin < 0 || *margin > 1) {
+      return fail(Errc::parse, "roles.model_provider.harmful_margin: must be between 0 and 1");
+    }
+    out.harmful_margin = *margin;
+  }
+  CAIRN_TRY_ASSIGN(auto out_dir, object.optional_string("out"));
+  if (out_dir) out.out = *out_dir;
+  CAIRN_TRY_ASSIGN(auto seed, object.optional_u64("seed"));
+  if (seed) out.seed = *seed;
+  CAIRN_TRY_ASSIGN(auto standardise, object.optional_boolean("standardise_input"));
+  if (standardise) out.standardise_input = *standardise;
+  CAIRN_TRY_ASSIGN(auto binary, object.optional_string("binary"));
+  if (binary) out.binary = *binary;
+  CAIRN_TRY_ASSIGN(auto aggregator_node, object.required("aggregator"));
+  CAIRN_TRY_ASSIGN(auto aggregator, aggregator_node.string());
+  auto address = chain::Address::parse(aggregator);
+  if (!address)
+    return std::unexpected(aggregator_node.error("must be an address (0x and 40 hex digits)"));
+  out.aggregator = *address;
+  CAIRN_TRY(object.close());
   return out;
 }
 
 // Writes `bytes` to `path` readable by the owner only, atomically.
 Status write_private_file(const fs::path& path, ByteView bytes) {
-  const fs::path temp = path.string() + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(Errc::io, "cannot create " + temp.string());
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t wrote = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (wrote <= 0) {
-      ::close(fd);
-      return fail(Errc::io, "cannot write " + temp.string());
-    }
-    done += static_cast<std::size_t>(wrote);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || ::rename(temp.c_str(), path.c_str()) != 0) {
-    return fail(Errc::io, "cannot store " + path.string());
-  }
-  return {};
+  return file::write_atomic(path, bytes, {.mode = file::kSecret});
 }
 
 Result<Bytes> read_whole_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Errc::io, "cannot read " + path.string());
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return to_bytes(text);
+  return file::read(path, file::kLargeFileCap);
 }
 
 Result<std::string> sha256_file_hex(const fs::path& path) {
@@ -291,8 +312,7 @@ class ModelProvider final : public Role {
     } else {
       // Below 2048 bits only where a test asks for it (learn refuses small keys otherwise).
       CAIRN_TRY_ASSIGN(crypto::PaillierKeyPair generated,
-                       crypto::paillier_generate(config_.paillier_bits,
-                                                 config_.paillier_bits < crypto::kMinPaillierBits));
+                       crypto::paillier_generate(config_.paillier_bits, config_.insecure_test_key));
       const json stored = {{"public", to_hex(crypto::encode_public_key(generated.public_key))},
                            {"private", to_hex(crypto::encode_private_key(generated.private_key))}};
       CAIRN_TRY(write_private_file(key_file, as_bytes(stored.dump())));
@@ -887,11 +907,7 @@ class ModelProvider final : public Role {
     std::vector<double> accuracy;
     for (const auto& record : records)
       accuracy.push_back(record.at("accuracy").get<double>());
-    {
-      std::ofstream svg(out / "accuracy.svg", std::ios::binary | std::ios::trunc);
-      svg << accuracy_svg(initial_accuracy_, accuracy);
-      if (!svg) return fail(Errc::io, "cannot write " + (out / "accuracy.svg").string());
-    }
+    CAIRN_TRY(file::write_atomic(out / "accuracy.svg", accuracy_svg(initial_accuracy_, accuracy)));
     // A passport written before a restart stands when it is this task's and its model is there.
     if (fs::exists(passport_path) && fs::exists(model_path)) {
       auto bytes = read_whole_file(passport_path);
@@ -945,11 +961,7 @@ class ModelProvider final : public Role {
     passport.closing_signature = closing.signatures[0];
     passport.closing_anchor = closing.anchor;
     const std::string text = serialize_passport(passport);
-    {
-      std::ofstream file(passport_path, std::ios::binary | std::ios::trunc);
-      file << text;
-      if (!file) return fail(Errc::io, "cannot write " + passport_path.string());
-    }
+    CAIRN_TRY(file::write_atomic(passport_path, text));
     log(fmt::format("task {}: model {} and passport written to {}", task.id,
                     model_file.cid.to_string(), out.string()));
     return register_model(passport, to_bytes(text));

@@ -37,7 +37,8 @@ struct TaskConfig {
   std::string partition = "iid";  // learn's partition specs: iid, dirichlet:A, shards:K
   int local_epochs = 1;
   double learning_rate = 0.05;
-  std::size_t paillier_bits = 2048;                          // below 2048 only for tests
+  std::size_t paillier_bits = 2048;
+  bool insecure_test_key = false;  // allows paillier_bits below 2048: tests only
   chain::U256 reward = chain::U256(1000000000000000000ULL);  // 1 ether
   std::uint64_t seed = 1;
   bool exclude_harmful = true;

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <map>
 
 #include "base/encoding.hpp"
+#include "base/file.hpp"
 #include "chain/anvil.hpp"
 #include "chain/contract.hpp"
 #include "chain/keystore.hpp"
@@ -30,10 +30,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-Result<std::string> read_small_file(const std::filesystem::path& file, std::string_view what) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return fail(Errc::io, fmt::format("cannot read the {} {}", what, file.string()));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+Result<std::string> read_small_file(const std::filesystem::path& path, std::string_view what) {
+  CAIRN_TRY_ASSIGN(std::string text, with_context(file::read_text(path, file::kSmallFileCap),
+                                                  fmt::format("reading the {}", what)));
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
     text.pop_back();
   return text;
@@ -204,6 +203,8 @@ struct Node::Impl {
 Status Node::Impl::open_chain() {
   CAIRN_TRY_ASSIGN(DeploymentFile deployment, load_deployment(config.deployment_file));
   if (config.account.dev_account) {
+    CAIRN_TRY(with_context(chain::check_dev_account_allowed(deployment.deployment.chain_id),
+                           "account.dev_account"));
     context.signer = chain::Signer::from_key(chain::dev_account_key(*config.account.dev_account));
   } else {
     CAIRN_TRY_ASSIGN(std::string keystore, read_small_file(config.account.keystore, "keystore"));
@@ -327,6 +328,9 @@ Status Node::Impl::open_roles() {
 }
 
 void Node::Impl::run_role(RoleRunner& runner) {
+  // A step that keeps failing is retried less and less often (poll × 2^n, at most 30 s):
+  // a lasting fault is reported without hammering the chain or the log.
+  unsigned consecutive_failures = 0;
   while (!stopping.load()) {
     if (runner.paused.load() || runner.finished.load()) {
       sleep_or_stop(config.poll);
@@ -358,11 +362,15 @@ void Node::Impl::run_role(RoleRunner& runner) {
     }
     if (!did) {
       runner.errors.fetch_add(1);
-      log(fmt::format("{}: step failed, retrying in {} ms: {}", runner.kind, config.poll.count(),
+      const auto delay = std::min<std::chrono::milliseconds>(
+          config.poll * (1u << std::min(consecutive_failures, 10u)), std::chrono::seconds(30));
+      ++consecutive_failures;
+      log(fmt::format("{}: step failed, retrying in {} ms: {}", runner.kind, delay.count(),
                       did.error().to_string()));
-      sleep_or_stop(config.poll);
+      sleep_or_stop(delay);
       continue;
     }
+    consecutive_failures = 0;
     if (*did) runner.busy_steps.fetch_add(1);
     if (finished) {
       runner.finished.store(true);

@@ -59,8 +59,21 @@ TEST(LearnCli, SimulatePrintsProgressWritesCurveAndJson) {
 TEST(LearnCli, BadArgumentsAreUsageErrors) {
   const auto bin = testing::cairn_binary().string();
   const auto partition = testing::run_command(bin + " learn simulate --partition zipf --rounds 1");
-  EXPECT_EQ(partition.exit_code, 1);
-  EXPECT_NE(partition.err.find("unknown partition"), std::string::npos) << partition.err;
+  EXPECT_EQ(partition.exit_code, 2);
+  EXPECT_NE(partition.err.find("--partition: unknown partition"), std::string::npos)
+      << partition.err;
+  // Each bad value is refused by name before any work starts (these exited 1 before).
+  for (const char* bad :
+       {"--dropout 1.5", "--paillier-bits 511", "--paillier-bits 1024", "--partition bogus"}) {
+    const auto refused = testing::run_command(bin + " learn simulate " + bad + " --rounds 1");
+    EXPECT_EQ(refused.exit_code, 2) << bad << ": " << refused.err;
+  }
+  const auto small_key = testing::run_command(bin + " learn simulate --paillier-bits 1024");
+  EXPECT_NE(small_key.err.find("--insecure-test-key"), std::string::npos) << small_key.err;
+  const auto task_model = testing::run_command(bin + " task run --model resnet");
+  EXPECT_EQ(task_model.exit_code, 2) << task_model.err;
+  EXPECT_NE(task_model.err.find("--model must be logreg, mlp or cnn"), std::string::npos)
+      << task_model.err;
   const auto clients = testing::run_command(bin + " learn simulate --clients 0");
   EXPECT_EQ(clients.exit_code, 2) << clients.err;
   const auto secure =

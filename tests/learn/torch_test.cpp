@@ -192,6 +192,7 @@ SimulationConfig tiny(SecureMode mode) {
   config.contribution_test_rows = 300;
   config.secure = mode;
   config.paillier_bits = 1024;
+  config.insecure_test_key = true;
   config.seed = 11;
   config.threads = 1;
   return config;

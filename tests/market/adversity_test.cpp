@@ -36,6 +36,7 @@ class AdversityTest : public ::testing::Test {
     config.rows_per_provider = 200;
     config.test_rows = 500;
     config.paillier_bits = 1024;  // test only
+    config.insecure_test_key = true;
     config.round_timeout_s = 60;
     config.exclude_harmful = true;
     config.behaviours = {"honest", "honest", "poison:scale:-30", "garbage", "replay"};

@@ -34,6 +34,7 @@ class TaskProtocolTest : public ::testing::Test {
     config.rows_per_provider = 300;
     config.test_rows = 500;
     config.paillier_bits = 1024;  // test only: learn refuses this below 2048 unless asked
+    config.insecure_test_key = true;
     config.round_timeout_s = 60;
     config.progress = [](const std::string& line) {
       std::fprintf(stderr, "  [task] %s\n", line.c_str());

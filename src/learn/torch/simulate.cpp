@@ -372,8 +372,7 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
   PackingParams packing;
   if (config.secure == SecureMode::paillier) {
     CAIRN_TRY_ASSIGN(keys,
-                     crypto::paillier_generate(config.paillier_bits,
-                                               config.paillier_bits < crypto::kMinPaillierBits));
+                     crypto::paillier_generate(config.paillier_bits, config.insecure_test_key));
     encryptor.emplace(keys->public_key);
     packing = PackingParams::for_summands(config.clients, config.packing);
   }

@@ -69,6 +69,8 @@ struct SimulationConfig {
   AggregationRule rule;
   SecureMode secure = SecureMode::none;
   std::size_t paillier_bits = 2048;
+  // Allows a Paillier key below 2048 bits (crypto::check_paillier_bits): tests only.
+  bool insecure_test_key = false;
   bool packing = true;
   // Make Paillier randomisers on a background thread while the clients train (offline
   // phase); encryption then only multiplies them in.
