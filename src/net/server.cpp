@@ -360,7 +360,7 @@ Status Server::Impl::open() {
   const std::size_t count = std::max<std::size_t>(1, options.workers);
   for (std::size_t i = 0; i < count; ++i)
     workers.emplace_back([this] { run_worker(); });
-  log::info("{}: listening on http://{}", options.name,
+  log::debug("{}: listening on http://{}", options.name,
             host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
                                                 : fmt::format("{}:{}", host, port));
   return {};

@@ -57,7 +57,8 @@ class Server {
   // "http://127.0.0.1:8080"
   std::string url() const;
   // Closes the listener and every connection and joins all threads. Idempotent. Handlers
-  // running at that moment finish, but their responses go nowhere.
+  // running at that moment finish, but their responses go nowhere. Never call it from a
+  // handler (it joins the worker running that handler); signal another thread instead.
   void stop();
 
   struct Stats {

@@ -275,6 +275,19 @@ TEST(NetClient, ErrorMessagesUseCairnErrorsAndNeverPasteHtml) {
   EXPECT_EQ(response.error().code, Errc::rejected);
 }
 
+TEST(NetClient, TlsToAPlainServerFailsInWords) {
+  const auto f = serve(Router());
+  auto options = quick();
+  options.retries = 0;
+  Client client(Url::parse("https://127.0.0.1:" + std::to_string(f.server->port())).value(),
+                options);
+  auto response = client.get("/x");
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, Errc::unavailable);
+  EXPECT_NE(response.error().message.find("TLS handshake failed"), std::string::npos)
+      << response.error().message;
+}
+
 TEST(NetClient, SendsCredentials) {
   Router router;
   router.get("/auth", [](const Request& req) -> Result<Response> {
