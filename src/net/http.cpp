@@ -340,6 +340,20 @@ std::string percent_encode(std::string_view text, bool keep_slash) {
   return out;
 }
 
+std::string with_query(std::string_view path,
+                       const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out(path);
+  char separator = out.find('?') == std::string::npos ? '?' : '&';
+  for (const auto& [key, value] : params) {
+    out += separator;
+    out += percent_encode(key);
+    out += '=';
+    out += percent_encode(value);
+    separator = '&';
+  }
+  return out;
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> out;
   while (!query.empty()) {

@@ -108,6 +108,9 @@ Response unauthorized(std::string_view realm, std::string_view message);
 [[nodiscard]] Result<std::string> percent_decode(std::string_view text, bool plus_is_space);
 // Encodes everything but unreserved characters (RFC 3986 2.3); '/' is kept when asked.
 std::string percent_encode(std::string_view text, bool keep_slash = false);
+// "path?k=v&..." with keys and values percent-encoded (for building client requests).
+std::string with_query(std::string_view path,
+                       const std::vector<std::pair<std::string, std::string>>& params);
 // Splits "a=1&b=x%20y" into decoded pairs.
 [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> parse_query(
     std::string_view query);

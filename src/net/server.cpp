@@ -361,8 +361,8 @@ Status Server::Impl::open() {
   for (std::size_t i = 0; i < count; ++i)
     workers.emplace_back([this] { run_worker(); });
   log::debug("{}: listening on http://{}", options.name,
-            host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
-                                                : fmt::format("{}:{}", host, port));
+             host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                                 : fmt::format("{}:{}", host, port));
   return {};
 }
 
@@ -449,7 +449,9 @@ void Server::Impl::admit(int fd, const sockaddr_storage& address) {
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   auto connection = std::make_shared<Connection>(fd, peer_name(address));
-  connection->deadline = Clock::now() + options.idle_timeout;
+  // A fresh connection must start its request as promptly as a started one must finish
+  // its head; only a connection that has already been served waits the longer idle time.
+  connection->deadline = Clock::now() + std::min(options.idle_timeout, options.header_timeout);
   connections_.emplace(fd, connection);
   open_connections.store(connections_.size());
   watch(fd, EPOLLIN | EPOLLRDHUP, true);

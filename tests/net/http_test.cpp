@@ -67,6 +67,9 @@ TEST(NetHttp, PercentCodingAndQueries) {
   EXPECT_EQ(query[1], (std::pair<std::string, std::string>{"b", "x y"}));
   EXPECT_EQ(query[2], (std::pair<std::string, std::string>{"flag", ""}));
   EXPECT_FALSE(parse_query("a=%zz"));
+  EXPECT_EQ(with_query("/sign", {{"level", "0"}, {"client", "a b&c"}}),
+            "/sign?level=0&client=a%20b%26c");
+  EXPECT_EQ(with_query("/x?y=1", {{"z", "2"}}), "/x?y=1&z=2");
   Request request;
   request.query = query;
   EXPECT_EQ(request.query_param("a"), "1");

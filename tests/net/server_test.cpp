@@ -360,6 +360,17 @@ TEST(NetServer, IdleAndRequestCountLimitsCloseKeptConnections) {
   EXPECT_TRUE(socket.wait_closed(3s));
 }
 
+TEST(NetServer, SilentConnectionsAreClosedAfterTheHeaderTimeout) {
+  ServerOptions options;
+  options.header_timeout = 200ms;
+  auto server = start(hello_router(), options);
+  ASSERT_TRUE(server);
+  RawSocket silent(server->port());
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent.wait_closed(3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+}
+
 std::string dechunk(std::string_view body) {
   std::string out;
   while (true) {
