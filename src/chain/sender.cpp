@@ -301,6 +301,10 @@ Result<std::shared_ptr<TransactionSender>> TransactionSender::create(
       return std::unexpected(
           std::move(created).error().context("creating the transaction journal"));
   }
+  if (auto client = rpc.call("web3_clientVersion", nlohmann::json::array());
+      client && client->is_string() && mentions(client->get<std::string>(), "ganache")) {
+    options.replace_in_pool = false;
+  }
   return std::shared_ptr<TransactionSender>(
       new TransactionSender(std::move(rpc), std::move(options), id));
 }
@@ -589,6 +593,14 @@ bool TransactionSender::rebroadcast(Intent& intent) {
 
 Status TransactionSender::bump(const std::shared_ptr<Intent>& intent, std::string_view why) {
   if (!intent->key || intent->bumps >= options_.max_fee_bumps) return {};
+  if (!options_.replace_in_pool) {
+    // Only when the node holds no version: then the bump replaces nothing.
+    for (const auto& version : intent->versions) {
+      auto known =
+          rpc_.call("eth_getTransactionByHash", nlohmann::json::array({to_data(version.hash)}));
+      if (!known || !known->is_null()) return {};
+    }
+  }
   const Fees current = fees_of(intent->current().tx);
   CAIRN_TRY_ASSIGN(Fees bumped, bump_fees(current, estimate_fees().value_or(current)));
   if (options_.max_fee_cap && bumped.max_fee_per_gas > *options_.max_fee_cap) {

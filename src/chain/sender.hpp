@@ -128,6 +128,11 @@ struct SenderOptions {
   std::optional<U256> max_fee_cap;  // no bump ever signs a fee cap above this
   int max_broadcast_attempts = 6;   // per broadcast, over nonce and fee refusals
   int max_resubmissions = 2;        // new nonces when another transaction took ours
+  // Whether a fee bump may replace a transaction the node still holds. Ganache (7.9.2) gets
+  // replacement wrong: it accepts the bump and then mines every version of the nonce, each
+  // executing the intent again. create() turns this off when web3_clientVersion names
+  // ganache; then a bump is signed only once the node holds no version (it dropped them).
+  bool replace_in_pool = true;
 };
 
 struct SendRequest {
