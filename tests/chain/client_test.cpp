@@ -137,7 +137,7 @@ TEST_F(AnvilTest, JournaledTransactionSurvivesANodeThatLostIt) {
   auto signed_tx = first->broadcast(
       accounts[3], SendRequest{accounts[8].address, {}, U256(777), 21000, nullptr});
   ASSERT_TRUE(signed_tx) << signed_tx.error().to_string();
-  EXPECT_TRUE(std::filesystem::exists(journal / (to_hex(signed_tx->hash) + ".tx")));
+  EXPECT_TRUE(std::filesystem::exists(journal / (to_hex(signed_tx->hash) + ".journal")));
   // The node forgets its pool (a restart without persistence).
   ASSERT_TRUE(rpc->call("anvil_dropAllTransactions", nlohmann::json::array()));
   ASSERT_TRUE(rpc->call("evm_setAutomine", nlohmann::json::array({true})));
@@ -344,8 +344,9 @@ TEST(MalformedNode, NodeGoesAwayMidFlow) {
 namespace cairn::chain {
 namespace {
 
-// A nonce gap: the node lost a transaction we sent (pool dropped). The next send follows
-// the node's count instead of leaving a hole that would block every later transaction.
+// A nonce gap: the node lost a transaction we sent (pool dropped) and nobody waits for it.
+// The next send closes the gap with the lost transaction itself (broadcast again), not with
+// a new one in its place: the lost one was promised to its caller, and both are mined.
 TEST_F(AnvilTest, ClosesANonceGapWhenTheNodeLostATransaction) {
   ASSERT_TRUE(rpc->call("evm_setAutomine", nlohmann::json::array({false})));
   auto lost =
@@ -356,7 +357,10 @@ TEST_F(AnvilTest, ClosesANonceGapWhenTheNodeLostATransaction) {
   ASSERT_TRUE(rpc->call("evm_setAutomine", nlohmann::json::array({true})));
   auto next = sender->send(accounts[4], SendRequest{accounts[5].address, {}, U256(2), {}, nullptr});
   ASSERT_TRUE(next) << next.error().to_string();
-  EXPECT_EQ(next->signed_tx.tx.nonce, 0u);
+  EXPECT_EQ(next->signed_tx.tx.nonce, 1u);
+  auto first = sender->wait(*lost);
+  ASSERT_TRUE(first) << first.error().to_string();
+  EXPECT_EQ(rpc->transaction_count(accounts[4].address, "latest").value(), 2u);
 }
 
 }  // namespace
