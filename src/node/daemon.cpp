@@ -231,7 +231,9 @@ Status Node::Impl::open_chain() {
         "connecting to " + config.rpc + " for the deployment " + config.deployment_file.string()));
   }
   sender = *sender_or;
-  CAIRN_TRY_ASSIGN(auto resumed, sender->resume_pending());
+  // With the node's own key, a resumed transaction that is stuck can be fee-bumped.
+  const chain::Signer signers[] = {context.signer};
+  CAIRN_TRY_ASSIGN(auto resumed, sender->resume_pending(signers));
   resumed_transactions = resumed.size();
   if (!resumed.empty()) {
     log(fmt::format("resumed {} journaled transaction(s) from before the restart", resumed.size()));

@@ -77,41 +77,6 @@ TEST_F(AnvilTest, InsufficientFundsIsAClearError) {
       << sent.error().message;
 }
 
-// Many threads sending from one account at once: every transaction gets its own nonce and
-// is mined; none is lost or replaced.
-TEST_F(AnvilTest, ConcurrentSendersFromOneAccount) {
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 5;
-  const Signer& from = accounts[1];
-  const std::uint64_t first_nonce = rpc->transaction_count(from.address).value();
-  std::vector<std::thread> threads;
-  std::mutex mutex;
-  std::vector<std::uint64_t> nonces;
-  std::vector<std::string> errors;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        auto sent = sender->send(
-            from, SendRequest{accounts[2 + t].address, {}, U256(1000 + i), {}, nullptr});
-        std::lock_guard guard(mutex);
-        if (sent) {
-          nonces.push_back(sent->signed_tx.tx.nonce);
-        } else {
-          errors.push_back(sent.error().message);
-        }
-      }
-    });
-  }
-  for (auto& thread : threads)
-    thread.join();
-  ASSERT_TRUE(errors.empty()) << errors.front();
-  std::sort(nonces.begin(), nonces.end());
-  ASSERT_EQ(nonces.size(), static_cast<std::size_t>(kThreads * kPerThread));
-  for (std::size_t i = 0; i < nonces.size(); ++i)
-    EXPECT_EQ(nonces[i], first_nonce + i);
-  EXPECT_EQ(rpc->transaction_count(from.address, "latest").value(), first_nonce + nonces.size());
-}
-
 // The same key used by another wallet (here: a second sender with its own nonce manager)
 // moves the node's nonce past ours; the next send notices and still goes through.
 TEST_F(AnvilTest, RecoversWhenTheNonceWasUsedElsewhere) {
