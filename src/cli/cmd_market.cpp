@@ -33,7 +33,7 @@ int run_passport_verify(Context& ctx, const Args& args) {
   // and the model, and an absent repository must not be created by an audit.
   std::unique_ptr<store::Repo> repo;
   if (fs::exists(ctx.repo / "version")) {
-    repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::read),
+    repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::snapshot),
                   "opening " + ctx.repo.string());
     options.store = &repo->blocks();
   }

@@ -65,6 +65,8 @@ int run_verify(Context& ctx, const Args& args) {
     file = args.positional(0, "FILE");
     signature_path = args.positional(1, "SIG");
   }
+  // A directory has no content: refused before anything is read, whatever the signature.
+  if (file) unwrap(file::require_regular_file(*file, "FILE"));
   std::optional<Policy> policy = Policy::general;
   if (auto name = args.get("--policy")) {
     policy = policy_from_name(*name);

@@ -202,7 +202,7 @@ int run_add(Context& ctx, const Args& args) {
 int run_cat(Context& ctx, const Args& args) {
   args.expect_positional(1, 1);
   const Cid cid = parse_cid(args.positional(0, "CID"));
-  auto repo = open_repo(ctx, store::RepoAccess::read);
+  auto repo = open_repo(ctx, store::RepoAccess::snapshot);
   const std::string output = args.get_or("--output", "-");
   refuse_json_beside_data(ctx, output);
   std::uint64_t written = 0;
@@ -223,7 +223,7 @@ int run_get(Context& ctx, const Args& args) {
   args.expect_positional(1, 1);
   const Cid cid = parse_cid(args.positional(0, "CID"));
   const std::filesystem::path output = args.get_or("--output", cid.to_string());
-  auto repo = open_repo(ctx, store::RepoAccess::read);
+  auto repo = open_repo(ctx, store::RepoAccess::snapshot);
   unwrap(store::export_to_path(cid, repo->blocks(), output), "getting " + cid.to_string());
   ctx.print(fmt::format("saved {} to {}", cid.to_string(), output.string()));
   ctx.result = {{"cid", cid.to_string()}, {"output", output.string()}};
@@ -237,7 +237,7 @@ int run_car_export(Context& ctx, const Args& args) {
   const Cid cid = parse_cid(args.positional(0, "CID"));
   const std::filesystem::path output = args.get_or("--output", cid.to_string() + ".car");
   refuse_json_beside_data(ctx, output);
-  auto repo = open_repo(ctx, store::RepoAccess::read);
+  auto repo = open_repo(ctx, store::RepoAccess::snapshot);
   std::uint64_t bytes = 0;
   write_file_atomically(output, [&](OutputFile& out) -> Status {
     return store::write_car(cid, repo->blocks(), [&](ByteView piece) -> Status {
@@ -299,7 +299,7 @@ int run_pin_rm(Context& ctx, const Args& args) {
 
 int run_pin_ls(Context& ctx, const Args& args) {
   args.expect_positional(0, 0);
-  auto repo = open_repo(ctx, store::RepoAccess::read);
+  auto repo = open_repo(ctx, store::RepoAccess::snapshot);
   const auto pins = unwrap(repo->blocks().pins());
   nlohmann::json list = nlohmann::json::array();
   for (const auto& pin : pins) {

@@ -46,13 +46,11 @@ Status prepare_root(const std::filesystem::path& root, bool create) {
 Result<std::unique_ptr<Repo>> Repo::open(const std::filesystem::path& root, RepoAccess access) {
   CAIRN_TRY(prepare_root(root, true));
   BlockstoreOptions options;
-  // A reader opens an existing store read-only: a read-write open would start a new,
-  // empty write-ahead log (blocks/NNNNNN.log) on every `cat` or `passport verify`.
   std::error_code ec;
   options.read_only =
-      access == RepoAccess::read && std::filesystem::exists(root / "blocks" / "CURRENT", ec);
+      access == RepoAccess::snapshot && std::filesystem::exists(root / "blocks" / "CURRENT", ec);
   auto blocks = Blockstore::open(root / "blocks", options);
-  if (!blocks && blocks.error().code == Errc::conflict && access == RepoAccess::read &&
+  if (!blocks && blocks.error().code == Errc::conflict && access != RepoAccess::write &&
       !options.read_only) {
     options.read_only = true;
     blocks = Blockstore::open(root / "blocks", options);

@@ -19,6 +19,10 @@ namespace cairn::store {
 enum class RepoAccess {
   write,  // take the lock; fail with `conflict` if another process holds it
   read,   // take the lock if free, else open read-only beside the process that holds it
+  // Open an existing store read-only without the lock: one-shot readers (cat, get, car
+  // export, pin ls, passport verify) see the store as it is and leave no file behind (a
+  // read-write open starts a new, empty write-ahead log every time).
+  snapshot,
 };
 
 class Repo {

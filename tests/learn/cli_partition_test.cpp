@@ -168,7 +168,7 @@ TEST(LearnPartitionCli, BadArguments) {
   EXPECT_NE(no_out.err.find("--out"), std::string::npos) << no_out.err;
   const auto bad_partition =
       testing::run_command(cairn_learn() + " --partition zipf --out " + (dir / "x").string());
-  EXPECT_EQ(bad_partition.exit_code, 1);
+  EXPECT_EQ(bad_partition.exit_code, 2);
   EXPECT_NE(bad_partition.err.find("unknown partition"), std::string::npos) << bad_partition.err;
   testing::write_file(dir / "data.csv", as_bytes(std::string_view("x,y\n1,a\n")));
   const auto no_schema =

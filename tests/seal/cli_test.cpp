@@ -149,7 +149,9 @@ TEST(SealCli, DirectoriesAreRefusedWhereAFileIsMeant) {
             std::string::npos)
       << sign.err;
   EXPECT_FALSE(fs::exists(dir / "folder.ksig"));
-  const auto verify = run_command(cairn + " verify " + (dir / "folder").string());
+  testing::write_file(dir / "sig.ksig", as_bytes(std::string_view("not read")));
+  const auto verify =
+      run_command(cairn + " verify " + (dir / "folder").string() + " " + (dir / "sig.ksig").string());
   EXPECT_EQ(verify.exit_code, 1);
   EXPECT_NE(verify.err.find("is a directory"), std::string::npos) << verify.err;
 }
