@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -252,6 +253,38 @@ Status append_synced(const fs::path& path, std::string_view record, mode_t mode)
   if (fd.close() != 0) return std::unexpected(io_error("close", path, errno));
   if (!existed) return sync_directory(parent_of(path));
   return {};
+}
+
+Result<ProcessLock> ProcessLock::acquire(const fs::path& path, std::string_view what) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kSecret);
+  if (fd < 0) return std::unexpected(io_error("open the lock", path, errno));
+  ProcessLock lock(fd);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char holder[32] = {};
+    const ssize_t got = ::pread(fd, holder, sizeof holder - 1, 0);
+    return fail(Errc::conflict,
+                fmt::format("{} is in use by another process (pid {})", what,
+                            got > 0 ? std::string(holder, static_cast<std::size_t>(got)) : "?"));
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return std::unexpected(io_error("write the lock", path, errno));
+  }
+  return lock;
+}
+
+ProcessLock& ProcessLock::operator=(ProcessLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+ProcessLock::~ProcessLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 Status remove(const fs::path& path) {

@@ -92,6 +92,25 @@ class AtomicWriter {
 [[nodiscard]] Status append_synced(const std::filesystem::path& path, std::string_view record,
                                    mode_t mode = kPublic);
 
+// One process at a time on a resource (a node's repository, a calendar): an flock on
+// `path` that records the holder's pid. The kernel releases it when the process dies,
+// however it dies, so a SIGKILLed holder leaves no stale lock. A second acquire fails
+// with Errc::conflict: "<what> is in use by another process (pid N)".
+class ProcessLock {
+ public:
+  [[nodiscard]] static Result<ProcessLock> acquire(const std::filesystem::path& path,
+                                                   std::string_view what);
+  ProcessLock(ProcessLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  ProcessLock& operator=(ProcessLock&& other) noexcept;
+  ProcessLock(const ProcessLock&) = delete;
+  ProcessLock& operator=(const ProcessLock&) = delete;
+  ~ProcessLock();
+
+ private:
+  explicit ProcessLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 // Creates a directory and its parents with `mode` (applied to the ones it creates), and
 // fsyncs the parent of each so they survive a crash. Succeeds if it already exists as a
 // directory.

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -102,12 +103,18 @@ Result<std::unique_ptr<Anvil>> Anvil::start(AnvilOptions options) {
       args.push_back(extra);
     const std::string log = options.log_file ? options.log_file->string() : "/dev/null";
 
+    const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) return fail(Errc::io, "anvil: fork failed");
     if (pid == 0) {
       // Child: its own process group, so that a terminal's Ctrl-C reaches cairn, which then
-      // stops anvil in order.
+      // stops anvil in order; and, unless told to outlive cairn, a SIGTERM from the kernel
+      // when cairn goes however it goes (Ctrl-C's default action skips every destructor).
       ::setpgid(0, 0);
+      if (!options.outlive_parent) {
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent) ::_exit(1);  // cairn was gone before the line above
+      }
       const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (out >= 0) {
         ::dup2(out, STDOUT_FILENO);

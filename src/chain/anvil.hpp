@@ -25,6 +25,10 @@ struct AnvilOptions {
   std::optional<std::filesystem::path> state_file;  // --state: persisted across restarts
   std::optional<std::filesystem::path> log_file;    // anvil's output (default: discarded)
   std::vector<std::string> extra_args;
+  // By default anvil dies with the thread that started it, however that ends (Ctrl-C,
+  // SIGKILL, a crash): a private chain never outlives its command. `cairn chain up` sets
+  // this to keep its chain running in the background.
+  bool outlive_parent = false;
 };
 
 class Anvil {

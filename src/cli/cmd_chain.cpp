@@ -16,6 +16,7 @@
 #include "chain/keystore.hpp"
 #include "chain/watcher.hpp"
 #include "cli/cmd_chain_support.hpp"
+#include "net/url.hpp"
 
 namespace cairn::cli {
 namespace {
@@ -30,6 +31,26 @@ std::vector<OptionSpec> join(std::vector<OptionSpec> a, const std::vector<Option
 
 std::string read_file_text(const std::filesystem::path& path) {
   return read_text_file(path);
+}
+
+// The keystore this repository already holds for `address`, if any.
+std::optional<std::filesystem::path> keystore_of(const Context& ctx,
+                                                 const chain::Address& address) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(keystore_dir(ctx), ec)) {
+    auto text = file::read_text(entry.path(), file::kSmallFileCap);
+    if (!text) continue;
+    auto held = chain::keystore_address(*text);
+    if (held && *held == address) return entry.path();
+  }
+  return std::nullopt;
+}
+
+// A keystore protects its key with the password alone: an empty one protects nothing.
+std::string new_keystore_password(const Args& args) {
+  std::string password = read_password(args);
+  if (password.empty()) throw UsageError("the password is empty: a keystore needs a password");
+  return password;
 }
 
 // geth's file name: UTC--<ISO time>--<address>.
@@ -66,7 +87,7 @@ chain::KeystoreOptions keystore_options(const Args& args) {
 // ---- wallet ----
 int run_wallet_new(Context& ctx, const Args& args) {
   args.expect_positional(0, 0);
-  const std::string password = read_password(args);
+  const std::string password = new_keystore_password(args);
   const auto key = crypto::secp256k1_generate();
   const auto address = chain::Address::from_secret_key(key);
   const auto text = unwrap(chain::keystore_encrypt(key, password, keystore_options(args)));
@@ -79,7 +100,9 @@ int run_wallet_new(Context& ctx, const Args& args) {
 
 int run_wallet_import(Context& ctx, const Args& args) {
   args.expect_positional(0, 1);
-  const std::string password = read_password(args);
+  // A new keystore (from a raw key) needs a password; an existing one brings its own.
+  const std::string password =
+      args.has("--private-key-file") ? new_keystore_password(args) : read_password(args);
   std::string text;
   chain::Address address;
   if (auto key_file = args.get("--private-key-file")) {
@@ -100,9 +123,18 @@ int run_wallet_import(Context& ctx, const Args& args) {
     const auto key = unwrap(chain::keystore_decrypt(text, password), "opening " + file);
     address = chain::Address::from_secret_key(key);
   }
+  // Importing a key twice would leave two keystores for one account.
+  if (const auto existing = keystore_of(ctx, address)) {
+    ctx.print(address.to_checksum());
+    ctx.progress("already imported: " + existing->string());
+    ctx.result = {
+        {"address", address.to_checksum()}, {"keystore", existing->string()}, {"imported", false}};
+    return kExitOk;
+  }
   const auto path = save_keystore(ctx, address, text);
   ctx.print(address.to_checksum());
-  ctx.result = {{"address", address.to_checksum()}, {"keystore", path.string()}};
+  ctx.result = {
+      {"address", address.to_checksum()}, {"keystore", path.string()}, {"imported", true}};
   return kExitOk;
 }
 
@@ -184,7 +216,18 @@ int run_chain_up(Context& ctx, const Args& args) {
     return kExitOk;
   }
   chain::AnvilOptions options;
+  options.outlive_parent = true;  // `chain up` leaves the chain running for later commands
   options.port = static_cast<std::uint16_t>(args.get_int_or("--port", 0, 0, 65535));
+  // A chain brought up again comes back where the saved deployment says it is: the saved
+  // config keeps its RPC URL, so a new port would make every command "not reachable".
+  if (!args.has("--port")) {
+    if (const auto config = load_config(ctx)) {
+      if (const auto url = net::Url::parse(config->rpc);
+          url && (url->host == "127.0.0.1" || url->host == "localhost")) {
+        options.port = url->port;
+      }
+    }
+  }
   if (auto block_time = args.get_double("--block-time")) options.block_time = *block_time;
   std::filesystem::create_directories(chain_dir(ctx));
   // The chain's state survives `chain down` / `chain up`, like a real network would.

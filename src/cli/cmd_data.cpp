@@ -209,6 +209,33 @@ int run_buy(Context& ctx, const Args& args) {
   if (!schema_cid) throw UsageError("--schema: " + schema_cid.error().message);
   const auto price = usage_unwrap(chain::U256::parse_amount(args.require("--price")), "--price");
   Opened opened = open_data_transfer(ctx, args);
+  // Escrow only for a schema the provider offered: the Registry names each offer's owner.
+  if (opened.connection.config->contracts.contains("Registry") && !args.has("--force")) {
+    const auto registry =
+        unwrap(chain::Contract::at(opened.connection.sender, "Registry",
+                                   contract_address(*opened.connection.config, "Registry")));
+    const auto entry =
+        unwrap(registry.call("entryOfDigest", {chain::abi::Value(digest_of(*schema_cid))}),
+               "looking up the offer");
+    const auto entry_id = unwrap(entry.at(0).as_uint());
+    if (entry_id.is_zero()) {
+      throw CommandError(
+          Error{Errc::not_found, "no offer of schema " + schema_cid->to_string() +
+                                     " is registered (`cairn data offer` registers one); --force "
+                                     "escrows anyway"});
+    }
+    const auto fields =
+        unwrap(registry.call("getEntry", {chain::abi::Value(entry_id)}), "reading the offer");
+    const auto owner = unwrap(fields.at(0).as_address());
+    const bool active = unwrap(fields.at(2).as_bool());
+    if (owner != *provider || !active) {
+      throw CommandError(Error{
+          Errc::rejected, fmt::format("schema {} was offered by {}{}, not by {}; --force escrows "
+                                      "anyway",
+                                      schema_cid->to_string(), owner.to_checksum(),
+                                      active ? "" : " (retired)", provider->to_checksum())});
+    }
+  }
   auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
   // A fresh X25519 key per deal: the provider wraps the data key to its public half.
   const auto key = crypto::x25519_generate();
@@ -431,9 +458,11 @@ const CommandRegistration offer_command{Command{
 const CommandRegistration buy_command{Command{
     "data", "buy", "consumer: escrow the price for a provider's schema (initTransaction)",
     "--provider ADDRESS --schema CID --price AMOUNT",
-    join(common_options(), {{"--provider", true, "the provider's address", "", false},
-                            {"--schema", true, "the schema CID from `cairn data offer`", "", false},
-                            {"--price", true, "what to escrow (e.g. 1ether)", "", false}}),
+    join(common_options(),
+         {{"--provider", true, "the provider's address", "", false},
+          {"--schema", true, "the schema CID from `cairn data offer`", "", false},
+          {"--price", true, "what to escrow (e.g. 1ether)", "", false},
+          {"--force", false, "escrow even for a schema the provider never offered", "", false}}),
     "", run_buy}};
 const CommandRegistration provide_command{Command{
     "data", "provide", "provider: deliver the file encrypted to the consumer (provideData)",

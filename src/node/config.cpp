@@ -346,25 +346,31 @@ Result<DeploymentFile> load_deployment(const std::filesystem::path& file) {
   return parse_deployment(as_bytes(text), file.string());
 }
 
+namespace {
+constexpr const char* kSkeletonSealListen = "127.0.0.1:8180";
+}  // namespace
+
 json config_skeleton(const std::string& name, const std::vector<std::string>& roles,
                      std::size_t dev_account) {
   json role_objects = json::object();
   for (const auto& kind : roles) {
     if (kind == "data_provider") {
-      role_objects[kind] = {{"images", "shards/" + name + "/images.idx"},
-                            {"labels", "shards/" + name + "/labels.idx"},
+      // `cairn learn partition --out shards` writes shards/provider-K/ and shards/test/.
+      role_objects[kind] = {{"images", "shards/provider-1/images.idx"},
+                            {"labels", "shards/provider-1/labels.idx"},
                             {"dataset", "fashion-mnist"},
                             {"price_wei", "0"},
                             {"behaviour", "honest"}};
     } else if (kind == "compute_provider") {
-      role_objects[kind] = {{"price_wei", "0"}};
+      // DataTransfer escrows the compute price, so it must be above 0 (0.001 ether here).
+      role_objects[kind] = {{"price_wei", "1000000000000000"}};
     } else if (kind == "model_provider") {
       role_objects[kind] = {{"model", "cnn"},
                             {"rounds", 5},
                             {"participants", 3},
                             {"reward_wei", "1000000000000000000"},
-                            {"test_images", "test/images.idx"},
-                            {"test_labels", "test/labels.idx"},
+                            {"test_images", "shards/test/images.idx"},
+                            {"test_labels", "shards/test/labels.idx"},
                             {"test_rows", 1000},
                             {"lr", 0.05},
                             {"epochs", 1},
@@ -390,8 +396,12 @@ json config_skeleton(const std::string& name, const std::vector<std::string>& ro
       {"api", {{"listen", "127.0.0.1:0"}, {"token_file", "nodes/" + name + "/api-token"}}},
       {"poll_ms", 200},
       {"roles", role_objects}};
+  // The model provider's node runs the signing service on a known port; every other node
+  // seals through it.
   if (std::find(roles.begin(), roles.end(), "model_provider") != roles.end()) {
-    config["seal"] = {{"serve", "127.0.0.1:0"}, {"anchor", true}};
+    config["seal"] = {{"serve", kSkeletonSealListen}, {"anchor", true}};
+  } else {
+    config["seal"] = {{"url", std::string("http://") + kSkeletonSealListen}};
   }
   return config;
 }

@@ -59,38 +59,6 @@ class CountingSource final : public store::BlockSource {
   std::atomic<std::uint64_t> bytes_{0};
 };
 
-// One process per repository: an flock on <repo>/node.lock, released by the kernel when
-// the process dies however it dies (a SIGKILLed node leaves no stale lock behind).
-class RepoLock {
- public:
-  static Result<std::unique_ptr<RepoLock>> acquire(const std::filesystem::path& repo) {
-    const auto path = repo / "node.lock";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return fail(Errc::io, "cannot open " + path.string());
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      char buffer[32] = {};
-      const auto got = ::pread(fd, buffer, sizeof buffer - 1, 0);
-      ::close(fd);
-      return fail(Errc::conflict,
-                  fmt::format("another node (pid {}) is running on the repository {}",
-                              got > 0 ? std::string(buffer, static_cast<std::size_t>(got)) : "?",
-                              repo.string()));
-    }
-    const std::string pid = std::to_string(::getpid());
-    if (::ftruncate(fd, 0) != 0 ||
-        ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-      ::close(fd);
-      return fail(Errc::io, "cannot write " + path.string());
-    }
-    return std::unique_ptr<RepoLock>(new RepoLock(fd));
-  }
-  ~RepoLock() { ::close(fd_); }
-
- private:
-  explicit RepoLock(int fd) : fd_(fd) {}
-  int fd_;
-};
-
 }  // namespace
 
 Result<std::string> load_or_create_token(const std::filesystem::path& file) {
@@ -149,7 +117,8 @@ struct Node::Impl {
   std::condition_variable stop_cv;  // wakes waiting role threads and wait_for_stop()
   bool stopped = false;
 
-  std::unique_ptr<RepoLock> lock;
+  // One process per repository: <repo>/node.lock (see file::ProcessLock).
+  std::optional<file::ProcessLock> lock;
   std::unique_ptr<store::Repo> repo;
   std::unique_ptr<CountingSource> served;
   std::unique_ptr<store::Gateway> gateway;
@@ -193,6 +162,7 @@ struct Node::Impl {
   Status start_gateway();
   Status open_seal();
   Status open_roles();
+  Result<file::ProcessLock> acquire_node_lock() const;
   Status start_api();
   void run_role(RoleRunner& runner);
   void run_monitor();
@@ -256,19 +226,24 @@ Status Node::Impl::open_chain() {
   return {};
 }
 
+Result<file::ProcessLock> Node::Impl::acquire_node_lock() const {
+  return file::ProcessLock::acquire(config.repo / "node.lock",
+                                    "the repository " + config.repo.string() + " (another node)");
+}
+
 Status Node::Impl::open_repo() {
   // The store first: it creates the repository (or refuses a directory that is not one)
   // and holds RocksDB's lock; the node's own lock then names the daemon that holds it.
   auto opened = store::Repo::open(config.repo, store::RepoAccess::write);
   if (!opened) {
     if (opened.error().code == Errc::conflict) {
-      auto held = RepoLock::acquire(config.repo);
+      auto held = acquire_node_lock();
       if (!held) return std::unexpected(std::move(held).error());
     }
     return std::unexpected(std::move(opened).error().context("opening the repository"));
   }
   repo = std::move(*opened);
-  CAIRN_TRY_ASSIGN(lock, RepoLock::acquire(config.repo));
+  CAIRN_TRY_ASSIGN(lock, acquire_node_lock());
   context.repo = repo.get();
   return {};
 }

@@ -56,6 +56,12 @@ Result<std::unique_ptr<Calendar>> Calendar::open(const std::filesystem::path& di
   if (ec) return fail(Errc::io, "cannot create " + directory.string() + ": " + ec.message());
   const auto path = directory / "calendar.dat";
   auto calendar = std::make_unique<Calendar>();
+  // One signing service per calendar: a second one on the same repository would extend
+  // the same hash chain from its own view of it, and signatures made before a restart
+  // would then fail to verify.
+  CAIRN_TRY_ASSIGN(auto lock, file::ProcessLock::acquire(directory / "calendar.lock",
+                                                         "the calendar " + directory.string()));
+  calendar->lock_.emplace(std::move(lock));
   calendar->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (calendar->fd_ < 0) {
     return fail(Errc::io, "cannot open " + path.string() + ": " + std::strerror(errno));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/file.hpp"
 #include "seal/signature.hpp"
 
 namespace cairn::seal {
@@ -54,6 +55,7 @@ class Calendar {
   // Complete subtrees below the head never change; keyed by (first leaf, height).
   mutable std::map<std::pair<std::uint64_t, std::uint64_t>, Imprint> full_cache_;
   int fd_ = -1;
+  std::optional<file::ProcessLock> lock_;  // held while this process extends the calendar
 };
 
 }  // namespace cairn::seal

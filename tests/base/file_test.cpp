@@ -173,3 +173,37 @@ TEST(File, AtomicWriterShowsNothingUntilCommit) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(File, ProcessLockIsExclusiveAndDiesWithItsHolder) {
+  testing::TempDir dir;
+  const auto path = dir / "x.lock";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto held = file::ProcessLock::acquire(path, "the thing");
+    if (!held) ::_exit(1);
+    ::pause();
+    ::_exit(0);
+  }
+  // Wait until the child holds it.
+  for (int i = 0; i < 200; ++i) {
+    if (std::filesystem::exists(path) && std::filesystem::file_size(path) > 0) break;
+    ::usleep(5000);
+  }
+  const auto mine = file::ProcessLock::acquire(path, "the thing");
+  ASSERT_FALSE(mine);
+  EXPECT_EQ(mine.error().code, Errc::conflict);
+  EXPECT_EQ(mine.error().message,
+            "the thing is in use by another process (pid " + std::to_string(child) + ")");
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  // A SIGKILLed holder leaves no stale lock.
+  EXPECT_TRUE(file::ProcessLock::acquire(path, "the thing").has_value());
+}
+
+}  // namespace
+}  // namespace cairn

@@ -71,6 +71,21 @@ TEST_F(ChainCli, WalletNewImportAndWrongPassword) {
   // Without a password anywhere: a usage error, not a prompt or an empty password.
   const auto missing = cairn("wallet new", "env -u CAIRN_PASSWORD");
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  const auto empty = cairn("wallet new", "CAIRN_PASSWORD=");
+  EXPECT_EQ(empty.exit_code, 2) << empty.err;
+  EXPECT_NE(empty.err.find("the password is empty"), std::string::npos) << empty.err;
+  // The same key imported twice stays one keystore.
+  cairn::testing::write_file(
+      files / "key", as_bytes(std::string_view(
+                         "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d\n")));
+  for (int i = 0; i < 2; ++i) {
+    const auto imported =
+        cairn("wallet import --json --private-key-file " + (files / "key").string(),
+              "CAIRN_PASSWORD=s3cret");
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    EXPECT_EQ(last_json(imported)["imported"].get<bool>(), i == 0);
+  }
+  EXPECT_EQ(last_json(cairn("wallet list --json"))["wallets"].size(), 2u);
   // A keystore signs deployments: fund it from a dev account first.
   const auto keystore = wallet["keystore"].get<std::string>();
   const auto deploy_unfunded =
@@ -110,6 +125,22 @@ TEST_F(ChainCli, WholeDataTransferFlowWithRealFiles) {
                              " --price 1ether --dev-account 2 --json");
   ASSERT_EQ(offered.exit_code, 0) << offered.err;
   const auto schema = last_json(offered)["schema"].get<std::string>();
+
+  // Nothing is escrowed for a schema that was never offered, or not by that provider.
+  const std::string never_offered = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+  const auto unoffered = cairn("data buy --provider " + provider + " --schema " + never_offered +
+                               " --price 1ether --dev-account 1");
+  EXPECT_EQ(unoffered.exit_code, 1);
+  EXPECT_NE(unoffered.err.find("no offer of schema"), std::string::npos) << unoffered.err;
+  const auto wrong_provider =
+      cairn("data buy --provider 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --schema " + schema +
+            " --price 1ether --dev-account 1");
+  EXPECT_EQ(wrong_provider.exit_code, 1);
+  EXPECT_NE(wrong_provider.err.find("was offered by " + provider), std::string::npos)
+      << wrong_provider.err;
+  const auto no_price =
+      cairn("data offer " + (files / "dataset.bin").string() + " --dev-account 2");
+  EXPECT_EQ(no_price.exit_code, 2) << no_price.err;
 
   const auto bought = cairn("data buy --provider " + provider + " --schema " + schema +
                             " --price 1ether --dev-account 1 --json");

@@ -350,7 +350,8 @@ TEST_F(NodeApiTest, OneNodePerRepositoryAndItsTokenSurvivesARestart) {
     auto second = Node::start(std::move(*config), options);
     ASSERT_FALSE(second);
     EXPECT_EQ(second.error().code, Errc::conflict);
-    EXPECT_NE(second.error().message.find("another node"), std::string::npos)
+    EXPECT_NE(second.error().message.find("(another node) is in use by another process (pid "),
+              std::string::npos)
         << second.error().message;
   }
   first->stop();

@@ -228,7 +228,16 @@ TEST(NodeConfigTest, TheInitSkeletonParses) {
     ASSERT_TRUE(config) << config.error().to_string();
     EXPECT_EQ(config->roles.size(), roles.size());
     EXPECT_EQ(*config->account.dev_account, 2u);
+    // Every node seals: through the model provider's signing service, or by running it.
+    ASSERT_TRUE(config->seal.has_value()) << roles.front();
   }
+  // The paths are where `cairn learn partition --out shards` writes; a compute provider's
+  // price is one DataTransfer accepts.
+  const auto skeleton =
+      config_skeleton("n1", {"data_provider", "model_provider", "compute_provider"}, 2);
+  EXPECT_EQ(skeleton["roles"]["data_provider"]["images"], "shards/provider-1/images.idx");
+  EXPECT_EQ(skeleton["roles"]["model_provider"]["test_images"], "shards/test/images.idx");
+  EXPECT_NE(skeleton["roles"]["compute_provider"]["price_wei"], "0");
 }
 
 TEST(DeploymentFileTest, ParsesWhatChainDeployWrites) {

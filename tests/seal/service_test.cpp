@@ -3,6 +3,7 @@
 #include "seal/service.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <random>
@@ -294,6 +295,23 @@ TEST(Calendar, PersistsAndCutsATornRecord) {
   bytes[50] ^= std::byte{0x01};
   testing::write_file(dir / "calendar.dat", bytes);
   EXPECT_FALSE(Calendar::open(dir.path()));
+}
+
+// A second signing service on the same repository started before (calendar serve took no
+// lock), and extended the hash chain from its own view of it.
+TEST(Calendar, OneProcessAtATimeExtendsIt) {
+  const testing::TempDir dir;
+  auto first = Calendar::open(dir.path());
+  ASSERT_TRUE(first);
+  const auto second = Calendar::open(dir.path());
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, Errc::conflict);
+  EXPECT_NE(second.error().message.find("is in use by another process (pid " +
+                                        std::to_string(::getpid()) + ")"),
+            std::string::npos)
+      << second.error().message;
+  first->reset();
+  EXPECT_TRUE(Calendar::open(dir.path()));
 }
 
 TEST(ServiceRepo, KeysCalendarAndPublicationsSurviveARestart) {
