@@ -111,10 +111,9 @@ class Auditor final : public Role {
       CAIRN_TRY_ASSIGN(auto posted, aggregate_posted(context_, task.id, round));
       if (posted && posted->cid && pull(snapshot, task.aggregator, *posted->cid)) {
         CAIRN_TRY_ASSIGN(Bytes bytes, read_artifact(context_, *posted->cid));
-        const auto* begin = reinterpret_cast<const char*>(bytes.data());
-        const json manifest = json::parse(begin, begin + bytes.size(), nullptr, false);
-        if (manifest.is_object() && manifest.contains("sum") && manifest["sum"].is_string()) {
-          if (auto sum = store::Cid::parse(manifest["sum"].get<std::string>())) {
+        const auto manifest = parse_aggregate_manifest(bytes);
+        if (manifest && (*manifest)["sum"].is_string()) {
+          if (auto sum = store::Cid::parse((*manifest)["sum"].get<std::string>())) {
             pull(snapshot, task.aggregator, *sum);
           }
         }
@@ -122,9 +121,9 @@ class Auditor final : public Role {
       CAIRN_TRY_ASSIGN(auto closed, round_closed(context_, task.id, round));
       if (closed && closed->cid && pull(snapshot, task.owner, *closed->cid)) {
         CAIRN_TRY_ASSIGN(Bytes bytes, read_artifact(context_, *closed->cid));
-        const auto* begin = reinterpret_cast<const char*>(bytes.data());
-        const json record = json::parse(begin, begin + bytes.size(), nullptr, false);
-        if (record.is_object()) {
+        const auto parsed = parse_round_record(bytes);
+        if (parsed) {
+          const json& record = *parsed;
           for (const char* key : {"global_model", "result_model"}) {
             if (!record.contains(key) || !record[key].is_string()) continue;
             if (auto cid = store::Cid::parse(record[key].get<std::string>())) {

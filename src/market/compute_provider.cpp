@@ -23,11 +23,6 @@ namespace {
 
 constexpr const char* kX25519File = "compute_provider/x25519.key";
 
-json parse_json(ByteView bytes) {
-  return json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                     nullptr, false);
-}
-
 // An entry's metadata CID now: its Registered event's, or the last Updated event's after it
 // (checked against the digest the entry holds).
 Result<std::optional<std::pair<store::Cid, ByteArray<32>>>> entry_metadata(
@@ -53,22 +48,19 @@ Result<std::optional<std::pair<store::Cid, ByteArray<32>>>> entry_metadata(
   return std::optional<std::pair<store::Cid, ByteArray<32>>>(std::pair(cid, digest));
 }
 
+// `bytes` are read with the strict reader (market/artifacts.hpp): the document's fields are
+// then known to be there with their types.
 Result<ComputeOffer> parse_offer(const chain::Address& provider, std::uint64_t entry_id,
-                                 const store::Cid& cid, json document) {
+                                 const store::Cid& cid, ByteView bytes) {
   ComputeOffer offer;
   offer.entry_id = entry_id;
   offer.owner = provider;
   offer.cid = cid;
-  if (!document.is_object() || document.value("type", "") != "cairn.compute.v1" ||
-      !document.contains("price_wei") || !document["price_wei"].is_string() ||
-      !document.contains("x25519_public_key") || !document["x25519_public_key"].is_string()) {
-    return fail(
-        Errc::invalid_argument,
-        fmt::format("compute offer {} is not a cairn.compute.v1 document", cid.to_string()));
-  }
+  CAIRN_TRY_ASSIGN(json document,
+                   parse_compute_offer(bytes, fmt::format("compute offer {}", cid.to_string())));
   CAIRN_TRY_ASSIGN(offer.price, chain::U256::parse(document["price_wei"].get<std::string>()));
   CAIRN_TRY_ASSIGN(Bytes key, from_hex(document["x25519_public_key"].get<std::string>()));
-  if (key.size() != 32) return fail(Errc::invalid_argument, "compute offer: bad X25519 key");
+  if (key.size() != 32) return fail(Errc::parse, "compute offer: bad X25519 key");
   std::copy(key.begin(), key.end(), offer.x25519_public_key.begin());
   offer.document = std::move(document);
   return offer;
@@ -89,8 +81,7 @@ Result<std::optional<ComputeOffer>> current_compute_offer(NodeContext& context,
     CAIRN_TRY_ASSIGN(auto metadata, entry_metadata(context, id, text));
     if (!metadata) continue;
     CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context, provider, metadata->first));
-    CAIRN_TRY_ASSIGN(ComputeOffer offer,
-                     parse_offer(provider, id, metadata->first, parse_json(bytes)));
+    CAIRN_TRY_ASSIGN(ComputeOffer offer, parse_offer(provider, id, metadata->first, bytes));
     return std::optional<ComputeOffer>(std::move(offer));
   }
   return std::optional<ComputeOffer>{};
@@ -220,8 +211,8 @@ class ComputeProvider final : public Role {
                      {"x25519_public_key", to_hex(keys_.public_key)},
                      {"deliveries", existing ? existing->document.value("deliveries", json::array())
                                              : json::array()}};
-    CAIRN_TRY_ASSIGN(store::Cid cid,
-                     put_artifact(context_, canonical_json_bytes(document), "compute offer"));
+    const Bytes document_bytes = canonical_json_bytes(document);
+    CAIRN_TRY_ASSIGN(store::Cid cid, put_artifact(context_, document_bytes, "compute offer"));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(cid));
     CAIRN_TRY_ASSIGN(chain::Contract registry, registry_contract(context_));
     std::uint64_t entry = 0;
@@ -239,7 +230,7 @@ class ComputeProvider final : public Role {
       CAIRN_TRY_ASSIGN(entry, event.at(0).as_u64());
     }
     CAIRN_TRY_ASSIGN(ComputeOffer offer,
-                     parse_offer(context_.signer.address, entry, cid, std::move(document)));
+                     parse_offer(context_.signer.address, entry, cid, document_bytes));
     say(fmt::format("{}: compute offer {} registered (entry {}, {} wei)", context_.name,
                     cid.to_string(), entry, price_.to_decimal()));
     std::lock_guard lock(mutex_);
@@ -361,10 +352,9 @@ class ComputeProvider final : public Role {
       CAIRN_TRY_ASSIGN(std::string text, it->values.at(3).as_string());
       CAIRN_TRY_ASSIGN(store::Cid manifest_cid, store::Cid::parse(text));
       CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context_, job.consumer, manifest_cid));
-      json manifest = parse_json(bytes);
-      if (!manifest.is_object() || !manifest.contains("compute") ||
-          !manifest["compute"].is_object())
-        continue;
+      auto parsed = parse_dataset_manifest(bytes, "dataset manifest " + manifest_cid.to_string());
+      if (!parsed || !(*parsed)["compute"].is_object()) continue;
+      const json manifest = std::move(*parsed);
       const json& compute = manifest["compute"];
       if (compute.value("deal", "") != std::to_string(job.deal) ||
           compute.value("provider", "") != context_.signer.address.to_checksum())
@@ -432,15 +422,15 @@ class ComputeProvider final : public Role {
                                       {"round", round},
                                       {"participant", job.consumer.to_checksum()},
                                       {"update", update.to_string()}});
-    CAIRN_TRY_ASSIGN(store::Cid cid,
-                     put_artifact(context_, canonical_json_bytes(document), "compute offer"));
+    const Bytes document_bytes = canonical_json_bytes(document);
+    CAIRN_TRY_ASSIGN(store::Cid cid, put_artifact(context_, document_bytes, "compute offer"));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(cid));
     CAIRN_TRY_ASSIGN(chain::Contract registry, registry_contract(context_));
     CAIRN_TRY(
         registry.transact(context_.signer, "update",
                           {Value(offer_->entry_id), Value(digest), Value::text(cid.to_string())}));
-    CAIRN_TRY_ASSIGN(ComputeOffer offer, parse_offer(context_.signer.address, offer_->entry_id, cid,
-                                                     std::move(document)));
+    CAIRN_TRY_ASSIGN(ComputeOffer offer,
+                     parse_offer(context_.signer.address, offer_->entry_id, cid, document_bytes));
     if (context_.metrics) context_.metrics->add("updates_delivered_total");
     say(fmt::format("{}: deal {} task {} round {}: update {} delivered", context_.name, job.deal,
                     job.task->id, round, update.to_string()));

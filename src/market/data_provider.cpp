@@ -84,11 +84,6 @@ constexpr const char* kKeyFile = "data_provider/shard.key";
 constexpr const char* kOfferFile = "data_provider/offer.json";
 constexpr const char* kDelegationFile = "data_provider/delegation.json";
 
-json parse_json(ByteView bytes) {
-  return json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                     nullptr, false);
-}
-
 struct Config {
   std::filesystem::path images, labels;
   std::string dataset = "dataset";
@@ -257,8 +252,11 @@ class DataProvider final : public Role {
     bool acted = false;
     CAIRN_TRY_ASSIGN(key_, load_or_create_key(context_, kKeyFile));
     CAIRN_TRY_ASSIGN(auto saved, read_state(context_, kOfferFile));
-    json offer = saved ? parse_json(*saved) : json::object();
-    if (!offer.is_object()) offer = json::object();
+    json offer = json::object();
+    if (saved) {
+      CAIRN_TRY_ASSIGN(OfferState state, parse_offer_state(*saved));
+      offer = offer_state_to_json(state);
+    }
     CAIRN_TRY_ASSIGN(learn::Dataset data, load_data());
     data_ = std::move(data);
     std::optional<store::Cid> manifest_cid;
@@ -284,9 +282,10 @@ class DataProvider final : public Role {
       CAIRN_TRY(write_state(context_, kOfferFile, as_bytes(offer.dump())));
     }
     CAIRN_TRY_ASSIGN(Bytes manifest_bytes, read_artifact(context_, *manifest_cid));
-    manifest_ = parse_json(manifest_bytes);
-    if (manifest_.contains("compute") && manifest_["compute"].is_object()) {
-      deal_id_ = std::stoull(manifest_["compute"]["deal"].get<std::string>());
+    CAIRN_TRY_ASSIGN(manifest_, parse_dataset_manifest(manifest_bytes));
+    if (manifest_["compute"].is_object()) {
+      // Checked by the reader: a decimal string that fits 64 bits.
+      deal_id_ = decimal_u64(manifest_["compute"]["deal"].get<std::string>());
     }
     // The keyless signature of the manifest, kept beside it in the store.
     if (!offer.contains("signature")) {
@@ -372,8 +371,12 @@ class DataProvider final : public Role {
                   "the compute offer's price is 0 (a deal escrows a price)");
     }
     CAIRN_TRY_ASSIGN(auto saved, read_state(context_, kDelegationFile));
-    json state = saved ? parse_json(*saved) : json::object();
-    if (!state.is_object() || state.value("compute_provider", "") != provider.to_checksum()) {
+    json state = json::object();
+    if (saved) {
+      CAIRN_TRY_ASSIGN(DelegationState read, parse_delegation_state(*saved));
+      state = delegation_state_to_json(read);
+    }
+    if (state.value("compute_provider", "") != provider.to_checksum()) {
       // The wrapped key is kept before the deal is opened: a restart finds the deal by it.
       CAIRN_TRY_ASSIGN(Bytes wrapped, crypto::wrap_key(offer->x25519_public_key, key_));
       CAIRN_TRY_ASSIGN(store::Cid wrapped_cid,

@@ -86,7 +86,8 @@ Result<std::vector<EndpointEntry>> endpoint_entries(const NodeContext& context,
   std::vector<EndpointEntry> entries;
   for (const auto& event : registered) {
     CAIRN_TRY_ASSIGN(chain::U256 id, event.values.at(0).as_uint());
-    const std::uint64_t entry_id = std::stoull(id.to_decimal());
+    if (!id.fits_u64()) return fail(Errc::parse, "an Endpoint entry id beyond 64 bits");
+    const std::uint64_t entry_id = id.low64();
     CAIRN_TRY_ASSIGN(auto current, registry.call("getEntry", {Value(entry_id)}));
     CAIRN_TRY_ASSIGN(chain::Address owner, current.at(0).as_address());
     CAIRN_TRY_ASSIGN(bool active, current.at(2).as_bool());

@@ -201,34 +201,16 @@ Result<std::string> sha256_file_hex(const fs::path& path) {
   return to_hex(crypto::sha256(bytes));
 }
 
-Result<json> parse_json(ByteView bytes, std::string_view what) {
-  const auto* begin = reinterpret_cast<const char*>(bytes.data());
-  json value = json::parse(begin, begin + bytes.size(), nullptr, false);
-  if (value.is_discarded() || !value.is_object()) {
-    return fail(Errc::parse, std::string(what) + " is not a JSON object");
-  }
-  return value;
-}
-
-AnchorRecord anchor_from_json(const json& value) {
-  AnchorRecord anchor;
-  anchor.publication_time = value.at("publication_time").get<std::uint64_t>();
-  anchor.root = seal::Imprint::from_hex(value.at("root").get<std::string>()).value();
-  anchor.contract = chain::Address::parse(value.at("contract").get<std::string>()).value();
-  anchor.signer = chain::Address::parse(value.at("signer").get<std::string>()).value();
-  const auto tx = from_hex(value.at("tx").get<std::string>().substr(2)).value();
-  std::copy(tx.begin(), tx.end(), anchor.tx.begin());
-  anchor.block = value.at("block").get<std::uint64_t>();
-  return anchor;
-}
-
-json anchor_to_json(const AnchorRecord& anchor) {
-  return {{"publication_time", anchor.publication_time},
-          {"root", anchor.root.hex()},
-          {"contract", anchor.contract.to_checksum()},
-          {"signer", anchor.signer.to_checksum()},
-          {"tx", word_hex(anchor.tx)},
-          {"block", anchor.block}};
+// {"public": HEX, "private": HEX}: the task's Paillier key pair, kept by this node.
+Result<std::pair<Bytes, Bytes>> read_paillier_key_file(ByteView bytes, const std::string& what) {
+  CAIRN_TRY_ASSIGN(json document, parse_json(bytes, what));
+  CAIRN_TRY_ASSIGN(JsonObject object, JsonObject::of(document, what));
+  CAIRN_TRY_ASSIGN(JsonNode public_node, object.required("public"));
+  CAIRN_TRY_ASSIGN(Bytes public_bytes, public_node.hex_bytes());
+  CAIRN_TRY_ASSIGN(JsonNode private_node, object.required("private"));
+  CAIRN_TRY_ASSIGN(Bytes private_bytes, private_node.hex_bytes());
+  CAIRN_TRY(object.close());
+  return std::pair(std::move(public_bytes), std::move(private_bytes));
 }
 
 class ModelProvider final : public Role {
@@ -301,13 +283,9 @@ class ModelProvider final : public Role {
     const fs::path key_file = dir / "paillier.json";
     if (fs::exists(key_file)) {
       CAIRN_TRY_ASSIGN(Bytes bytes, read_whole_file(key_file));
-      CAIRN_TRY_ASSIGN(json stored, parse_json(bytes, key_file.string()));
-      auto public_bytes = from_hex(stored.value("public", std::string()));
-      auto private_bytes = from_hex(stored.value("private", std::string()));
-      if (!public_bytes || !private_bytes)
-        return fail(Errc::parse, key_file.string() + ": not hex");
-      CAIRN_TRY_ASSIGN(auto public_key, crypto::decode_public_key(*public_bytes));
-      CAIRN_TRY_ASSIGN(auto private_key, crypto::decode_private_key(*private_bytes));
+      CAIRN_TRY_ASSIGN(auto stored, read_paillier_key_file(bytes, key_file.string()));
+      CAIRN_TRY_ASSIGN(auto public_key, crypto::decode_public_key(stored.first));
+      CAIRN_TRY_ASSIGN(auto private_key, crypto::decode_private_key(stored.second));
       keys_.emplace(crypto::PaillierKeyPair{std::move(public_key), std::move(private_key)});
     } else {
       // Below 2048 bits only where a test asks for it (learn refuses small keys otherwise).
@@ -399,7 +377,8 @@ class ModelProvider final : public Role {
                      config_.reward));
     CAIRN_TRY_ASSIGN(auto event, contract.event_in(tx.receipt, "TaskCreated"));
     CAIRN_TRY_ASSIGN(chain::U256 id, event.at(0).as_uint());
-    task_ = std::stoull(id.to_decimal());
+    if (!id.fits_u64()) return fail(Errc::parse, "TaskCreated: a task id beyond 64 bits");
+    task_ = id.low64();
     log(fmt::format("task {} published: spec {}, {} wei escrowed, aggregator {}", *task_,
                     spec_cid_.to_string(), config_.reward.to_decimal(),
                     config_.aggregator.to_checksum()));
@@ -422,7 +401,7 @@ class ModelProvider final : public Role {
                   fmt::format("round {} of task {} is not closed", round, task_id));
     }
     CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context_, context_.signer.address, *closed->cid));
-    CAIRN_TRY_ASSIGN(json record, parse_json(bytes, "round record"));
+    CAIRN_TRY_ASSIGN(json record, parse_round_record(bytes));
     records_[round] = record;
     return record;
   }
@@ -737,18 +716,16 @@ class ModelProvider final : public Role {
                         const IncludedList& included,
                         const std::optional<learn::EncryptedVector>& own_sum,
                         std::optional<store::Cid>& posted_sum) {
-    CAIRN_TRY_ASSIGN(json manifest, parse_json(bytes, "the aggregate manifest"));
-    if (manifest.value("type", "") != kAggregateType ||
-        manifest.value("task", std::uint64_t{0}) != task.id ||
-        manifest.value("round", ~std::uint64_t{0}) != round) {
+    CAIRN_TRY_ASSIGN(json manifest, parse_aggregate_manifest(bytes));
+    if (manifest["task"].get<std::uint64_t>() != task.id ||
+        manifest["round"].get<std::uint64_t>() != round) {
       return fail(Errc::integrity, "the manifest is not an aggregate of this task's round");
     }
     std::set<std::pair<std::string, std::string>> named, expected;
-    try {
-      for (const auto& item : manifest.at("included"))
-        named.emplace(item.at("participant").get<std::string>(), item.at("cid").get<std::string>());
-    } catch (const json::exception&) {
-      return fail(Errc::parse, "the manifest's included list is malformed");
+    for (const auto& item : manifest["included"]) {
+      CAIRN_TRY_ASSIGN(chain::Address participant,
+                       chain::Address::parse(item["participant"].get<std::string>()));
+      named.emplace(participant.to_checksum(), item["cid"].get<std::string>());
     }
     for (const auto& item : included)
       expected.emplace(item.participant.to_checksum(), item.cid);
@@ -795,7 +772,7 @@ class ModelProvider final : public Role {
     if (!reported->cid)
       return fail(Errc::integrity, "the reported contribution CID does not parse");
     CAIRN_TRY_ASSIGN(Bytes report_bytes, read_artifact(context_, *reported->cid));
-    CAIRN_TRY_ASSIGN(json report, parse_json(report_bytes, "the contribution report"));
+    CAIRN_TRY_ASSIGN(json report, parse_contribution_report(report_bytes));
     CAIRN_TRY(write_outputs(task, joins, records, report, *reported));
     finished_ = true;
     {
@@ -1015,12 +992,13 @@ class ModelProvider final : public Role {
       DatasetRecord dataset;
       dataset.owner = join.participant;
       CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context_, join.participant, join.manifest_cid));
-      CAIRN_TRY_ASSIGN(dataset.manifest, parse_json(bytes, "a dataset manifest"));
+      CAIRN_TRY_ASSIGN(dataset.manifest, parse_dataset_manifest(bytes));
       CAIRN_TRY_ASSIGN(dataset.sealed, sealed_from(first_record, join.manifest_cid.to_string()));
       CAIRN_TRY_ASSIGN(auto holder, registry.call("entryOfDigest", {Value(join.manifest)}));
       CAIRN_TRY_ASSIGN(chain::U256 entry, holder.at(0).as_uint());
       if (entry != chain::U256{}) {
-        const std::uint64_t id = std::stoull(entry.to_decimal());
+        if (!entry.fits_u64()) return fail(Errc::parse, "a Registry entry id beyond 64 bits");
+        const std::uint64_t id = entry.low64();
         CAIRN_TRY_ASSIGN(auto registered,
                          find_events(context_, "Registry", context_.deployment.registry,
                                      "Registered", {topic_word(id)}));
@@ -1082,7 +1060,8 @@ class ModelProvider final : public Role {
       out.record = record;
       out.record_cid = *closed->cid;
       out.close_tx = closed->tx;
-      body.anchors.push_back(anchor_from_json(record.at("anchor")));
+      CAIRN_TRY_ASSIGN(AnchorRecord anchor, read_anchor(JsonNode(record.at("anchor"), "anchor")));
+      body.anchors.push_back(anchor);
       body.rounds.push_back(std::move(out));
     }
     return {};

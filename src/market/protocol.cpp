@@ -213,16 +213,7 @@ Result<nlohmann::json> fetch_spec(NodeContext& context, const TaskInfo& task) {
         fmt::format("task {}: the spec CID in TaskCreated is not the committed spec", task.id));
   }
   CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context, task.owner, task.spec_cid));
-  const auto* begin = reinterpret_cast<const char*>(bytes.data());
-  json spec = json::parse(begin, begin + bytes.size(), nullptr, false);
-  if (spec.is_discarded() || !spec.is_object()) {
-    return fail(Errc::parse, fmt::format("task {}: the spec is not a JSON object", task.id));
-  }
-  if (spec.value("type", "") != kTaskSpecType) {
-    return fail(Errc::parse,
-                fmt::format("task {}: the spec's type is not {}", task.id, kTaskSpecType));
-  }
-  return spec;
+  return parse_task_spec(bytes, fmt::format("task {} spec", task.id));
 }
 
 Result<crypto::PaillierPublicKey> spec_public_key(const nlohmann::json& spec) {

@@ -13,6 +13,7 @@
 #include "chain/address.hpp"
 #include "crypto/paillier.hpp"
 #include "learn/secure_paillier.hpp"
+#include "market/artifacts.hpp"
 #include "market/directory.hpp"
 #include "market/passport.hpp"
 #include "market/role.hpp"
@@ -20,12 +21,6 @@
 #include "store/cid.hpp"
 
 namespace cairn::market {
-
-// Artifact types ("type" in their canonical JSON).
-inline constexpr std::string_view kTaskSpecType = "cairn.task.v1";
-inline constexpr std::string_view kAggregateType = "cairn.aggregate.v1";
-inline constexpr std::string_view kRoundRecordType = "cairn.round.v1";
-inline constexpr std::string_view kContributionsType = "cairn.contributions.v1";
 
 // TrainingTask.State
 enum class TaskState : std::uint8_t { none = 0, open = 1, reported = 2, refunded = 3 };

@@ -101,13 +101,9 @@ Result<std::vector<TaskMember>> task_participants(NodeContext& context, std::uin
     }
     CAIRN_TRY_ASSIGN(Bytes bytes,
                      fetch_artifact(context, participant.address, participant.manifest_cid));
-    participant.manifest =
-        json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                    nullptr, false);
-    if (!participant.manifest.is_object()) {
-      return fail(Errc::invalid_argument, fmt::format("task {}: {}'s manifest is not JSON", task_id,
-                                                      participant.address.to_checksum()));
-    }
+    CAIRN_TRY_ASSIGN(participant.manifest,
+                     parse_dataset_manifest(bytes, fmt::format("task {}: {}'s manifest", task_id,
+                                                               participant.address.to_checksum())));
     participant.rows = manifest_rows(participant.manifest);
     participants.push_back(std::move(participant));
   }
@@ -136,9 +132,9 @@ Result<GlobalModel> fetch_global_model(NodeContext& context, const TaskInfo& tas
           fmt::format("task {}: round {}'s record does not match its digest", task.id, round - 1));
     }
     CAIRN_TRY_ASSIGN(Bytes record_bytes, fetch_artifact(context, task.owner, *closed->cid));
-    const json record = json::parse(
-        std::string_view(reinterpret_cast<const char*>(record_bytes.data()), record_bytes.size()),
-        nullptr, false);
+    CAIRN_TRY_ASSIGN(const json record,
+                     parse_round_record(
+                         record_bytes, fmt::format("task {} round {} record", task.id, round - 1)));
     CAIRN_TRY_ASSIGN(std::string model_text,
                      json_string(record, "result_model", "the round record"));
     CAIRN_TRY_ASSIGN(global.cid, store::Cid::parse(model_text));

@@ -1,0 +1,31 @@
+// The market's artifact readers (market/artifacts.hpp), one chosen by the first input byte:
+// task spec, dataset manifest, aggregate manifest, round record, compute offer,
+// contribution report. Each refuses what is malformed without an exception, and whatever
+// it accepts is accepted again after a canonical re-serialization (the same document).
+#include <cstdlib>
+
+#include "market/artifacts.hpp"
+
+namespace {
+
+using Parser = cairn::Result<nlohmann::json> (*)(cairn::ByteView, std::string_view);
+
+constexpr Parser kParsers[] = {
+    cairn::market::parse_task_spec,          cairn::market::parse_dataset_manifest,
+    cairn::market::parse_aggregate_manifest, cairn::market::parse_round_record,
+    cairn::market::parse_compute_offer,      cairn::market::parse_contribution_report,
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const Parser parse = kParsers[data[0] % std::size(kParsers)];
+  const cairn::ByteView input(reinterpret_cast<const std::byte*>(data + 1), size - 1);
+  const auto document = parse(input, "fuzz");
+  if (!document) return 0;
+  const cairn::Bytes again = cairn::market::canonical_json_bytes(*document);
+  const auto reparsed = parse(again, "fuzz");
+  if (!reparsed || *reparsed != *document) std::abort();
+  return 0;
+}
