@@ -372,7 +372,7 @@ std::pair<std::string, std::uint16_t> parse_listen(const std::string& text) {
 int run_gateway_serve(Context& ctx, const Args& args) {
   args.expect_positional(0, 0);
   const auto [host, port] = parse_listen(args.get_or("--listen", "127.0.0.1:8080"));
-  auto repo = open_repo(ctx, store::RepoAccess::follow);
+  auto repo = open_repo(ctx, store::RepoAccess::read);
   // Block the stop signals before any thread starts, so every thread inherits the mask
   // and this one receives them with sigwait.
   sigset_t stop_signals;
@@ -390,7 +390,8 @@ int run_gateway_serve(Context& ctx, const Args& args) {
   if (const auto port_file = args.get("--port-file")) {
     write_file(*port_file, fmt::format("{}\n", gateway.port()));
   }
-  ctx.print(fmt::format("gateway serving {} at {}/ipfs/<cid>", ctx.repo.string(), url));
+  ctx.print(fmt::format("gateway serving {} at {}/ipfs/<cid>{}", ctx.repo.string(), url,
+                        repo->blocks().read_only() ? " (read-only)" : ""));
   std::fflush(stdout);
   ctx.progress("press Ctrl-C to stop");
   int signal_number = 0;

@@ -229,10 +229,10 @@ Status check_task_spec(const json& document, std::string_view what) {
   CAIRN_TRY(bool_field(spec, "exclude_harmful"));
   if (auto standardisation = spec.optional("input_standardisation")) {
     CAIRN_TRY_ASSIGN(JsonObject moments, standardisation->object());
-    CAIRN_TRY_ASSIGN(JsonNode mean, moments.required("mean"));
-    CAIRN_TRY(number_list(mean));
-    CAIRN_TRY_ASSIGN(JsonNode std_node, moments.required("std"));
-    CAIRN_TRY(number_list(std_node, mean.raw().size()));
+    // One mean and one standard deviation for every feature (learn::InputSpec).
+    CAIRN_TRY(number_field(moments, "mean"));
+    CAIRN_TRY_ASSIGN(double deviation, moments.number("std"));
+    if (!(deviation > 0)) return fail(Errc::parse, moments.where("std") + ": must be above 0");
     CAIRN_TRY(moments.close());
   }
   return spec.close();

@@ -120,11 +120,6 @@ Blockstore::~Blockstore() {
       if (handle != nullptr) (void)db_->DestroyColumnFamilyHandle(handle);
     }
     (void)db_->Close();
-    db_.reset();
-  }
-  if (!options_.secondary_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(options_.secondary_dir, ec);  // this instance's own files
   }
 }
 
@@ -156,18 +151,9 @@ Result<std::unique_ptr<Blockstore>> Blockstore::open(const std::filesystem::path
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status status;
-  if (!options.secondary_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.secondary_dir, ec);
-    db_options.max_open_files = -1;  // a secondary instance keeps every file open
-    status = rocksdb::DB::OpenAsSecondary(db_options, where, options.secondary_dir.string(),
-                                          families, &handles, &raw);
-  } else if (options.read_only) {
-    status = rocksdb::DB::OpenForReadOnly(db_options, where, families, &handles, &raw);
-  } else {
-    status = rocksdb::DB::Open(db_options, where, families, &handles, &raw);
-  }
+  const rocksdb::Status status =
+      options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, where, families, &handles, &raw)
+                        : rocksdb::DB::Open(db_options, where, families, &handles, &raw);
   if (!status.ok()) {
     Error error = to_error(status, fmt::format("opening the block store {}", where));
     if (error.code == Errc::conflict) {
@@ -259,15 +245,6 @@ Status Blockstore::flush() {
   return write_pending_locked(true);
 }
 
-bool Blockstore::catch_up() {
-  if (options_.secondary_dir.empty()) return false;
-  std::lock_guard lock(catch_up_mutex_);
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_catch_up_ < std::chrono::milliseconds(100)) return false;
-  last_catch_up_ = now;
-  return db_->TryCatchUpWithPrimary().ok();
-}
-
 Result<Bytes> Blockstore::get(const Cid& cid) {
   if (cid.hash().code == multihash_code::kIdentity) return cid.hash().digest;
   if (has_pending_) {
@@ -277,10 +254,7 @@ Result<Bytes> Blockstore::get(const Cid& cid) {
   }
   const Bytes key = block_key(cid);
   rocksdb::PinnableSlice value;
-  auto status = db_->Get(rocksdb::ReadOptions(), blocks_cf_, slice(key), &value);
-  if (status.IsNotFound() && catch_up()) {
-    status = db_->Get(rocksdb::ReadOptions(), blocks_cf_, slice(key), &value);
-  }
+  const auto status = db_->Get(rocksdb::ReadOptions(), blocks_cf_, slice(key), &value);
   if (status.IsNotFound()) {
     return fail(Errc::not_found, fmt::format("block {} is not in the store", cid.to_string()));
   }
@@ -305,10 +279,7 @@ Result<bool> Blockstore::has(const Cid& cid) {
   }
   const Bytes key = block_key(cid);
   rocksdb::PinnableSlice value;
-  auto status = db_->Get(rocksdb::ReadOptions(), blocks_cf_, slice(key), &value);
-  if (status.IsNotFound() && catch_up()) {
-    status = db_->Get(rocksdb::ReadOptions(), blocks_cf_, slice(key), &value);
-  }
+  const auto status = db_->Get(rocksdb::ReadOptions(), blocks_cf_, slice(key), &value);
   if (status.IsNotFound()) return false;
   CAIRN_TRY(check(status, fmt::format("looking up block {}", cid.to_string())));
   return true;

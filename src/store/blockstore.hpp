@@ -42,11 +42,6 @@ struct BlockstoreOptions {
   // Open without taking the database lock: sees what was durable when it opened, and
   // refuses every write. Lets `cairn cat` read a repository that a gateway is serving.
   bool read_only = false;
-  // Follow the writers instead (with read_only): a RocksDB secondary instance, its own
-  // files in this directory (removed on close). It never takes the lock, so `cairn add`
-  // runs beside `cairn gateway serve`, and a lookup that misses first catches up with what
-  // writers have made durable since (at most every 100 ms).
-  std::filesystem::path secondary_dir{};
   // Puts are collected in a write batch and handed to RocksDB (memtable only, no WAL)
   // when it reaches this size; `flush()` and `pin()` flush them to disk.
   std::size_t batch_bytes = 8u << 20;
@@ -121,8 +116,6 @@ class Blockstore final : public BlockSink, public BlockSource {
  private:
   Blockstore(std::filesystem::path dir, BlockstoreOptions options);
   Status write_pending_locked(bool durable);
-  // For a follower: whether catching up with the writers was worth a second look.
-  bool catch_up();
   Status require_writable(std::string_view doing) const;
 
   std::filesystem::path dir_;
@@ -135,8 +128,6 @@ class Blockstore final : public BlockSink, public BlockSource {
   std::unique_ptr<rocksdb::WriteBatch> pending_;
   std::size_t pending_bytes_ = 0;
   std::atomic<bool> has_pending_{false};
-  std::mutex catch_up_mutex_;
-  std::chrono::steady_clock::time_point last_catch_up_{};
 };
 
 }  // namespace cairn::store

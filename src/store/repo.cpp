@@ -1,7 +1,6 @@
 #include "store/repo.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include "base/file.hpp"
 
@@ -48,15 +47,8 @@ Result<std::unique_ptr<Repo>> Repo::open(const std::filesystem::path& root, Repo
   CAIRN_TRY(prepare_root(root, true));
   BlockstoreOptions options;
   std::error_code ec;
-  const bool exists = std::filesystem::exists(root / "blocks" / "CURRENT", ec);
-  if (access == RepoAccess::follow && !exists) {
-    // A follower needs a store to follow: create it, then let it go.
-    CAIRN_TRY(Blockstore::open(root / "blocks", options));
-  }
-  options.read_only = access == RepoAccess::follow || (access == RepoAccess::snapshot && exists);
-  if (access == RepoAccess::follow) {
-    options.secondary_dir = root / "tmp" / fmt::format("follower-{}", ::getpid());
-  }
+  options.read_only =
+      access == RepoAccess::snapshot && std::filesystem::exists(root / "blocks" / "CURRENT", ec);
   auto blocks = Blockstore::open(root / "blocks", options);
   if (!blocks && blocks.error().code == Errc::conflict && access != RepoAccess::write &&
       !options.read_only) {

@@ -23,9 +23,6 @@ enum class RepoAccess {
   // export, pin ls, passport verify) see the store as it is and leave no file behind (a
   // read-write open starts a new, empty write-ahead log every time).
   snapshot,
-  // Follow the writers without the lock, for a long-running reader (gateway serve): `add`
-  // and `car import` run beside it, and what they store is served once durable.
-  follow,
 };
 
 class Repo {

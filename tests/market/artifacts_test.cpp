@@ -37,7 +37,7 @@ json task_spec() {
           {"reward_wei", "1000000000000000000"},
           {"round_timeout_s", 120},
           {"exclude_harmful", true},
-          {"input_standardisation", {{"mean", {0.1, 0.2}}, {"std", {1.0, 2.0}}}}};
+          {"input_standardisation", {{"mean", 0.286}, {"std", 0.353}}}};
 }
 
 json dataset_manifest() {

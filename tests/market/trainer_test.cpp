@@ -21,6 +21,7 @@
 #include "crypto/hash.hpp"
 #include "crypto/paillier.hpp"
 #include "crypto/sodium.hpp"
+#include "learn/contribution.hpp"
 #include "learn/dataset.hpp"
 #include "learn/params.hpp"
 #include "learn/secure_paillier.hpp"
@@ -315,9 +316,32 @@ class TrainerTaskTest : public ::testing::Test {
 
   static Status publish_mismatched_task() {
     NodeContext& owner = owner_context();
+    // A well-formed spec (the strict parser refuses a partial one) whose schema fits nobody.
+    CAIRN_TRY_ASSIGN(crypto::PaillierKeyPair keys, crypto::paillier_generate(1024, true));
+    learn::InputSpec input{{1, 32, 32}, 3};
+    CAIRN_TRY_ASSIGN(learn::Model model, learn::Model::builtin("logreg", input, 3));
+    CAIRN_TRY_ASSIGN(
+        store::Cid initial_cid,
+        put_artifact(owner, learn::encode_parameters(model.parameters(0)), "model v0"));
+    const auto packing = learn::PackingParams::for_summands(3);
     const json spec = {{"type", "cairn.task.v1"},
                        {"model", "logreg"},
-                       {"schema", {{"format", "idx"}, {"features", {1, 32, 32}}, {"classes", 3}}}};
+                       {"initial_parameters", initial_cid.to_string()},
+                       {"rounds", 1},
+                       {"participants", 3},
+                       {"aggregation", "fedavg"},
+                       {"privacy", "paillier"},
+                       {"paillier_public_key", to_hex(crypto::encode_public_key(keys.public_key))},
+                       {"packing",
+                        {{"frac_bits", packing.frac_bits},
+                         {"value_bits", packing.value_bits},
+                         {"headroom_bits", packing.headroom_bits}}},
+                       {"schema", {{"format", "idx"}, {"features", {1, 32, 32}}, {"classes", 3}}},
+                       {"test_set", {{"rows", 100}, {"sha256", std::string(64, '0')}}},
+                       {"training", {{"epochs", 1}, {"lr", 0.05}, {"batch_size", 32}, {"seed", 1}}},
+                       {"reward_wei", "1000"},
+                       {"round_timeout_s", 60},
+                       {"exclude_harmful", false}};
     CAIRN_TRY_ASSIGN(store::Cid spec_cid, put_artifact(owner, canonical_json_bytes(spec), "spec"));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(spec_cid));
     CAIRN_TRY_ASSIGN(chain::BlockHeader head, sender_->rpc().block(std::nullopt));
@@ -350,7 +374,11 @@ class TrainerTaskTest : public ::testing::Test {
         {"model", "logreg"},
         {"initial_parameters", initial_cid.to_string()},
         {"rounds", kRounds},
+        {"participants", providers},
         {"aggregation", "fedavg"},
+        {"privacy", "paillier"},
+        {"test_set", {{"rows", 100}, {"sha256", std::string(64, '0')}}},
+        {"reward_wei", "1000"},
         {"exclude_harmful", false},
         {"round_timeout_s", 60},
         {"paillier_public_key", to_hex(crypto::encode_public_key(outcome_->paillier->public_key))},
@@ -416,13 +444,33 @@ class TrainerTaskTest : public ::testing::Test {
       next.values[i] += static_cast<float>(values[i] / values[n]);
     CAIRN_TRY_ASSIGN(store::Cid model_cid,
                      put_artifact(owner, learn::encode_parameters(next), "model"));
+    // Every field of the model provider's round record (the trainers read it strictly); the
+    // test's owner neither seals nor anchors, so those are placeholders of the right shape.
     const json record = {{"type", "cairn.round.v1"},
                          {"task", outcome_->task_id},
                          {"round", round},
                          {"global_model", outcome_->global_models.back().to_string()},
+                         {"start_accuracy", 0.0},
+                         {"aggregate",
+                          {{"posted", nullptr},
+                           {"posted_sum", nullptr},
+                           {"used", nullptr},
+                           {"accepted", false},
+                           {"reason", "the test's owner sums the updates itself"}}},
                          {"included", included_json},
                          {"excluded", excluded_json},
-                         {"result_model", model_cid.to_string()}};
+                         {"result_model", model_cid.to_string()},
+                         {"accuracy", 0.0},
+                         {"contributions", nullptr},
+                         {"contribution_config", learn::ContributionConfig{}.to_json()},
+                         {"signatures", json::object()},
+                         {"anchor",
+                          {{"publication_time", 1},
+                           {"root", "01" + std::string(64, '0')},
+                           {"contract", deployment_.registry.to_checksum()},
+                           {"signer", owner.signer.address.to_checksum()},
+                           {"tx", "0x" + std::string(64, '0')},
+                           {"block", 1}}}};
     CAIRN_TRY_ASSIGN(store::Cid record_cid,
                      put_artifact(owner, canonical_json_bytes(record), "record"));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(record_cid));

@@ -213,29 +213,6 @@ TEST(Repo, ReadingLeavesNoNewFiles) {
   EXPECT_EQ(count_files(), before);
 }
 
-// A follower (gateway serve) holds no lock: a writer opens beside it, and what the writer
-// makes durable is seen by the follower's next lookup that misses.
-TEST(Repo, AFollowerSeesWhatAWriterAddsBesideIt) {
-  testing::TempDir dir;
-  auto follower = Repo::open(dir / "repo", RepoAccess::follow).value();
-  EXPECT_TRUE(follower->blocks().read_only());
-  const auto data = to_bytes("written while followed");
-  const Cid cid = Cid::of(codec::kRaw, data);
-  EXPECT_FALSE(follower->blocks().has(cid).value());
-  {
-    auto writer = Repo::open(dir / "repo", RepoAccess::write);
-    ASSERT_TRUE(writer) << writer.error().to_string();
-    ASSERT_TRUE((*writer)->blocks().put(cid, data));
-    ASSERT_TRUE((*writer)->blocks().flush());
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // past the catch-up throttle
-  EXPECT_EQ(follower->blocks().get(cid).value(), data);
-  const auto follower_files = dir / "repo" / "tmp";
-  follower.reset();
-  EXPECT_TRUE(!std::filesystem::exists(follower_files) ||
-              std::filesystem::is_empty(follower_files));
-}
-
 TEST(Repo, RefusesANonEmptyDirectoryThatIsNotARepository) {
   testing::TempDir dir;
   testing::write_file(dir / "someone-elses-file", as_bytes(std::string_view("x")));
