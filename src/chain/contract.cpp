@@ -50,7 +50,8 @@ Result<Contract> Contract::at(std::shared_ptr<TransactionSender> sender, std::st
   CAIRN_TRY_ASSIGN(Bytes code, sender->rpc().code(address));
   if (code.empty()) {
     return fail(Errc::not_found, "no contract at " + address.to_checksum() + " on " +
-                                     sender->rpc().url() + " (deploy with `cairn chain deploy`)");
+                                     sender->rpc().redacted_url() +
+                                     " (deploy with `cairn chain deploy`)");
   }
   return Contract(std::move(sender), address, std::move(abi));
 }

@@ -1,10 +1,15 @@
 #pragma once
-// Ethereum JSON-RPC over HTTP(S). Every answer is checked before use: a malformed answer,
-// a node that goes away, or the wrong chain gives a clear error naming the node and the
-// method. Transient failures (connection refused or reset, timeouts, HTTP 429/5xx) are
-// retried with exponential backoff.
+// Ethereum JSON-RPC over HTTP(S), on net::Client. Every answer is checked before use: a
+// malformed answer, a node that goes away, or the wrong chain gives a clear error naming
+// the node (its URL redacted: RPC URLs carry API keys) and the method. Reads (eth_call,
+// eth_getLogs, eth_blockNumber, ...) are retried with backoff after transient failures
+// (connection refused or reset, timeouts, HTTP 429/5xx); eth_sendRawTransaction and other
+// writes are sent once — the transaction sender has its own recovery. Every answer is
+// capped at RpcOptions::max_response_bytes.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -18,9 +23,11 @@
 namespace cairn::chain {
 
 struct RpcOptions {
-  std::chrono::milliseconds timeout{10000};
-  int attempts = 4;  // 1 + retries, for transient failures
+  std::chrono::milliseconds timeout{10000};  // to connect, and between bytes of an answer
+  int attempts = 4;                          // 1 + retries, for transient failures of reads
   std::chrono::milliseconds first_backoff{100};
+  // The largest answer accepted (eth_getLogs over a wide range can be large).
+  std::size_t max_response_bytes = 64u << 20;
 };
 
 // A JSON-RPC error object the node answered with (the node understood and refused).
@@ -92,10 +99,13 @@ struct FeeHistory {
 
 class RpcClient {
  public:
-  // `url`: http(s)://host[:port][/path].
-  static Result<RpcClient> create(std::string url, RpcOptions options = {});
+  // `url`: http(s)://[userinfo@]host[:port][/path] (net::Url).
+  [[nodiscard]] static Result<RpcClient> create(std::string url, RpcOptions options = {});
 
+  // As given (may carry an API key: for messages use redacted_url()).
   const std::string& url() const { return url_; }
+  // scheme://host:port plus "/…" when there is a path: safe for logs and messages.
+  const std::string& redacted_url() const { return redacted_; }
 
   // A raw call: the result, or Errc::rejected carrying the node's error object (also in
   // `error_out` when given).
@@ -124,17 +134,14 @@ class RpcClient {
   Result<std::vector<Log>> logs(const LogFilter& filter) const;
 
  private:
-  RpcClient(std::string url, std::string host_part, std::string path, RpcOptions options)
-      : url_(std::move(url)),
-        host_part_(std::move(host_part)),
-        path_(std::move(path)),
-        options_(options) {}
-  Result<nlohmann::json> post_once(const std::string& body, bool& transient) const;
+  // net::Client is neither copyable nor concurrent (it serialises its requests): copies of
+  // an RpcClient share a pool of clients, and each call takes one that is idle.
+  class Pool;
+  RpcClient(std::string url, std::shared_ptr<Pool> pool);
 
   std::string url_;
-  std::string host_part_;  // scheme://host:port
-  std::string path_;
-  RpcOptions options_;
+  std::string redacted_;
+  std::shared_ptr<Pool> pool_;
 };
 
 // Helpers for JSON-RPC values, strict about their shape.
@@ -145,7 +152,22 @@ Result<ByteArray<32>> parse_hash(const nlohmann::json& value, std::string_view w
 Result<Address> parse_address(const nlohmann::json& value, std::string_view what);
 Result<Log> parse_log(const nlohmann::json& value);
 Result<Receipt> parse_receipt(const nlohmann::json& value);
+Result<std::vector<Log>> parse_logs(const nlohmann::json& value);
+Result<BlockHeader> parse_block_header(const nlohmann::json& value);
+Result<FeeHistory> parse_fee_history(const nlohmann::json& value);
 std::string to_quantity(const U256& value);
 std::string to_data(ByteView bytes);
+
+// The JSON-RPC 2.0 envelope of an answer `body` to request `id`: the result, Errc::rejected
+// with the node's error object (also in `error_out`), or Errc::parse naming what is wrong.
+// `where` names the call in messages ("eth_call on http://host:8545/…"). A body that is
+// not JSON is described by `content_type` and its size, never quoted.
+[[nodiscard]] Result<nlohmann::json> decode_rpc_answer(std::string_view body,
+                                                       std::string_view content_type,
+                                                       std::uint64_t id, std::string_view where,
+                                                       RpcErrorObject* error_out = nullptr);
+// Whether the HTTP layer may repeat `method` after a transient failure: eth_* reads and
+// net_/web3_ queries, never eth_sendRawTransaction or another write.
+bool rpc_method_is_idempotent(std::string_view method);
 
 }  // namespace cairn::chain

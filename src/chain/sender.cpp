@@ -290,7 +290,7 @@ Result<std::shared_ptr<TransactionSender>> TransactionSender::create(
     RpcClient rpc, SenderOptions options, std::optional<std::uint64_t> expected_chain_id) {
   CAIRN_TRY_ASSIGN(std::uint64_t id, rpc.chain_id());
   if (expected_chain_id && *expected_chain_id != id) {
-    return fail(Errc::conflict, "wrong chain: node " + rpc.url() + " serves chain id " +
+    return fail(Errc::conflict, "wrong chain: node " + rpc.redacted_url() + " serves chain id " +
                                     std::to_string(id) + ", expected " +
                                     std::to_string(*expected_chain_id));
   }

@@ -1,7 +1,6 @@
 // The node daemon's commands: node init|start|status|stop|pause|resume.
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <httplib.h>
 #include <signal.h>
 
 #include <chrono>
@@ -11,6 +10,8 @@
 #include <thread>
 
 #include "cli/command.hpp"
+#include "net/client.hpp"
+#include "net/url.hpp"
 #include "node/config.hpp"
 #include "node/daemon.hpp"
 
@@ -23,14 +24,22 @@ std::string read_text(const std::filesystem::path& path) {
   return read_text_file(path, "--token-file");
 }
 
-// "http://host:port" from --api, for cpp-httplib's client.
-std::unique_ptr<httplib::Client> api_client(const Args& args) {
-  const std::string url = args.require("--api");
-  if (!url.starts_with("http://")) throw UsageError("--api must be an http:// URL");
-  auto client = std::make_unique<httplib::Client>(url);
-  client->set_connection_timeout(5);
-  client->set_read_timeout(30);
-  return client;
+// The node's API from --api, on net::Client (timeouts, no redirects, a capped answer).
+constexpr std::size_t kMaxApiAnswer = 16u << 20;
+
+net::Url api_url(const Args& args) {
+  auto url = net::Url::parse(args.require("--api"));
+  if (!url) throw UsageError("--api: " + url.error().message);
+  return std::move(*url);
+}
+
+std::unique_ptr<net::Client> api_client(const Args& args, std::string token = {}) {
+  net::ClientOptions options;
+  options.connect_timeout = std::chrono::seconds(5);
+  options.read_timeout = std::chrono::seconds(30);
+  options.max_response_bytes = kMaxApiAnswer;
+  options.bearer_token = std::move(token);
+  return std::make_unique<net::Client>(api_url(args), std::move(options));
 }
 
 std::string token_from(const Args& args) {
@@ -41,21 +50,15 @@ std::string token_from(const Args& args) {
   return token;
 }
 
-json answer_json(const httplib::Result& answer, const std::string& what) {
-  if (!answer) {
-    throw CommandError(Error{Errc::unavailable, what + ": the node does not answer (" +
-                                                    httplib::to_string(answer.error()) + ")"});
-  }
+json answer_json(Result<net::ClientResponse> answer, const std::string& what) {
+  // net names the URL and the cause; a node's error body is quoted, anything else is not.
+  if (!answer) throw CommandError(std::move(answer).error().context(what));
   json body = json::parse(answer->body, nullptr, false);
-  if (answer->status == 401) throw CommandError(Error{Errc::rejected, what + ": wrong token"});
-  if (answer->status / 100 != 2) {
-    const std::string message = body.is_object() && body.contains("error")
-                                    ? body["error"].get<std::string>()
-                                    : answer->body;
+  if (body.is_discarded()) {
     throw CommandError(
-        Error{Errc::rejected, fmt::format("{}: HTTP {}: {}", what, answer->status, message)});
+        Error{Errc::parse, fmt::format("{}: the answer is not JSON ({}, {} bytes)", what,
+                                       answer->content_type(), answer->body.size())});
   }
-  if (body.is_discarded()) throw CommandError(Error{Errc::parse, what + ": not JSON"});
   return body;
 }
 
@@ -179,7 +182,7 @@ const CommandRegistration node_start{Command{
 int run_node_status(Context& ctx, const Args& args) {
   args.expect_positional(0, 0);
   auto client = api_client(args);
-  const json status = answer_json(client->Get("/v1/status"), "GET /v1/status");
+  const json status = answer_json(client->get("/v1/status"), "GET /v1/status");
   ctx.print(fmt::format("node {} ({}), up {:.0f} s", status.value("name", "?"),
                         status.value("address", "?"), status.value("uptime_s", 0.0)));
   ctx.print("  gateway " + status.value("gateway", "?") + ", API " + status.value("api", "?"));
@@ -211,17 +214,22 @@ const CommandRegistration node_status{
 // ---- node stop ----
 int run_node_stop(Context& ctx, const Args& args) {
   args.expect_positional(0, 0);
-  auto client = api_client(args);
-  const httplib::Headers headers = {{"Authorization", "Bearer " + token_from(args)}};
-  answer_json(client->Post("/v1/shutdown", headers, "", "application/json"), "POST /v1/shutdown");
+  auto client = api_client(args, token_from(args));
+  answer_json(client->post("/v1/shutdown", "", "application/json"), "POST /v1/shutdown");
   // Wait until the API is gone: the node has finished its steps and released its repo.
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::seconds(args.get_int_or("--wait", 120, 0, 3600));
   bool gone = false;
   while (std::chrono::steady_clock::now() < deadline) {
-    httplib::Client probe(args.require("--api"));
-    probe.set_connection_timeout(1);
-    if (!probe.Get("/healthz")) {
+    net::ClientOptions probe_options;
+    probe_options.connect_timeout = std::chrono::seconds(1);
+    probe_options.read_timeout = std::chrono::seconds(5);
+    probe_options.retries = 0;
+    probe_options.keep_alive = false;
+    net::Client probe(api_url(args), probe_options);
+    auto health = probe.get("/healthz");
+    // Gone: no HTTP answer at all (a 503 while it shuts down is still an answer).
+    if (!health && health.error().message.find("answered HTTP") == std::string::npos) {
       gone = true;
       break;
     }
@@ -246,11 +254,10 @@ const CommandRegistration node_stop{Command{
 // ---- node pause|resume ----
 int run_pause_resume(Context& ctx, const Args& args, bool pause) {
   args.expect_positional(0, 0);
-  auto client = api_client(args);
-  const httplib::Headers headers = {{"Authorization", "Bearer " + token_from(args)}};
+  auto client = api_client(args, token_from(args));
   const std::string role = args.require("--role");
   const std::string path = "/v1/roles/" + role + (pause ? "/pause" : "/resume");
-  ctx.result = answer_json(client->Post(path, headers, "", "application/json"), "POST " + path);
+  ctx.result = answer_json(client->post(path, "", "application/json"), "POST " + path);
   ctx.print(role + (pause ? " paused" : " resumed"));
   return kExitOk;
 }

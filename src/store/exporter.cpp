@@ -112,6 +112,61 @@ Result<std::uint64_t> stream_file(BlockSource& source, const Cid& cid, ByteView 
   return produced;
 }
 
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+// The size a file node says it has, before any of its children is read: a raw block's
+// length, or UnixFS filesize (its own data plus its blocksizes when filesize is absent).
+Result<std::uint64_t> declared_file_size(const Cid& cid, ByteView block) {
+  if (cid.codec() != codec::kDagPb) return block.size();
+  CAIRN_TRY_ASSIGN(const auto node, decode_unixfs(cid, block));
+  if (!is_file_type(node.data.type)) return std::uint64_t{0};  // refused by stream_file
+  if (node.data.filesize) return *node.data.filesize;
+  std::uint64_t size = node.data.data ? node.data.data->size() : 0;
+  for (const auto blocksize : node.data.blocksizes)
+    size = saturating_add(size, blocksize);
+  return size;
+}
+
+Status past_cap(const Cid& cid, std::uint64_t declared, std::uint64_t left, std::uint64_t cap) {
+  if (left == cap) {
+    return fail(Errc::rejected,
+                fmt::format("{} declares {} bytes, more than the export cap of {} bytes",
+                            cid.to_string(), declared, cap));
+  }
+  return fail(Errc::rejected, fmt::format("{} declares {} bytes, more than the {} bytes left of "
+                                          "the export cap of {} bytes",
+                                          cid.to_string(), declared, left, cap));
+}
+
+// Counts what an export writes against its cap. The declared sizes are checked first; this
+// catches a DAG whose blocks hold more than they declare before the excess is written.
+class Budget {
+ public:
+  explicit Budget(std::uint64_t cap) : cap_(cap), left_(cap) {}
+  // Refuses a file of `declared` bytes that does not fit in what is left.
+  Status admit(const Cid& cid, std::uint64_t declared) const {
+    if (declared > left_) return past_cap(cid, declared, left_, cap_);
+    return {};
+  }
+  Writer counting(const Writer& write) {
+    return [this, &write](ByteView data) -> Status {
+      if (data.size() > left_) {
+        return fail(Errc::rejected, fmt::format("the export passed its cap of {} bytes", cap_));
+      }
+      left_ -= data.size();
+      return write(data);
+    };
+  }
+  std::uint64_t cap() const { return cap_; }
+  std::uint64_t left() const { return left_; }
+
+ private:
+  std::uint64_t cap_;
+  std::uint64_t left_;
+};
+
 Status check_entry_name(const Cid& directory, const std::optional<std::string>& name) {
   const auto refuse = [&](std::string_view why) {
     return fail(Errc::integrity,
@@ -203,8 +258,8 @@ Status collect_hamt_entries(BlockSource& source, const Cid& cid, const UnixfsNod
   return {};
 }
 
-Status write_tree(BlockSource& source, const Cid& cid, const std::filesystem::path& path,
-                  int depth) {
+Status write_tree(BlockSource& source, const Cid& cid, const std::filesystem::path& path, int depth,
+                  Budget& budget) {
   if (depth > kMaxDirectoryDepth) {
     return fail(Errc::parse, fmt::format("{}: directories nested deeper than {}", cid.to_string(),
                                          kMaxDirectoryDepth));
@@ -234,19 +289,21 @@ Status write_tree(BlockSource& source, const Cid& cid, const std::filesystem::pa
           return fail(Errc::integrity,
                       fmt::format("directory {} names '{}' twice", cid.to_string(), *link.name));
         }
-        CAIRN_TRY(write_tree(source, link.cid, path / *link.name, depth + 1));
+        CAIRN_TRY(write_tree(source, link.cid, path / *link.name, depth + 1, budget));
       }
     } else if (!is_file_type(node.data.type)) {
       return not_a_file(cid, node.data.type);
     }
   }
   if (directory) return {};
+  CAIRN_TRY_ASSIGN(const auto declared, declared_file_size(cid, block));
+  CAIRN_TRY(budget.admit(cid, declared));
   File file(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (file.get() < 0) {
     return fail(Errc::io, fmt::format("cannot create {}: {}", path.string(), errno_text()));
   }
-  CAIRN_TRY(stream_file(source, cid, block, 0,
-                        [&](ByteView data) { return write_all(file.get(), data, path); }));
+  const Writer to_file = [&](ByteView data) { return write_all(file.get(), data, path); };
+  CAIRN_TRY(stream_file(source, cid, block, 0, budget.counting(to_file)));
   if (::fsync(file.get()) != 0 || ::close(file.release()) != 0) {
     return fail(Errc::io, fmt::format("cannot write {}: {}", path.string(), errno_text()));
   }
@@ -262,21 +319,44 @@ std::filesystem::path temporary_sibling(const std::filesystem::path& destination
 
 }  // namespace
 
-Status export_file(const Cid& cid, BlockSource& source, const Writer& write) {
+Status export_file(const Cid& cid, BlockSource& source, const Writer& write,
+                   const ExportLimits& limits) {
   CAIRN_TRY_ASSIGN(const auto block, get_block(source, cid));
-  CAIRN_TRY(stream_file(source, cid, block, 0, write));
+  Budget budget(limits.max_bytes);
+  CAIRN_TRY_ASSIGN(const auto declared, declared_file_size(cid, block));
+  CAIRN_TRY(budget.admit(cid, declared));
+  CAIRN_TRY(stream_file(source, cid, block, 0, budget.counting(write)));
   return {};
 }
 
-Status export_to_path(const Cid& cid, BlockSource& source,
-                      const std::filesystem::path& destination) {
+Status export_to_path(const Cid& cid, BlockSource& source, const std::filesystem::path& destination,
+                      const ExportLimits& limits) {
+  Budget budget(limits.max_bytes);
+  if (limits.max_bytes != UINT64_MAX) {
+    // Refuse a tree that declares more than the cap before creating anything.
+    CAIRN_TRY_ASSIGN(const auto block, get_block(source, cid));
+    std::uint64_t declared = 0;
+    if (cid.codec() == codec::kDagPb) {
+      CAIRN_TRY_ASSIGN(const auto node, decode_unixfs(cid, block));
+      if (node.data.type == unixfs::DataType::directory ||
+          node.data.type == unixfs::DataType::hamt_shard) {
+        for (const auto& link : node.node.links)
+          declared = saturating_add(declared, link.tsize.value_or(0));
+      } else {
+        CAIRN_TRY_ASSIGN(declared, declared_file_size(cid, block));
+      }
+    } else {
+      declared = block.size();
+    }
+    CAIRN_TRY(budget.admit(cid, declared));
+  }
   std::error_code ec;
   const auto target = destination.has_filename() ? destination : destination.parent_path();
   if (std::filesystem::exists(std::filesystem::symlink_status(target, ec))) {
     return fail(Errc::conflict, fmt::format("{} already exists", target.string()));
   }
   const auto temporary = temporary_sibling(target);
-  auto written = write_tree(source, cid, temporary, 0);
+  auto written = write_tree(source, cid, temporary, 0, budget);
   if (written &&
       ::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
     written = fail(

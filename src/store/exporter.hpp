@@ -23,10 +23,22 @@ namespace cairn::store {
 inline constexpr int kMaxDagDepth = 64;
 inline constexpr int kMaxDirectoryDepth = 256;
 
+// What an export may produce. A small de-duplicated DAG can declare a file of any size (one
+// block linked a million times), so a caller exporting what a peer sent sets a cap.
+struct ExportLimits {
+  // The most bytes the export may write: a file's size, or all files of a tree together.
+  // A file whose declared size (UnixFS filesize, or its data plus blocksizes; a raw block's
+  // length) is past what is left is refused with `rejected` before any of it is written; a
+  // directory whose links' cumulative sizes (Tsize) add up past the cap is refused before
+  // anything is created. The bytes written are counted too. Default: no cap.
+  std::uint64_t max_bytes = UINT64_MAX;
+};
+
 // Streams the bytes of the file `cid` names (a raw block, or a UnixFS file DAG) to
 // `write`, in order, one chunk at a time. Fails with `invalid_argument` for a directory.
 [[nodiscard]] Status export_file(const Cid& cid, BlockSource& source,
-                                 const std::function<Status(ByteView)>& write);
+                                 const std::function<Status(ByteView)>& write,
+                                 const ExportLimits& limits = {});
 
 // Writes the file or directory tree `cid` names at `destination`, which must not exist.
 // It is built under a temporary name beside `destination` and renamed into place only when
@@ -35,6 +47,7 @@ inline constexpr int kMaxDirectoryDepth = 256;
 // HAMT-sharded directories are read (fanout a power of two, murmur3-x64-64 hashing; the
 // slot prefixes are checked for shape, not recomputed). Symbolic links are `unsupported`.
 [[nodiscard]] Status export_to_path(const Cid& cid, BlockSource& source,
-                                    const std::filesystem::path& destination);
+                                    const std::filesystem::path& destination,
+                                    const ExportLimits& limits = {});
 
 }  // namespace cairn::store

@@ -1,45 +1,22 @@
 #include "store/gateway_client.hpp"
 
 #include <fmt/format.h>
-#include <httplib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <limits>
 #include <unordered_set>
 
+#include "net/client.hpp"
+#include "net/url.hpp"
 #include "store/car.hpp"
 #include "store/dag.hpp"
 
 namespace cairn::store {
 namespace {
-
-struct Endpoint {
-  std::string origin;  // scheme://host:port
-  std::string prefix;  // path before /ipfs, without a trailing slash
-};
-
-Result<Endpoint> parse_url(const std::string& url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) {
-    return fail(Errc::invalid_argument,
-                fmt::format("'{}' is not a gateway URL (expected http://HOST:PORT)", url));
-  }
-  const std::string scheme = url.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") {
-    return fail(Errc::invalid_argument, fmt::format("'{}': only http and https gateways", url));
-  }
-  const auto path_start = url.find('/', scheme_end + 3);
-  Endpoint endpoint;
-  endpoint.origin = url.substr(0, path_start);
-  if (endpoint.origin.size() <= scheme_end + 3) {
-    return fail(Errc::invalid_argument, fmt::format("'{}' names no host", url));
-  }
-  if (path_start != std::string::npos) endpoint.prefix = url.substr(path_start);
-  while (!endpoint.prefix.empty() && endpoint.prefix.back() == '/')
-    endpoint.prefix.pop_back();
-  return endpoint;
-}
 
 // A temporary file that is removed when it goes out of scope.
 class TempFile {
@@ -84,91 +61,74 @@ std::filesystem::path temp_name(const FetchOptions& options, const Cid& root) {
          fmt::format("fetch-{}-{}-{}.car", root.to_string(), ::getpid(), counter++);
 }
 
-std::string short_body(const std::string& body) {
-  std::string out = body.substr(0, 300);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-    out.pop_back();
-  return out;
+std::string cap_text(std::uint64_t bytes) {
+  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return fmt::format("{} GiB", bytes >> 30);
+  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  return fmt::format("{} bytes", bytes);
 }
 
-Error http_failure(const std::string& url, const Cid& cid, int status, const std::string& body) {
-  if (status == 404) {
-    return Error{Errc::not_found, fmt::format("the gateway {} does not have {} (404: {})", url,
-                                              cid.to_string(), short_body(body))};
+// A request's failure, named by what was fetched and where; a cap refusal says which cap.
+Error fetch_failure(Error error, const net::Url& url, const Cid& cid, std::string_view what,
+                    std::uint64_t cap, std::string_view cap_name) {
+  if (error.code == Errc::rejected && error.message.find("cap of") != std::string::npos) {
+    error.message += fmt::format(" (the {} cap is {})", cap_name, cap_text(cap));
   }
-  return Error{status >= 500 ? Errc::unavailable : Errc::rejected,
-               fmt::format("the gateway {} answered {} for {}: {}", url, status, cid.to_string(),
-                           short_body(body))};
+  return std::move(error).context(
+      fmt::format("fetching {} {} from the gateway {}", what, cid.to_string(), url.redacted()));
 }
 
-std::unique_ptr<httplib::Client> make_client(const Endpoint& endpoint,
-                                             const FetchOptions& options) {
-  auto client = std::make_unique<httplib::Client>(endpoint.origin);
-  client->set_connection_timeout(std::min(options.timeout_seconds, 10), 0);
-  client->set_read_timeout(options.timeout_seconds, 0);
-  client->set_follow_location(true);
+net::ClientOptions client_options(const FetchOptions& options) {
+  net::ClientOptions client;
+  const auto timeout = std::chrono::seconds(std::max(1, options.timeout_seconds));
+  client.connect_timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(10));
+  client.read_timeout = timeout;
+  // A large DAG takes as long as it takes; every read has its own timeout.
+  client.deadline = std::chrono::milliseconds(0);
   return client;
 }
 
-// Downloads the CAR of the whole DAG into `file`.
-Status download_car(httplib::Client& client, const Endpoint& endpoint, const std::string& url,
-                    const Cid& root, TempFile& file, const FetchOptions& options,
-                    FetchReport& report) {
-  const httplib::Headers headers = {
-      {"Accept", "application/vnd.ipld.car; version=1; order=dfs; dups=n"}};
-  const std::string path =
-      fmt::format("{}/ipfs/{}?format=car&dag-scope=all", endpoint.prefix, root.to_string());
-  int status = 0;
-  std::string content_type;
-  std::string error_body;
+// Downloads the CAR of the whole DAG into `file`, under the fetch cap.
+Status download_car(net::Client& client, const Cid& root, TempFile& file,
+                    const FetchOptions& options, FetchReport& report) {
+  net::ClientRequest request;
+  request.path = fmt::format("/ipfs/{}?format=car&dag-scope=all", root.to_string());
+  request.headers.set("Accept", "application/vnd.ipld.car; version=1; order=dfs; dups=n");
+  request.max_response_bytes = static_cast<std::size_t>(
+      std::min<std::uint64_t>(options.max_bytes, std::numeric_limits<std::size_t>::max()));
   bool write_failed = false;
   ++report.requests;
-  auto result = client.Get(
-      path, headers,
-      [&](const httplib::Response& response) {
-        status = response.status;
-        content_type = response.get_header_value("Content-Type");
-        return true;
-      },
-      [&](const char* data, std::size_t length) {
-        if (status != 200) {
-          if (error_body.size() < 4096) error_body.append(data, length);
-          return true;
-        }
-        if (!content_type.starts_with("application/vnd.ipld.car")) return false;
-        report.bytes_received += length;
-        if (!file.write(data, length)) {
-          write_failed = true;
-          return false;
-        }
-        if (options.progress) options.progress(report.bytes_received);
-        return true;
-      });
-  if (write_failed) {
-    return fail(Errc::io, fmt::format("writing the download to {}: {}", file.path().string(),
-                                      std::strerror(errno)));
+  auto response = client.stream(request, [&](ByteView data) -> Status {
+    report.bytes_received += data.size();
+    if (!file.write(data.data(), data.size())) {
+      write_failed = true;
+      return fail(Errc::io, fmt::format("writing the download to {}: {}", file.path().string(),
+                                        std::strerror(errno)));
+    }
+    if (options.progress) options.progress(report.bytes_received);
+    return {};
+  });
+  if (!response) {
+    if (write_failed) return std::unexpected(std::move(response).error());
+    return std::unexpected(fetch_failure(std::move(response).error(), client.url(), root,
+                                         "the CAR of", options.max_bytes, "fetch"));
   }
-  if (status != 0 && status != 200)
-    return std::unexpected(http_failure(url, root, status, error_body));
-  if (status == 200 && !content_type.starts_with("application/vnd.ipld.car")) {
-    return fail(Errc::rejected,
-                fmt::format("the gateway {} sent '{}' instead of a CAR", url, content_type));
-  }
-  if (!result) {
-    return fail(Errc::unavailable, fmt::format("fetching {} from {}: {}", root.to_string(), url,
-                                               httplib::to_string(result.error())));
+  const std::string type = response->content_type();
+  if (!type.starts_with("application/vnd.ipld.car")) {
+    return fail(
+        Errc::rejected,
+        fmt::format("the gateway {} sent '{}' instead of a CAR for {}", client.url().redacted(),
+                    type.empty() ? "no content type" : type.substr(0, 80), root.to_string()));
   }
   return file.close();
 }
 
 // Walks the DAG with one raw-block request per block, writing a CAR of what it gets.
-Status download_blocks(httplib::Client& client, const Endpoint& endpoint, const std::string& url,
-                       const Cid& root, TempFile& file, const FetchOptions& options,
-                       FetchReport& report) {
+// Each block is capped at kMaxFetchedBlockBytes, and all of them together at the fetch cap.
+Status download_blocks(net::Client& client, const Cid& root, TempFile& file,
+                       const FetchOptions& options, FetchReport& report) {
   const Cid roots[] = {root};
   const Bytes header = encode_car_header(roots);
   if (!file.write(header.data(), header.size())) return fail(Errc::io, "writing the download");
-  const httplib::Headers headers = {{"Accept", "application/vnd.ipld.raw"}};
   std::unordered_set<Cid> seen;
   std::vector<Cid> stack{root};
   while (!stack.empty()) {
@@ -184,15 +144,36 @@ Status download_blocks(httplib::Client& client, const Endpoint& endpoint, const 
       }
     }
     if (!local) {
-      ++report.requests;
-      auto response = client.Get(
-          fmt::format("{}/ipfs/{}?format=raw", endpoint.prefix, cid.to_string()), headers);
-      if (!response) {
-        return fail(Errc::unavailable, fmt::format("fetching block {} from {}: {}", cid.to_string(),
-                                                   url, httplib::to_string(response.error())));
+      const std::uint64_t left =
+          options.max_bytes - std::min(options.max_bytes, report.bytes_received);
+      if (left == 0) {
+        return fail(
+            Errc::rejected,
+            fmt::format("fetching {} from the gateway {}: the blocks passed the fetch "
+                        "cap of {}",
+                        root.to_string(), client.url().redacted(), cap_text(options.max_bytes)));
       }
-      if (response->status != 200) {
-        return std::unexpected(http_failure(url, cid, response->status, response->body));
+      const bool block_cap = left >= kMaxFetchedBlockBytes;
+      net::ClientRequest request;
+      request.path = fmt::format("/ipfs/{}?format=raw", cid.to_string());
+      request.headers.set("Accept", "application/vnd.ipld.raw");
+      request.max_response_bytes =
+          block_cap ? kMaxFetchedBlockBytes : static_cast<std::size_t>(left);
+      ++report.requests;
+      auto response = client.send(request);
+      if (!response) {
+        const Error& error = response.error();
+        if (!block_cap && error.code == Errc::rejected &&
+            error.message.find("cap of") != std::string::npos) {
+          // The block would not fit in what is left of the whole fetch's cap.
+          return fail(Errc::rejected,
+                      fmt::format("fetching {} from the gateway {}: the blocks passed the fetch "
+                                  "cap of {} (block {} does not fit in the {} bytes left)",
+                                  root.to_string(), client.url().redacted(),
+                                  cap_text(options.max_bytes), cid.to_string(), left));
+        }
+        return std::unexpected(fetch_failure(std::move(response).error(), client.url(), cid,
+                                             "block", kMaxFetchedBlockBytes, "block"));
       }
       block = to_bytes(response->body);
       report.bytes_received += block.size();
@@ -200,7 +181,7 @@ Status download_blocks(httplib::Client& client, const Endpoint& endpoint, const 
       if (!ok) {
         return fail(Errc::integrity,
                     fmt::format("the gateway {} sent {} bytes for block {} that do not match it",
-                                url, block.size(), cid.to_string()));
+                                client.url().redacted(), block.size(), cid.to_string()));
       }
       Bytes section;
       append_car_section(section, cid, block);
@@ -221,15 +202,16 @@ Status download_blocks(httplib::Client& client, const Endpoint& endpoint, const 
 
 Result<FetchReport> fetch(const std::string& base_url, const Cid& root, BlockSink& sink,
                           const FetchOptions& options) {
-  CAIRN_TRY_ASSIGN(const Endpoint endpoint, parse_url(base_url));
-  auto client = make_client(endpoint, options);
+  auto url = net::Url::parse(base_url);
+  if (!url) return std::unexpected(std::move(url).error().context("the gateway URL"));
+  net::Client client(*url, client_options(options));
   FetchReport report;
   TempFile file(temp_name(options, root));
   CAIRN_TRY(file.open());
   if (options.blocks_only) {
-    CAIRN_TRY(download_blocks(*client, endpoint, base_url, root, file, options, report));
+    CAIRN_TRY(download_blocks(client, root, file, options, report));
   } else {
-    CAIRN_TRY(download_car(*client, endpoint, base_url, root, file, options, report));
+    CAIRN_TRY(download_car(client, root, file, options, report));
   }
   CarImportOptions import_options;
   import_options.require_complete = true;
@@ -238,7 +220,7 @@ Result<FetchReport> fetch(const std::string& base_url, const Cid& root, BlockSin
   auto imported = import_car_file(file.path(), sink, import_options);
   if (!imported) {
     return std::unexpected(std::move(imported).error().context(
-        fmt::format("the data from {} for {} was rejected", base_url, root.to_string())));
+        fmt::format("the data from {} for {} was rejected", url->redacted(), root.to_string())));
   }
   report.blocks = imported->blocks;
   report.bytes = imported->bytes;

@@ -183,7 +183,60 @@ TEST(MalformedNode, NotJson) {
   const auto result = fast_client(node.url()).chain_id();
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::parse);
-  EXPECT_NE(result.error().message.find("malformed answer (not JSON)"), std::string::npos)
+  EXPECT_NE(result.error().message.find("malformed answer (not JSON: text/html, 28 bytes)"),
+            std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(result.error().message.find("<html"), std::string::npos) << result.error().message;
+}
+
+// A proxy in front of the node answers its own HTML error page: net names the status, the
+// type and the size, never the page.
+TEST(MalformedNode, HtmlErrorPageIsNamedNotPasted) {
+  std::atomic<int> hits{0};
+  FakeNode node([&hits](const httplib::Request&, httplib::Response& response) {
+    ++hits;
+    response.status = 502;
+    response.set_content("<html><body><h1>502 Bad Gateway</h1>nginx</body></html>", "text/html");
+  });
+  const auto result = fast_client(node.url()).block_number();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, Errc::unavailable);
+  const std::string& message = result.error().message;
+  EXPECT_NE(message.find("eth_blockNumber"), std::string::npos) << message;
+  EXPECT_NE(message.find("answered HTTP 502 (text/html, 55 bytes)"), std::string::npos) << message;
+  EXPECT_EQ(message.find("<html"), std::string::npos) << message;
+  EXPECT_EQ(message.find("nginx"), std::string::npos) << message;
+  EXPECT_EQ(hits.load(), 3);  // a read: retried
+}
+
+// eth_sendRawTransaction is sent once: the HTTP layer does not repeat a write.
+TEST(MalformedNode, SendRawTransactionIsNotRetried) {
+  std::atomic<int> hits{0};
+  FakeNode node([&hits](const httplib::Request&, httplib::Response& response) {
+    ++hits;
+    response.status = 503;
+  });
+  const auto result = fast_client(node.url()).send_raw_transaction(to_bytes("tx"));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, Errc::unavailable);
+  EXPECT_EQ(hits.load(), 1);
+}
+
+// An answer past the cap is refused while it arrives.
+TEST(MalformedNode, AnswerPastTheCapIsRefused) {
+  FakeNode node([](const httplib::Request& request, httplib::Response& response) {
+    const auto id = nlohmann::json::parse(request.body)["id"];
+    response.set_content(R"({"jsonrpc":"2.0","id":)" + id.dump() + R"(,"result":")" +
+                             std::string(4096, 'a') + R"("})",
+                         "application/json");
+  });
+  const auto rpc = RpcClient::create(node.url(), RpcOptions{std::chrono::milliseconds(2000), 1,
+                                                            std::chrono::milliseconds(5), 1024})
+                       .value();
+  const auto result = rpc.logs(LogFilter{});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, Errc::rejected);
+  EXPECT_NE(result.error().message.find("cap of 1024"), std::string::npos)
       << result.error().message;
 }
 
@@ -282,7 +335,9 @@ TEST(MalformedNode, NodeGone) {
   const auto result = fast_client("http://127.0.0.1:" + std::to_string(port)).chain_id();
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::unavailable);
-  EXPECT_NE(result.error().message.find("not reachable"), std::string::npos)
+  EXPECT_NE(result.error().message.find("could not connect to http://127.0.0.1:" +
+                                        std::to_string(port) + " (connection refused)"),
+            std::string::npos)
       << result.error().message;
   EXPECT_FALSE(RpcClient::create("ftp://example.org"));
   EXPECT_FALSE(RpcClient::create("http://"));

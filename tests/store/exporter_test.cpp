@@ -156,6 +156,65 @@ TEST(Exporter, RefusesFileDagsDeeperThanTheLimit) {
   EXPECT_EQ(result.error().code, Errc::parse);
 }
 
+// One block linked a million times declares a terabyte: an export with a cap refuses it
+// from its metadata, before writing a byte.
+TEST(Exporter, RefusesADagDeclaringMoreThanTheCapBeforeWriting) {
+  MemoryBlockStore store;
+  const Bytes chunk = testing::pseudo_random_bytes(1 << 20, 7);
+  const auto leaf = import_bytes(chunk, store)->cid;
+  // An honest 1 TiB file in three blocks: 1024 links to a 1 GiB node of 1024 links to the
+  // same 1 MiB leaf.
+  const std::uint64_t tebibyte = 1ull << 40;
+  const Cid gib = put_file_node(store, std::vector<Cid>(1024, leaf),
+                                std::vector<std::uint64_t>(1024, 1 << 20), 1ull << 30);
+  const Cid huge = put_file_node(store, std::vector<Cid>(1024, gib),
+                                 std::vector<std::uint64_t>(1024, 1ull << 30), tebibyte);
+  ExportLimits limits;
+  limits.max_bytes = 1ull << 30;
+  std::uint64_t written = 0;
+  const auto streamed = export_file(
+      huge, store,
+      [&](ByteView data) -> Status {
+        written += data.size();
+        return {};
+      },
+      limits);
+  ASSERT_FALSE(streamed);
+  EXPECT_EQ(streamed.error().code, Errc::rejected);
+  EXPECT_NE(streamed.error().message.find("declares 1099511627776 bytes, more than the export "
+                                          "cap of 1073741824 bytes"),
+            std::string::npos)
+      << streamed.error().message;
+  EXPECT_EQ(written, 0u);
+
+  testing::TempDir tmp;
+  const auto to_disk = export_to_path(huge, store, tmp / "huge.bin", limits);
+  ASSERT_FALSE(to_disk);
+  EXPECT_EQ(to_disk.error().code, Errc::rejected);
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path())) << "nothing is left behind";
+
+  // In a directory: the Tsize of its link declares it too.
+  DirectoryEntry entry;
+  entry.name = "huge.bin";
+  entry.cid = huge;
+  entry.dag_size = tebibyte;
+  const auto dir = put_directory({entry}, store);
+  ASSERT_TRUE(dir);
+  const auto tree = export_to_path(dir->cid, store, tmp / "tree", limits);
+  ASSERT_FALSE(tree);
+  EXPECT_EQ(tree.error().code, Errc::rejected);
+  EXPECT_FALSE(std::filesystem::exists(tmp / "tree"));
+
+  // Within the cap, the same export works; and the bytes written are counted too.
+  const auto small = put_file_node(store, {leaf, leaf}, {1 << 20, 1 << 20}, 2 << 20);
+  limits.max_bytes = 2 << 20;
+  EXPECT_TRUE(export_file(
+      small, store, [](ByteView) -> Status { return {}; }, limits));
+  limits.max_bytes = (2 << 20) - 1;
+  EXPECT_FALSE(export_file(
+      small, store, [](ByteView) -> Status { return {}; }, limits));
+}
+
 TEST(Exporter, ExportsDirectoryTreesToDisk) {
   testing::TempDir tmp;
   const auto source = tmp / "tree";

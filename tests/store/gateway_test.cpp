@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <thread>
+
 #include "store/blockstore.hpp"
 #include "store/car.hpp"
 #include "store/gateway_client.hpp"
@@ -240,6 +242,71 @@ TEST_F(GatewayTest, FetchOfAMissingCidIsNotFound) {
                             FetchOptions{.temp_dir = local.path()});
   ASSERT_FALSE(report);
   EXPECT_EQ(report.error().code, Errc::not_found);
+}
+
+// The whole download is capped: a CAR, or the raw blocks together, past max_bytes is
+// refused while it arrives, and nothing is stored.
+TEST_F(GatewayTest, FetchRefusesMoreThanItsCap) {
+  for (const bool blocks_only : {false, true}) {
+    testing::TempDir local;
+    auto target = Blockstore::open(local / "blocks").value();
+    FetchOptions options;
+    options.temp_dir = local.path();
+    options.blocks_only = blocks_only;
+    options.max_bytes = 300'000;  // the file is 3 * 262144 + 17 bytes
+    const auto report = fetch(gateway_->url(), file_, *target, options);
+    ASSERT_FALSE(report) << blocks_only;
+    EXPECT_EQ(report.error().code, Errc::rejected) << report.error().to_string();
+    EXPECT_NE(report.error().message.find("cap"), std::string::npos) << report.error().message;
+    EXPECT_NE(report.error().message.find(file_.to_string()), std::string::npos)
+        << report.error().message;
+    EXPECT_EQ(target->verify_all().value().blocks, 0u);
+    std::size_t leftovers = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(local.path())) {
+      leftovers += entry.path().extension() == ".car";
+    }
+    EXPECT_EQ(leftovers, 0u);
+  }
+}
+
+// A peer that answers a raw-block request with more than a block can be is refused at the
+// block size limit, whatever the fetch cap; an HTML page instead of a CAR is named, not
+// pasted.
+TEST(GatewayClient, APeerServingMoreThanABlockIsRefused) {
+  httplib::Server peer;
+  peer.Get(R"(/ipfs/.*)", [](const httplib::Request& request, httplib::Response& response) {
+    if (request.get_param_value("format") == "raw") {
+      response.set_content(std::string(kMaxFetchedBlockBytes + 1, 'x'), "application/vnd.ipld.raw");
+    } else {
+      response.status = 502;
+      response.set_content("<html><body>bad gateway</body></html>", "text/html");
+    }
+  });
+  const int port = peer.bind_to_any_port("127.0.0.1");
+  std::thread thread([&] { peer.listen_after_bind(); });
+  while (!peer.is_running())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  testing::TempDir local;
+  auto target = Blockstore::open(local / "blocks").value();
+  const Cid cid = Cid::of(codec::kRaw, to_bytes("a block"));
+  FetchOptions options;
+  options.temp_dir = local.path();
+  options.blocks_only = true;
+  const auto blocks = fetch(url, cid, *target, options);
+  ASSERT_FALSE(blocks);
+  EXPECT_EQ(blocks.error().code, Errc::rejected);
+  EXPECT_NE(blocks.error().message.find("the block cap is 8 MiB"), std::string::npos)
+      << blocks.error().message;
+  options.blocks_only = false;
+  const auto car = fetch(url, cid, *target, options);
+  ASSERT_FALSE(car);
+  EXPECT_EQ(car.error().code, Errc::unavailable);
+  EXPECT_NE(car.error().message.find("answered HTTP 502 (text/html, 37 bytes)"), std::string::npos)
+      << car.error().message;
+  EXPECT_EQ(car.error().message.find("<html"), std::string::npos) << car.error().message;
+  peer.stop();
+  thread.join();
 }
 
 TEST(GatewayClient, UnreachableGatewayIsUnavailable) {

@@ -1,60 +1,53 @@
 #include "seal/http/client.hpp"
 
-#include <httplib.h>
-
-#include <chrono>
-#include <nlohmann/json.hpp>
-#include <thread>
+#include "net/client.hpp"
+#include "net/http.hpp"
+#include "net/url.hpp"
 
 namespace cairn::seal {
-namespace {
 
-Result<std::string> body_of(const httplib::Result& result, std::string_view what) {
-  if (!result) {
-    return fail(Errc::unavailable, std::string(what) + ": " + httplib::to_string(result.error()));
+SealClient::SealClient(const std::string& url) {
+  auto parsed = net::Url::parse(url);
+  if (!parsed) {
+    url_error_ = std::move(parsed).error().context("the signing service's URL");
+    return;
   }
-  if (result->status != 200) {
-    std::string message = result->body;
-    try {
-      message = nlohmann::json::parse(result->body).value("error", result->body);
-    } catch (const std::exception&) {
-    }
-    return fail(result->status < 500 ? Errc::rejected : Errc::unavailable,
-                std::string(what) + ": HTTP " + std::to_string(result->status) + ": " + message);
-  }
-  return result->body;
-}
-
-}  // namespace
-
-SealClient::SealClient(const std::string& url)
-    : url_(url), client_(std::make_unique<httplib::Client>(url)) {
-  client_->set_read_timeout(60, 0);
-  client_->set_connection_timeout(10, 0);
-  client_->set_keep_alive(true);
+  net::ClientOptions options;
+  options.connect_timeout = std::chrono::seconds(10);
+  // A signature waits for its round (a second by default); a batch for all of its rounds.
+  options.read_timeout = std::chrono::seconds(60);
+  options.deadline = std::chrono::seconds(180);
+  // A busy service refuses connections beyond its listen backlog: retry with a growing pause.
+  options.retries = 8;
+  options.backoff = std::chrono::milliseconds(25);
+  options.max_backoff = std::chrono::seconds(2);
+  client_ = std::make_unique<net::Client>(std::move(*parsed), std::move(options));
 }
 
 SealClient::~SealClient() = default;
 
+Result<std::string> SealClient::exchange(std::string method, std::string path, std::string body,
+                                         std::size_t cap, bool idempotent, std::string_view what) {
+  if (url_error_) return std::unexpected(*url_error_);
+  net::ClientRequest request;
+  request.method = std::move(method);
+  request.path = std::move(path);
+  request.body = std::move(body);
+  if (!request.body.empty()) request.content_type = "application/octet-stream";
+  request.idempotent = idempotent;
+  request.max_response_bytes = cap;
+  auto response = client_->send(request);
+  if (!response) return std::unexpected(std::move(response).error().context(what));
+  return std::move(response->body);
+}
+
 Result<Signature> SealClient::sign(const Imprint& hash, std::uint8_t level,
                                    const std::string& client_id) {
-  httplib::Params params{{"level", std::to_string(level)}, {"client", client_id}};
-  const std::string path = httplib::append_query_params("/sign", params);
-  // A busy service refuses connections beyond its listen backlog; failed exchanges (no
-  // HTTP answer at all) are retried with a growing pause, answers are final.
-  const std::string request(as_chars(hash.bytes()));
-  httplib::Result result = client_->Post(path, request, "application/octet-stream");
-  for (int attempt = 1; !result && attempt <= 8; ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25 * attempt * attempt));
-    result = client_->Post(path, request, "application/octet-stream");
-  }
-  CAIRN_TRY_ASSIGN(std::string body, body_of(result, "signing"));
-  auto signature = Signature::parse(as_bytes(body));
-  if (!signature) return std::unexpected(signature.error().context("the service's signature"));
-  if (!(signature->aggregation_chains.front().input_hash == hash)) {
-    return fail(Errc::integrity, "the service signed a different hash");
-  }
-  return signature;
+  const std::string path =
+      net::with_query("/sign", {{"level", std::to_string(level)}, {"client", client_id}});
+  CAIRN_TRY_ASSIGN(std::string body, exchange("POST", path, std::string(as_chars(hash.bytes())),
+                                              kMaxSignatureAnswer, true, "signing"));
+  return parse_sign_answer(as_bytes(body), hash);
 }
 
 Result<std::vector<Signature>> SealClient::sign_batch(const std::vector<Imprint>& hashes,
@@ -62,62 +55,42 @@ Result<std::vector<Signature>> SealClient::sign_batch(const std::vector<Imprint>
   Bytes request;
   for (const auto& hash : hashes)
     append(request, hash.bytes());
-  const std::string path = httplib::append_query_params("/sign-batch", {{"client", client_id}});
-  CAIRN_TRY_ASSIGN(std::string body, body_of(client_->Post(path, std::string(as_chars(request)),
-                                                           "application/octet-stream"),
-                                             "batch signing"));
-  std::vector<Signature> signatures;
-  const ByteView bytes = as_bytes(body);
-  std::size_t offset = 0;
-  while (offset < bytes.size()) {
-    const std::size_t start = offset;
-    CAIRN_TRY(read_tlv(bytes, offset));
-    CAIRN_TRY_ASSIGN(Signature signature, Signature::parse(bytes.subspan(start, offset - start)));
-    signatures.push_back(std::move(signature));
-  }
-  if (signatures.size() != hashes.size()) {
-    return fail(Errc::integrity, "the service returned a different number of signatures");
-  }
-  return signatures;
+  const std::string path = net::with_query("/sign-batch", {{"client", client_id}});
+  const std::size_t cap = kMaxSignatureAnswer + hashes.size() * kMaxSignatureBytes;
+  CAIRN_TRY_ASSIGN(std::string body, exchange("POST", path, std::string(as_chars(request)), cap,
+                                              true, "batch signing"));
+  return parse_sign_batch_answer(as_bytes(body), hashes);
 }
 
 Result<CalendarChain> SealClient::extend(std::uint64_t aggregation_time,
                                          std::optional<std::uint64_t> publication_time) {
-  httplib::Params params{{"aggregation_time", std::to_string(aggregation_time)}};
-  if (publication_time) params.emplace("publication_time", std::to_string(*publication_time));
-  CAIRN_TRY_ASSIGN(
-      std::string body,
-      body_of(client_->Get(httplib::append_query_params("/extend", params)), "extending"));
-  CAIRN_TRY_ASSIGN(ExtendResponse response, parse_extend_response(as_bytes(body)));
-  if (response.status != 0 || !response.calendar_chain) {
-    return fail(Errc::rejected, "extender refused: " + response.error_message);
-  }
-  return *response.calendar_chain;
+  std::vector<std::pair<std::string, std::string>> params{
+      {"aggregation_time", std::to_string(aggregation_time)}};
+  if (publication_time) params.emplace_back("publication_time", std::to_string(*publication_time));
+  CAIRN_TRY_ASSIGN(std::string body, exchange("GET", net::with_query("/extend", params), {},
+                                              kMaxExtendAnswer, true, "extending"));
+  return parse_extend_answer(as_bytes(body));
 }
 
 Result<Bytes> SealClient::publications_file() {
-  CAIRN_TRY_ASSIGN(std::string body,
-                   body_of(client_->Get("/publications.bin"), "publications file"));
+  CAIRN_TRY_ASSIGN(std::string body, exchange("GET", "/publications.bin", {},
+                                              kMaxPublicationsAnswer, true, "publications file"));
   return to_bytes(body);
 }
 
 Result<std::string> SealClient::publications_certificate() {
-  return body_of(client_->Get("/publications-cert.pem"), "publications certificate");
+  return exchange("GET", "/publications-cert.pem", {}, kMaxPublicationsAnswer, true,
+                  "publications certificate");
 }
 
 Result<PublishResult> SealClient::publish() {
-  CAIRN_TRY_ASSIGN(std::string body, body_of(client_->Post("/publish"), "publishing"));
-  try {
-    const auto json = nlohmann::json::parse(body);
-    return PublishResult{json.at("publication_time").get<std::uint64_t>(),
-                         json.at("publication_string").get<std::string>()};
-  } catch (const std::exception& e) {
-    return fail(Errc::parse, std::string("publish reply: ") + e.what());
-  }
+  CAIRN_TRY_ASSIGN(std::string body,
+                   exchange("POST", "/publish", {}, kMaxJsonAnswer, false, "publishing"));
+  return parse_publish_answer(body);
 }
 
 Result<std::string> SealClient::status() {
-  return body_of(client_->Get("/status"), "status");
+  return exchange("GET", "/status", {}, kMaxJsonAnswer, true, "status");
 }
 
 }  // namespace cairn::seal

@@ -1,157 +1,157 @@
 #include "seal/http/server.hpp"
 
-#include <httplib.h>
-
+#include <future>
 #include <nlohmann/json.hpp>
+
+#include "net/router.hpp"
+#include "net/server.hpp"
+#include "seal/http_codec.hpp"
 
 namespace cairn::seal {
 namespace {
 
-void error_reply(httplib::Response& res, int status, const std::string& message) {
-  res.status = status;
-  res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
+net::Response octets(ByteView bytes) {
+  return net::Response::bytes(std::string(as_chars(bytes)), "application/octet-stream");
 }
 
-int status_for(const Error& error) {
-  switch (error.code) {
-    case Errc::parse:
-    case Errc::invalid_argument:
-      return 400;
-    case Errc::not_found:
-      return 404;
-    default:
-      return 500;
-  }
-}
+net::Router routes(SigningService& service) {
+  net::Router router;
+  router.post(
+      "/sign",
+      [&service](const net::Request& req) -> Result<net::Response> {
+        CAIRN_TRY_ASSIGN(const Imprint imprint, parse_sign_body(as_bytes(req.body)));
+        CAIRN_TRY_ASSIGN(const std::uint8_t level, parse_level(req.query_param("level")));
+        const std::string client = req.query_param("client").value_or("anon");
+        CAIRN_TRY_ASSIGN(const Signature signature, service.submit(imprint, level, client).get());
+        return octets(signature.serialize());
+      },
+      net::RouteOptions::body(kMaxSignBody));
 
-std::optional<std::uint64_t> query_uint(const httplib::Request& req, const char* name) {
-  if (!req.has_param(name)) return std::nullopt;
-  const std::string text = req.get_param_value(name);
-  if (text.empty() || text.size() > 19 ||
-      text.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  return std::stoull(text);
-}
+  router.post(
+      "/sign-batch",
+      [&service](const net::Request& req) -> Result<net::Response> {
+        CAIRN_TRY_ASSIGN(const auto imprints, parse_sign_batch_body(as_bytes(req.body)));
+        const std::string client = req.query_param("client").value_or("anon");
+        std::vector<std::future<Result<Signature>>> futures;
+        futures.reserve(imprints.size());
+        for (const auto& imprint : imprints)
+          futures.push_back(service.submit(imprint, 0, client));
+        Bytes out;
+        std::optional<Error> failure;
+        for (auto& future : futures) {
+          auto signature = future.get();  // every future is waited for, even after a failure
+          if (!signature) {
+            if (!failure) failure = std::move(signature).error();
+            continue;
+          }
+          if (!failure) append(out, signature->serialize());
+        }
+        if (failure) return std::unexpected(std::move(*failure));
+        return octets(out);
+      },
+      net::RouteOptions::body(kMaxSignBatchBody));
 
-}  // namespace
-
-SealServer::SealServer(SigningService& service, std::size_t threads)
-    : service_(service), server_(std::make_unique<httplib::Server>()) {
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server_->set_payload_max_length(64 << 20);
-
-  server_->Post("/sign", [this](const httplib::Request& req, httplib::Response& res) {
-    auto imprint = Imprint::parse(as_bytes(req.body));
-    if (!imprint) return error_reply(res, 400, imprint.error().message);
-    const auto level = query_uint(req, "level").value_or(0);
-    if (level > 253) return error_reply(res, 400, "level must be below 254");
-    const std::string client = req.has_param("client") ? req.get_param_value("client") : "anon";
-    auto signature = service_.submit(*imprint, static_cast<std::uint8_t>(level), client).get();
-    if (!signature)
-      return error_reply(res, status_for(signature.error()), signature.error().message);
-    const Bytes bytes = signature->serialize();
-    res.set_content(std::string(as_chars(bytes)), "application/octet-stream");
-  });
-
-  server_->Post("/sign-batch", [this](const httplib::Request& req, httplib::Response& res) {
-    const ByteView body = as_bytes(req.body);
-    std::vector<std::future<Result<Signature>>> futures;
-    const std::string client = req.has_param("client") ? req.get_param_value("client") : "anon";
-    for (std::size_t offset = 0; offset < body.size();) {
-      const HashInfo* info = hash_info(static_cast<std::uint8_t>(body[offset]));
-      if (info == nullptr || body.size() - offset < 1 + info->digest_size) {
-        return error_reply(res, 400, "batch body is not a sequence of imprints");
-      }
-      auto imprint = Imprint::parse(body.subspan(offset, 1 + info->digest_size));
-      futures.push_back(service_.submit(*imprint, 0, client));
-      offset += 1 + info->digest_size;
+  router.get("/extend", [&service](const net::Request& req) -> Result<net::Response> {
+    const auto text = req.query_param("aggregation_time");
+    const auto aggregation_time = text ? parse_decimal(*text) : std::nullopt;
+    if (!aggregation_time) {
+      return fail(Errc::invalid_argument, "aggregation_time is required (a decimal number)");
     }
-    Bytes out;
-    for (auto& future : futures) {
-      auto signature = future.get();
-      if (!signature) return error_reply(res, 500, signature.error().message);
-      append(out, signature->serialize());
+    std::optional<std::uint64_t> publication_time;
+    if (const auto p = req.query_param("publication_time")) {
+      publication_time = parse_decimal(*p);
+      if (!publication_time)
+        return fail(Errc::invalid_argument, "publication_time is not a number");
     }
-    res.set_content(std::string(as_chars(out)), "application/octet-stream");
-  });
-
-  server_->Get("/extend", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto aggregation_time = query_uint(req, "aggregation_time");
-    if (!aggregation_time) return error_reply(res, 400, "aggregation_time is required");
     ExtendResponse response;
     response.request_id = 1;
-    auto chain = service_.extend(*aggregation_time, query_uint(req, "publication_time"));
+    auto chain = service.extend(*aggregation_time, publication_time);
     if (chain) {
       response.calendar_chain = std::move(*chain);
     } else {
       response.status = 0x0101;
       response.error_message = chain.error().message;
     }
-    response.calendar_last_time = service_.calendar().head_time();
-    const Bytes bytes = build_extend_response(response);
-    res.set_content(std::string(as_chars(bytes)), "application/octet-stream");
+    response.calendar_last_time = service.calendar().head_time();
+    return octets(build_extend_response(response));
   });
 
-  server_->Get("/publications.bin", [this](const httplib::Request&, httplib::Response& res) {
-    auto file = service_.publications_file();
-    if (!file) return error_reply(res, 500, file.error().message);
-    res.set_content(std::string(as_chars(*file)), "application/octet-stream");
+  router.get("/publications.bin", [&service](const net::Request&) -> Result<net::Response> {
+    CAIRN_TRY_ASSIGN(const Bytes file, service.publications_file());
+    return octets(file);
   });
 
-  server_->Get("/publications-cert.pem", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(service_.keys().publications_cert_pem, "application/x-pem-file");
+  router.get("/publications-cert.pem", [&service](const net::Request&) -> Result<net::Response> {
+    return net::Response::bytes(service.keys().publications_cert_pem, "application/x-pem-file");
   });
 
-  server_->Post("/publish", [this](const httplib::Request&, httplib::Response& res) {
-    auto record = service_.publish();
-    if (!record) return error_reply(res, status_for(record.error()), record.error().message);
-    res.set_content(nlohmann::json{{"publication_time", record->data.publication_time},
-                                   {"publication_string", encode_publication_string(record->data)},
-                                   {"published_hash", record->data.published_hash.hex()}}
-                        .dump(),
-                    "application/json");
+  router.post("/publish", [&service](const net::Request&) -> Result<net::Response> {
+    CAIRN_TRY_ASSIGN(const auto record, service.publish());
+    return net::Response::json(
+        nlohmann::json{{"publication_time", record.data.publication_time},
+                       {"publication_string", encode_publication_string(record.data)},
+                       {"published_hash", record.data.published_hash.hex()}}
+            .dump());
   });
 
-  server_->Get("/status", [this](const httplib::Request&, httplib::Response& res) {
-    const ServiceStats stats = service_.stats();
+  router.get("/status", [&service](const net::Request&) -> Result<net::Response> {
+    const ServiceStats stats = service.stats();
     nlohmann::json body{{"requests", stats.requests},
                         {"rounds", stats.rounds},
                         {"seconds", stats.seconds},
                         {"publications", stats.publications}};
     body["calendar_head"] =
         stats.calendar_head ? nlohmann::json(*stats.calendar_head) : nlohmann::json();
-    res.set_content(body.dump(), "application/json");
+    return net::Response::json(body.dump());
   });
+  return router;
 }
+
+}  // namespace
+
+SealServer::SealServer(SigningService& service, std::size_t threads)
+    : service_(service), threads_(std::max<std::size_t>(1, threads)) {}
 
 SealServer::~SealServer() {
   stop();
 }
 
 Status SealServer::start(const std::string& host, int port) {
-  port_ =
-      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
-  if (port_ <= 0)
-    return fail(Errc::unavailable, "cannot listen on " + host + ":" + std::to_string(port));
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  while (!server_->is_running())
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (port < 0 || port > 65535) {
+    return fail(Errc::invalid_argument, "port " + std::to_string(port) + " is out of range");
+  }
+  net::ServerOptions options;
+  options.host = host;
+  options.port = static_cast<std::uint16_t>(port);
+  options.name = "seal";
+  options.workers = threads_;
+  // Every worker may hold a /sign for a round; as many again may wait for one.
+  options.max_queued = std::max<std::size_t>(256, threads_);
+  auto server = net::Server::start(routes(service_), options);
+  if (!server) return std::unexpected(std::move(server).error());
+  server_ = std::move(*server);
+  port_ = server_->port();
+  {
+    std::lock_guard guard(mutex_);
+    stopping_ = false;
+  }
   return {};
 }
 
 Status SealServer::run(const std::string& host, int port) {
-  port_ =
-      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
-  if (port_ <= 0)
-    return fail(Errc::unavailable, "cannot listen on " + host + ":" + std::to_string(port));
-  if (!server_->listen_after_bind()) return fail(Errc::unavailable, "server stopped with an error");
+  CAIRN_TRY(start(host, port));
+  std::unique_lock lock(mutex_);
+  stopped_.wait(lock, [this] { return stopping_; });
   return {};
 }
 
 void SealServer::stop() {
+  {
+    std::lock_guard guard(mutex_);
+    stopping_ = true;
+  }
+  stopped_.notify_all();
   if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace cairn::seal
