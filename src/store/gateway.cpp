@@ -1,7 +1,6 @@
 #include "store/gateway.hpp"
 
 #include <fmt/format.h>
-#include <httplib.h>
 
 #include <optional>
 #include <sstream>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "net/http.hpp"
 #include "store/car.hpp"
 #include "store/dag_pb.hpp"
 #include "store/exporter.hpp"
@@ -118,26 +118,15 @@ std::string etag_for(const Cid& cid, Format format, Scope scope, const std::stri
   return {};
 }
 
-void plain_error(httplib::Response& res, int status, const std::string& message) {
-  res.status = status;
-  res.headers.clear();
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Cache-Control", "no-cache");
-  res.set_content(message + "\n", "text/plain; charset=utf-8");
+net::Response plain_error(int status, const std::string& message) {
+  net::Response res = net::error_response(status, message);
+  res.headers.set("X-Content-Type-Options", "nosniff");
+  res.headers.set("Cache-Control", "no-cache");
+  return res;
 }
 
-int status_for(const Error& error) {
-  switch (error.code) {
-    case Errc::not_found:
-      return 404;
-    case Errc::invalid_argument:
-    case Errc::parse:
-      return 400;
-    case Errc::unsupported:
-      return 501;
-    default:
-      return 500;
-  }
+net::Response plain_error(const Error& error) {
+  return plain_error(net::status_for(error.code), error.message);
 }
 
 // The UnixFS node behind `cid`, when it is a dag-pb UnixFS node.
@@ -202,33 +191,21 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
-// Sends CAR or file bytes from inside a chunked content provider: the work runs once, on
-// the first call, writing as it goes; a failure part-way ends the response early.
-httplib::ContentProviderWithoutLength streaming(std::function<Status(const ByteWriter&)> produce,
-                                                std::string what) {
-  return
-      [produce = std::move(produce), what = std::move(what)](std::size_t, httplib::DataSink& sink) {
-        const auto status = produce([&](ByteView bytes) -> Status {
-          if (!sink.write(reinterpret_cast<const char*>(bytes.data()), bytes.size())) {
-            return fail(Errc::unavailable, "the client went away");
-          }
-          return {};
-        });
-        if (!status) {
-          log::warn("gateway: {} ended early: {}", what, status.error().message);
-          return false;
-        }
-        sink.done();
-        return true;
-      };
+// Sends CAR or file bytes as a chunked body: the work runs once, writing as it goes; a
+// failure part-way ends the response early (the client sees a truncated body).
+net::BodyProducer streaming(std::function<Status(const ByteWriter&)> produce, std::string what) {
+  return [produce = std::move(produce), what = std::move(what)](const net::ByteSink& sink) {
+    const ByteWriter write = [&sink](ByteView bytes) { return sink(bytes); };
+    auto status = produce(write);
+    if (!status) log::warn("gateway: {} ended early: {}", what, status.error().message);
+    return status;
+  };
 }
 
 }  // namespace
 
 Gateway::Gateway(BlockSource& source, GatewayOptions options)
-    : source_(source), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
-  install_routes();
-}
+    : source_(source), options_(std::move(options)) {}
 
 Gateway::~Gateway() {
   stop();
@@ -239,210 +216,197 @@ std::string Gateway::url() const {
 }
 
 Status Gateway::start() {
-  int port = options_.port;
-  if (port == 0) {
-    port = server_->bind_to_any_port(options_.host);
-    if (port < 0) port = 0;
-  } else if (!server_->bind_to_port(options_.host, port)) {
-    port = 0;
-  }
-  if (port == 0) {
-    return fail(Errc::io, fmt::format("cannot listen on {}:{} (address in use, or not a local "
-                                      "address)",
-                                      options_.host, options_.port));
-  }
-  port_ = static_cast<std::uint16_t>(port);
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  if (server_) return fail(Errc::conflict, "the gateway is already started");
+  net::Router router;
+  router.get(net::PathPattern::prefix("/ipfs/"),
+             [this](const net::Request& request) { return serve(request); });
+  net::ServerOptions server_options = options_.server;
+  server_options.host = options_.host;
+  server_options.port = options_.port;
+  CAIRN_TRY_ASSIGN(server_, net::Server::start(std::move(router), server_options));
+  port_ = server_->port();
   return {};
 }
 
 void Gateway::stop() {
   if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
 }
 
-void Gateway::install_routes() {
-  server_->set_keep_alive_max_count(100);
-  server_->Get(R"(/ipfs/(.*))", [this](const httplib::Request& req, httplib::Response& res) {
-    const std::string rest = req.matches[1];
-    const auto slash = rest.find('/');
-    const std::string cid_text = rest.substr(0, slash);
-    std::vector<std::string> segments;
-    if (slash != std::string::npos) {
-      for (auto& segment : split(std::string_view(rest).substr(slash + 1), '/')) {
-        if (!segment.empty()) segments.push_back(std::move(segment));
-      }
+Result<net::Response> Gateway::serve(const net::Request& req) {
+  const std::string rest = req.params.empty() ? std::string() : req.params[0];
+  const auto slash = rest.find('/');
+  const std::string cid_text = rest.substr(0, slash);
+  std::vector<std::string> segments;
+  if (slash != std::string::npos) {
+    for (auto& segment : split(std::string_view(rest).substr(slash + 1), '/')) {
+      if (!segment.empty()) segments.push_back(std::move(segment));
     }
-    auto cid = Cid::parse(cid_text);
-    if (!cid) return plain_error(res, 400, cid.error().message);
+  }
+  auto cid = Cid::parse(cid_text);
+  if (!cid) return plain_error(400, cid.error().message);
 
-    // Format: ?format= wins over Accept (spec).
-    Negotiated negotiated;
-    if (req.has_param("format")) {
-      const std::string format = req.get_param_value("format");
-      negotiated.explicit_format = true;
-      if (format == "raw") {
-        negotiated.format = Format::raw;
-      } else if (format == "car") {
-        negotiated.format = Format::car;
-      } else {
-        return plain_error(res, 400, fmt::format("unsupported format '{}' (raw or car)", format));
-      }
-    } else if (req.has_header("Accept")) {
-      negotiated.format = negotiate_accept(req.get_header_value("Accept"), options_.deserialized);
-      if (!negotiated.format) {
-        return plain_error(res, 406,
-                           fmt::format("cannot produce any of '{}'; this gateway serves {} and "
-                                       "application/vnd.ipld.car",
-                                       req.get_header_value("Accept"), kRawType));
-      }
-    } else if (options_.deserialized) {
-      negotiated.format = Format::deserialized;
+  // Format: ?format= wins over Accept (spec).
+  Negotiated negotiated;
+  const auto accept = req.header("Accept");
+  if (const auto format = req.query_param("format")) {
+    negotiated.explicit_format = true;
+    if (*format == "raw") {
+      negotiated.format = Format::raw;
+    } else if (*format == "car") {
+      negotiated.format = Format::car;
     } else {
-      return plain_error(res, 400, "a trustless gateway needs ?format= or an Accept header");
+      return plain_error(400, fmt::format("unsupported format '{}' (raw or car)", *format));
     }
-    const Format format = *negotiated.format;
-    if (format == Format::raw && !segments.empty()) {
-      return plain_error(res, 400, "a raw block request takes a bare CID, not a path");
+  } else if (accept) {
+    negotiated.format = negotiate_accept(*accept, options_.deserialized);
+    if (!negotiated.format) {
+      return plain_error(406, fmt::format("cannot produce any of '{}'; this gateway serves {} and "
+                                          "application/vnd.ipld.car",
+                                          *accept, kRawType));
     }
+  } else if (options_.deserialized) {
+    negotiated.format = Format::deserialized;
+  } else {
+    return plain_error(400, "a trustless gateway needs ?format= or an Accept header");
+  }
+  const Format format = *negotiated.format;
+  if (format == Format::raw && !segments.empty()) {
+    return plain_error(400, "a raw block request takes a bare CID, not a path");
+  }
 
-    Scope scope = Scope::all;
-    if (format == Format::car && req.has_param("dag-scope")) {
-      const std::string value = req.get_param_value("dag-scope");
-      if (value == "all") {
+  Scope scope = Scope::all;
+  if (format == Format::car) {
+    if (const auto value = req.query_param("dag-scope")) {
+      if (*value == "all") {
         scope = Scope::all;
-      } else if (value == "entity") {
+      } else if (*value == "entity") {
         scope = Scope::entity;
-      } else if (value == "block") {
+      } else if (*value == "block") {
         scope = Scope::block;
       } else {
-        return plain_error(res, 400, fmt::format("unsupported dag-scope '{}'", value));
+        return plain_error(400, fmt::format("unsupported dag-scope '{}'", *value));
       }
     }
+  }
 
-    // The root block must be here (404, or 412 for only-if-cached), before committing to 200.
-    auto present = source_.has(*cid);
-    if (!present) return plain_error(res, status_for(present.error()), present.error().message);
-    if (!*present) {
-      const bool only_if_cached =
-          req.get_header_value("Cache-Control").find("only-if-cached") != std::string::npos;
-      return plain_error(res, only_if_cached ? 412 : 404,
-                         fmt::format("block {} is not on this gateway", cid->to_string()));
-    }
-    auto chain = resolve(*cid, segments, source_);
-    if (!chain) return plain_error(res, status_for(chain.error()), chain.error().message);
-    const Cid terminal = chain->back();
-    const std::string path_text = rest.substr(cid_text.size());
-    const std::string etag = etag_for(*cid, format, scope, path_text);
+  // The root block must be here (404, or 412 for only-if-cached), before committing to 200.
+  auto present = source_.has(*cid);
+  if (!present) return plain_error(present.error());
+  if (!*present) {
+    const auto cache_control = req.header("Cache-Control");
+    const bool only_if_cached =
+        cache_control && cache_control->find("only-if-cached") != std::string_view::npos;
+    return plain_error(only_if_cached ? 412 : 404,
+                       fmt::format("block {} is not on this gateway", cid->to_string()));
+  }
+  auto chain = resolve(*cid, segments, source_);
+  if (!chain) return plain_error(chain.error());
+  const Cid terminal = chain->back();
+  const std::string path_text = rest.substr(cid_text.size());
+  const std::string etag = etag_for(*cid, format, scope, path_text);
 
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_header("Cache-Control", kImmutable);
-    res.set_header("Etag", etag);
-    res.set_header("Vary", "Accept");
-    res.set_header("X-Ipfs-Path", "/ipfs/" + rest);
-    {
-      std::string roots;
-      for (const auto& c : *chain)
-        roots += (roots.empty() ? "" : ",") + c.to_string();
-      res.set_header("X-Ipfs-Roots", roots);
-    }
-    if (!negotiated.explicit_format && format != Format::deserialized) {
-      res.set_header("Content-Location", fmt::format("/ipfs/{}?format={}", rest,
-                                                     format == Format::raw ? "raw" : "car"));
-    }
-    if (const auto match = req.get_header_value("If-None-Match");
-        !match.empty() && (match == etag || match == "*" || match == "W/" + etag)) {
-      res.status = 304;
-      return;
-    }
+  net::Response res;
+  res.headers.set("X-Content-Type-Options", "nosniff");
+  res.headers.set("Cache-Control", kImmutable);
+  res.headers.set("Etag", etag);
+  res.headers.set("Vary", "Accept");
+  res.headers.set("X-Ipfs-Path", "/ipfs/" + rest);
+  {
+    std::string roots;
+    for (const auto& c : *chain)
+      roots += (roots.empty() ? "" : ",") + c.to_string();
+    res.headers.set("X-Ipfs-Roots", roots);
+  }
+  if (!negotiated.explicit_format && format != Format::deserialized) {
+    res.headers.set("Content-Location",
+                    fmt::format("/ipfs/{}?format={}", rest, format == Format::raw ? "raw" : "car"));
+  }
+  if (const auto match = req.header("If-None-Match");
+      match && !match->empty() && (*match == etag || *match == "*" || *match == "W/" + etag)) {
+    res.status = 304;
+    return res;
+  }
 
-    switch (format) {
-      case Format::raw: {
-        auto block = source_.get(*cid);
-        if (!block) return plain_error(res, status_for(block.error()), block.error().message);
-        res.set_header("Content-Disposition",
-                       fmt::format("attachment; filename=\"{}.bin\"", cid->to_string()));
-        res.set_content(std::string(as_chars(*block)), kRawType);
-        return;
-      }
-      case Format::car: {
-        res.set_header("Content-Disposition",
-                       fmt::format("attachment; filename=\"{}.car\"", cid->to_string()));
-        res.set_header("Accept-Ranges", "none");
-        if (scope == Scope::entity && terminal.codec() == codec::kDagPb) {
-          auto node = unixfs_node(terminal, source_);
-          if (node && node->second.type != unixfs::DataType::file &&
-              node->second.type != unixfs::DataType::raw) {
-            scope = Scope::block;  // a directory's entity is its own node
-          }
-        } else if (scope == Scope::entity) {
-          scope = Scope::block;  // a raw block is its own entity
+  switch (format) {
+    case Format::raw: {
+      auto block = source_.get(*cid);
+      if (!block) return plain_error(block.error());
+      res.headers.set("Content-Disposition",
+                      fmt::format("attachment; filename=\"{}.bin\"", cid->to_string()));
+      res.content_type = kRawType;
+      res.body = std::string(as_chars(*block));
+      return res;
+    }
+    case Format::car: {
+      res.headers.set("Content-Disposition",
+                      fmt::format("attachment; filename=\"{}.car\"", cid->to_string()));
+      res.headers.set("Accept-Ranges", "none");
+      if (scope == Scope::entity && terminal.codec() == codec::kDagPb) {
+        auto node = unixfs_node(terminal, source_);
+        if (node && node->second.type != unixfs::DataType::file &&
+            node->second.type != unixfs::DataType::raw) {
+          scope = Scope::block;  // a directory's entity is its own node
         }
-        // For HEAD httplib sends the headers of a chunked response and never calls the
-        // provider, so the DAG is not walked.
-        const Cid root = *cid;
-        const std::vector<Cid> path_blocks(chain->begin(), chain->end() - 1);
-        res.set_chunked_content_provider(
-            kCarType,
-            streaming(
-                [this, root, terminal, path_blocks, scope](const ByteWriter& write) -> Status {
-                  // Header names the requested CID; path blocks first, then the terminus.
-                  const Cid roots[] = {root};
-                  CAIRN_TRY(write(encode_car_header(roots)));
-                  for (const Cid& c : path_blocks) {
-                    CAIRN_TRY_ASSIGN(const Bytes block, source_.get(c));
-                    Bytes section;
-                    append_car_section(section, c, block);
-                    CAIRN_TRY(write(section));
-                  }
-                  if (scope == Scope::block) {
-                    CAIRN_TRY_ASSIGN(const Bytes block, source_.get(terminal));
-                    Bytes section;
-                    append_car_section(section, terminal, block);
-                    return write(section);
-                  }
-                  return write_car_sections(terminal, source_, write);
-                },
-                "CAR of " + root.to_string()));
-        return;
+      } else if (scope == Scope::entity) {
+        scope = Scope::block;  // a raw block is its own entity
       }
-      case Format::deserialized: {
-        if (terminal.codec() == codec::kDagPb) {
-          auto node = unixfs_node(terminal, source_);
-          if (!node) return plain_error(res, status_for(node.error()), node.error().message);
-          if (node->second.type == unixfs::DataType::directory) {
-            std::ostringstream html;
-            html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>/ipfs/"
-                 << html_escape(rest) << "</title></head><body>\n<h1>/ipfs/" << html_escape(rest)
-                 << "</h1>\n<ul>\n";
-            for (const auto& link : node->first.links) {
-              const std::string name = link.name.value_or("");
-              html << "<li><a href=\"/ipfs/" << html_escape(rest) << "/" << html_escape(name)
-                   << "\">" << html_escape(name) << "</a> " << link.cid.to_string() << "</li>\n";
+      // For HEAD the server sends the headers and never calls the producer, so the DAG is
+      // not walked.
+      const Cid root = *cid;
+      const std::vector<Cid> path_blocks(chain->begin(), chain->end() - 1);
+      res.content_type = kCarType;
+      res.producer = streaming(
+          [this, root, terminal, path_blocks, scope](const ByteWriter& write) -> Status {
+            // Header names the requested CID; path blocks first, then the terminus.
+            const Cid roots[] = {root};
+            CAIRN_TRY(write(encode_car_header(roots)));
+            for (const Cid& c : path_blocks) {
+              CAIRN_TRY_ASSIGN(const Bytes block, source_.get(c));
+              Bytes section;
+              append_car_section(section, c, block);
+              CAIRN_TRY(write(section));
             }
-            html << "</ul>\n</body></html>\n";
-            res.set_content(html.str(), "text/html; charset=utf-8");
-            return;
+            if (scope == Scope::block) {
+              CAIRN_TRY_ASSIGN(const Bytes block, source_.get(terminal));
+              Bytes section;
+              append_car_section(section, terminal, block);
+              return write(section);
+            }
+            return write_car_sections(terminal, source_, write);
+          },
+          "CAR of " + root.to_string());
+      return res;
+    }
+    case Format::deserialized: {
+      if (terminal.codec() == codec::kDagPb) {
+        auto node = unixfs_node(terminal, source_);
+        if (!node) return plain_error(node.error());
+        if (node->second.type == unixfs::DataType::directory) {
+          std::ostringstream html;
+          html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>/ipfs/"
+               << html_escape(rest) << "</title></head><body>\n<h1>/ipfs/" << html_escape(rest)
+               << "</h1>\n<ul>\n";
+          for (const auto& link : node->first.links) {
+            const std::string name = link.name.value_or("");
+            html << "<li><a href=\"/ipfs/" << html_escape(rest) << "/" << html_escape(name) << "\">"
+                 << html_escape(name) << "</a> " << link.cid.to_string() << "</li>\n";
           }
+          html << "</ul>\n</body></html>\n";
+          res.content_type = "text/html; charset=utf-8";
+          res.body = html.str();
+          return res;
         }
-        res.set_chunked_content_provider("application/octet-stream",
-                                         streaming(
-                                             [this, terminal](const ByteWriter& write) -> Status {
-                                               return export_file(terminal, source_, write);
-                                             },
-                                             "file " + terminal.to_string()));
-        return;
       }
+      res.content_type = "application/octet-stream";
+      res.producer = streaming(
+          [this, terminal](const ByteWriter& write) -> Status {
+            return export_file(terminal, source_, write);
+          },
+          "file " + terminal.to_string());
+      return res;
     }
-  });
-  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) {
-      res.set_header("X-Content-Type-Options", "nosniff");
-      res.set_content(
-          fmt::format("{}\n", res.status == 404 ? "not found (paths are /ipfs/{cid})" : "error"),
-          "text/plain; charset=utf-8");
-    }
-  });
+  }
+  return plain_error(500, "unreachable");
 }
 
 }  // namespace cairn::store

@@ -1,6 +1,6 @@
 #pragma once
 // A trustless HTTP gateway (specs.ipfs.tech/http-gateways/trustless-gateway) over a
-// BlockSource, on cpp-httplib.
+// BlockSource, on net::Server (GET and HEAD only; anything else is 405, its body unread).
 //
 //   GET|HEAD /ipfs/{cid}              ?format=raw or Accept: application/vnd.ipld.raw
 //                                     -> the block (application/vnd.ipld.raw)
@@ -16,18 +16,15 @@
 // types the gateway cannot produce; 412 for `Cache-Control: only-if-cached` and a missing
 // root; 304 when If-None-Match names the response's Etag. A missing block found while a
 // CAR or file is already streaming ends the stream early (the spec's rule; clients verify).
+// Error bodies are net's JSON error shape (docs/net.md).
 
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "base/error.hpp"
+#include "net/server.hpp"
 #include "store/block.hpp"
-
-namespace httplib {
-class Server;
-}
 
 namespace cairn::store {
 
@@ -37,6 +34,15 @@ struct GatewayOptions {
   // Serve UnixFS files and directory listings when no format is asked for. When false
   // the gateway is strictly trustless and answers such requests with 400.
   bool deserialized = true;
+  // Limits, deadlines and workers of the HTTP server (docs/net.md). Its host and port are
+  // ignored: `host` and `port` above decide where the gateway listens.
+  net::ServerOptions server = default_server_options();
+
+  static net::ServerOptions default_server_options() {
+    net::ServerOptions options;
+    options.name = "gateway";
+    return options;
+  }
 };
 
 class Gateway {
@@ -47,21 +53,20 @@ class Gateway {
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
-  // Binds and starts serving on a background thread. Fails with `io` when the address
-  // cannot be bound (in use, not local).
+  // Binds exclusively and starts serving on background threads. Fails with `conflict` when
+  // the port is in use, `io` when the address cannot be bound otherwise.
   [[nodiscard]] Status start();
-  // Stops accepting, finishes the requests in flight, joins the thread. Idempotent.
+  // Stops accepting, closes every connection, joins the threads. Idempotent.
   void stop();
   std::uint16_t port() const { return port_; }
   std::string url() const;
 
  private:
-  void install_routes();
+  Result<net::Response> serve(const net::Request& request);
 
   BlockSource& source_;
   GatewayOptions options_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<net::Server> server_;
   std::uint16_t port_ = 0;
 };
 

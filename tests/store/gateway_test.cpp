@@ -3,9 +3,15 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
+#include <vector>
 
+#include "net/raw_socket.hpp"
 #include "store/blockstore.hpp"
 #include "store/car.hpp"
 #include "store/gateway_client.hpp"
@@ -125,6 +131,9 @@ TEST_F(GatewayTest, ErrorStatuses) {
   ASSERT_TRUE(bad_cid);
   EXPECT_EQ(bad_cid->status, 400);
   EXPECT_NE(bad_cid->body.find("not a CID"), std::string::npos);
+  EXPECT_EQ(bad_cid->get_header_value("Content-Type"), "application/json");
+  EXPECT_NE(bad_cid->body.find("\"code\":\"invalid_argument\""), std::string::npos)
+      << bad_cid->body;
 
   const Cid absent = Cid::of(codec::kRaw, to_bytes("nobody stored this"));
   auto missing = client_->Get(path(absent, "?format=raw"));
@@ -307,6 +316,80 @@ TEST(GatewayClient, APeerServingMoreThanABlockIsRefused) {
   EXPECT_EQ(car.error().message.find("<html"), std::string::npos) << car.error().message;
   peer.stop();
   thread.join();
+TEST_F(GatewayTest, OtherMethodsAre405WithoutReadingTheBody) {
+  auto res = client_->Post(path(file_, "?format=raw"), std::string(1000, 'x'), "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+  EXPECT_NE(res->get_header_value("Allow").find("GET"), std::string::npos);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+}
+
+// Slowloris connections and endless POST bodies cost the gateway file descriptors, never
+// its workers: a real request is still answered promptly. And the port is its own.
+TEST_F(GatewayTest, AbuseDoesNotStarveARealRequestAndThePortIsExclusive) {
+  using namespace std::chrono_literals;
+  const std::uint16_t port = gateway_->port();
+  std::atomic<bool> done{false};
+
+  std::vector<std::unique_ptr<net::testing::RawSocket>> slow;
+  for (int i = 0; i < 300; ++i) {
+    slow.push_back(std::make_unique<net::testing::RawSocket>(port));
+    ASSERT_TRUE(slow.back()->connected());
+  }
+  std::thread dribbler([&] {
+    const std::string head = "GET /ipfs/" + file_.to_string() + "?format=raw HTTP/1.1\r\nX-Slow: ";
+    for (std::size_t at = 0; !done; ++at) {
+      for (auto& socket : slow) {
+        (void)socket->send(at < head.size() ? head.substr(at, 1) : std::string("a"));
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+
+  std::vector<std::thread> posters;
+  for (int i = 0; i < 4; ++i) {
+    posters.emplace_back([&] {
+      net::testing::RawSocket socket(port);
+      if (!socket.connected()) return;
+      timeval timeout{0, 200'000};
+      ::setsockopt(socket.fd(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+      const auto end = std::chrono::steady_clock::now() + 2s;
+      if (!socket.send("POST /ipfs/" + file_.to_string() +
+                       " HTTP/1.1\r\nHost: x\r\nContent-Length: 4294967296\r\n\r\n")) {
+        return;
+      }
+      const std::string chunk(64 * 1024, 'z');
+      while (std::chrono::steady_clock::now() < end && !done) {
+        if (::send(socket.fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL) <= 0) {
+          std::this_thread::sleep_for(20ms);  // refused or blocked: keep trying until the end
+        }
+      }
+    });
+  }
+
+  std::this_thread::sleep_for(300ms);  // let the abuse settle in
+  httplib::Client legit("127.0.0.1", port);
+  legit.set_connection_timeout(2, 0);
+  legit.set_read_timeout(2, 0);
+  const auto started = std::chrono::steady_clock::now();
+  auto res = legit.Get(path(file_, "?format=raw"));
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_TRUE(equal(as_bytes(res->body), store_->get(file_).value()));
+  EXPECT_LT(took, 2s);
+
+  GatewayOptions same_port;
+  same_port.port = port;
+  Gateway second(*store_, same_port);
+  const auto started_second = second.start();
+  ASSERT_FALSE(started_second);
+  EXPECT_EQ(started_second.error().code, Errc::conflict) << started_second.error().to_string();
+
+  done = true;
+  dribbler.join();
+  for (auto& poster : posters)
+    poster.join();
 }
 
 TEST(GatewayClient, UnreachableGatewayIsUnavailable) {
