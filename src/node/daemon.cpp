@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <httplib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +16,8 @@
 #include "chain/watcher.hpp"
 #include "crypto/random.hpp"
 #include "market/anchor_chain.hpp"
+#include "net/server.hpp"
+#include "net/url.hpp"
 #include "node/metrics.hpp"
 #include "seal/http/server.hpp"
 #include "seal/service.hpp"
@@ -29,6 +30,13 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// An RPC URL as the node shows it (status, logs): scheme, host and port, never the
+// credentials or API keys its userinfo, path or query may carry.
+std::string redacted_url(const std::string& url) {
+  auto parsed = net::Url::parse(url);
+  return parsed ? parsed->redacted() : std::string("(not an http(s) URL)");
+}
 
 Result<std::string> read_small_file(const std::filesystem::path& path, std::string_view what) {
   CAIRN_TRY_ASSIGN(std::string text, with_context(file::read_text(path, file::kSmallFileCap),
@@ -128,8 +136,7 @@ struct Node::Impl {
   std::unique_ptr<seal::SigningService> signing;
   std::unique_ptr<seal::SealServer> seal_server;
   std::string token;
-  std::unique_ptr<httplib::Server> api;
-  std::thread api_thread;
+  std::unique_ptr<net::Server> api;
   std::uint16_t api_port = 0;
   market::Metrics role_metrics;
   market::NodeContext context;
@@ -474,80 +481,61 @@ void Node::Impl::run_monitor() {
 }
 
 Status Node::Impl::start_api() {
-  api = std::make_unique<httplib::Server>();
-  // Writes carry the token; it is compared in constant time.
-  auto authorised = [this](const httplib::Request& req, httplib::Response& res) {
-    const std::string header = req.get_header_value("Authorization");
-    constexpr std::string_view kScheme = "Bearer ";
-    const bool ok = header.size() > kScheme.size() && header.starts_with(kScheme) &&
-                    constant_time_equal(as_bytes(std::string_view(header).substr(kScheme.size())),
-                                        as_bytes(token));
-    if (!ok) {
-      res.status = 401;
-      res.set_header("WWW-Authenticate", "Bearer realm=\"cairn-node\"");
-      res.set_content(R"({"error":"missing or wrong bearer token"})", "application/json");
-    }
-    return ok;
+  // Writes carry the token (checked by the server, in constant time, before any body is
+  // read) and small bodies.
+  constexpr std::size_t kMaxWriteBody = 64 * 1024;
+  const auto write = [this] {
+    return net::RouteOptions::body(kMaxWriteBody).bearer(token, "cairn-node");
   };
-  auto send_json = [](httplib::Response& res, const json& body, int status = 200) {
-    res.status = status;
-    res.set_content(body.dump() + "\n", "application/json");
+  const auto send_json = [](const json& body, int status = 200) {
+    return net::Response::json(body.dump() + "\n", status);
   };
-  api->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
+  net::Router router;
+  router.get("/healthz", [](const net::Request&) -> Result<net::Response> {
+    return net::Response::text("ok\n");
   });
-  api->Get("/v1/status", [this, send_json](const httplib::Request&, httplib::Response& res) {
-    send_json(res, owner->status());
+  router.get("/v1/status", [this, send_json](const net::Request&) -> Result<net::Response> {
+    return send_json(owner->status());
   });
-  api->Get("/v1/tasks", [this, send_json](const httplib::Request&, httplib::Response& res) {
-    send_json(res, owner->tasks());
+  router.get("/v1/tasks", [this, send_json](const net::Request&) -> Result<net::Response> {
+    return send_json(owner->tasks());
   });
-  api->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(owner->metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+  router.get("/metrics", [this](const net::Request&) -> Result<net::Response> {
+    return net::Response::bytes(owner->metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  api->Post("/v1/shutdown",
-            [this, authorised, send_json](const httplib::Request& req, httplib::Response& res) {
-              if (!authorised(req, res)) return;
-              log("shutdown requested through the API");
-              send_json(res, {{"stopping", true}}, 202);
-              stopping.store(true);
-              stop_cv.notify_all();
-            });
-  api->Post(R"(/v1/roles/([a-z_]+)/(pause|resume))",
-            [this, authorised, send_json](const httplib::Request& req, httplib::Response& res) {
-              if (!authorised(req, res)) return;
-              const std::string kind = req.matches[1];
-              const bool pause = req.matches[2] == "pause";
-              if (Status done = owner->set_paused(kind, pause); !done) {
-                send_json(res, {{"error", done.error().message}}, 404);
-                return;
-              }
-              log(fmt::format("{}: {} through the API", kind, pause ? "paused" : "resumed"));
-              send_json(res, {{"role", kind}, {"paused", pause}});
-            });
-  api->set_error_handler([send_json](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    // cpp-httplib answers 400 before routing to a POST that has neither a body nor a
-    // Content-Length header (what `curl -X POST` sends without -d).
-    const std::string what =
-        res.status == 404   ? "no such endpoint"
-        : res.status == 400 ? "bad request (a POST needs a Content-Length header, 0 for no body: "
-                              "curl -d '')"
-                            : fmt::format("HTTP {}", res.status);
-    send_json(res, {{"error", what}}, res.status);
-  });
-  int port = config.api.port;
-  if (port == 0) {
-    port = api->bind_to_any_port(config.api.host);
-    if (port < 0) port = 0;
-  } else if (!api->bind_to_port(config.api.host, port)) {
-    port = 0;
+  router.post(
+      "/v1/shutdown",
+      [this, send_json](const net::Request&) -> Result<net::Response> {
+        log("shutdown requested through the API");
+        stopping.store(true);
+        stop_cv.notify_all();
+        return send_json({{"stopping", true}}, 202);
+      },
+      write());
+  router.post(
+      net::PathPattern::regex(R"(/v1/roles/([a-z_]+)/(pause|resume))"),
+      [this, send_json](const net::Request& req) -> Result<net::Response> {
+        const std::string& kind = req.params.at(0);
+        const bool pause = req.params.at(1) == "pause";
+        if (Status done = owner->set_paused(kind, pause); !done) {
+          return net::error_response(404, done.error().message);
+        }
+        log(fmt::format("{}: {} through the API", kind, pause ? "paused" : "resumed"));
+        return send_json({{"role", kind}, {"paused", pause}});
+      },
+      write());
+  net::ServerOptions server_options;
+  server_options.host = config.api.host;
+  server_options.port = config.api.port;
+  server_options.name = "api";
+  server_options.workers = 4;
+  auto serving = net::Server::start(std::move(router), server_options);
+  if (!serving) {
+    return fail(serving.error().code, "cannot serve the API on " + config.api.to_string() + ": " +
+                                          serving.error().message);
   }
-  if (port == 0) {
-    return fail(Errc::io, "cannot listen on " + config.api.to_string() + " for the API");
-  }
-  api_port = static_cast<std::uint16_t>(port);
-  api_thread = std::thread([this] { api->listen_after_bind(); });
+  api = std::move(*serving);
+  api_port = api->port();
   return {};
 }
 
@@ -581,7 +569,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config, NodeOptions options
 
   CAIRN_TRY(s.open_chain());
   s.log(fmt::format("account {} on chain {} ({})", s.context.signer.address.to_checksum(),
-                    s.context.deployment.chain_id, s.config.rpc));
+                    s.context.deployment.chain_id, redacted_url(s.config.rpc)));
   {
     std::lock_guard guard(s.chain_mutex);
     CAIRN_TRY_ASSIGN(s.scanned_block, s.rpc->block_number());
@@ -633,7 +621,6 @@ void Node::stop() {
   }
   if (s.monitor_thread.joinable()) s.monitor_thread.join();
   if (s.api) s.api->stop();
-  if (s.api_thread.joinable()) s.api_thread.join();
   s.roles.clear();
   if (s.seal_server) s.seal_server->stop();
   s.seal_server.reset();
@@ -673,7 +660,7 @@ json Node::status() const {
   result["stopping"] = s.stopping.load();
   {
     std::lock_guard guard(s.chain_mutex);
-    result["chain"] = {{"rpc", s.config.rpc},
+    result["chain"] = {{"rpc", redacted_url(s.config.rpc)},
                        {"chain_id", s.context.deployment.chain_id},
                        {"head", s.head_block},
                        {"transactions", s.transactions},

@@ -316,6 +316,8 @@ TEST(GatewayClient, APeerServingMoreThanABlockIsRefused) {
   EXPECT_EQ(car.error().message.find("<html"), std::string::npos) << car.error().message;
   peer.stop();
   thread.join();
+}
+
 TEST_F(GatewayTest, OtherMethodsAre405WithoutReadingTheBody) {
   auto res = client_->Post(path(file_, "?format=raw"), std::string(1000, 'x'), "text/plain");
   ASSERT_TRUE(res);
