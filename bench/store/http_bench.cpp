@@ -1,8 +1,9 @@
 // The HTTP layer against the cpp-httplib server it replaced, in one run on one machine:
 //
-//   blocks/s  the trustless gateway (store::Gateway on net::Server) serving 256 KiB raw
-//             blocks out of a RocksDB blockstore, against a cpp-httplib server serving the
-//             same blocks from the same store with the same eight worker threads;
+//   blocks/s  256 KiB raw blocks out of a RocksDB blockstore: a cpp-httplib server (eight
+//             workers, one Blockstore::get per request) against the same handler on
+//             net::Server, and against the trustless gateway itself (store::Gateway on
+//             net::Server, with its path resolution and format negotiation);
 //   req/s     a small JSON route (the node API's shape: GET /v1/status) on net::Server
 //             against the same route on cpp-httplib;
 //   and both again while `--slowloris N` connections dribble a header byte every 500 ms.
@@ -171,12 +172,24 @@ int main(int argc, char** argv) {
   api.get("/v1/status", [&](const net::Request&) -> Result<net::Response> {
     return net::Response::json(status_body);
   });
+  // The baseline's block handler on net: the HTTP layer alone, without the gateway's path
+  // resolution and format negotiation.
+  api.get(net::PathPattern::regex("/ipfs/([^?]+)"),
+          [&](const net::Request& req) -> Result<net::Response> {
+            CAIRN_TRY_ASSIGN(const auto cid, store::Cid::parse(req.params.at(0)));
+            CAIRN_TRY_ASSIGN(const Bytes block, store->get(cid));
+            return net::Response::bytes(std::string(as_chars(block)), "application/vnd.ipld.raw");
+          });
   auto api_server = net::Server::start(std::move(api)).value();
 
   const std::string base = "http://127.0.0.1:" + std::to_string(baseline_port);
   std::printf("%d clients, %.0f s a measurement, 64 blocks of 256 KiB in RocksDB\n", o.clients,
               o.seconds);
-  report("gateway blocks", measure(base, block_paths, o), measure(gateway.url(), block_paths, o));
+  const double baseline_blocks = measure(base, block_paths, o);
+  report("blocks, same one-get handler", baseline_blocks,
+         measure(api_server->url(), block_paths, o));
+  report("blocks, the gateway (negotiation)", baseline_blocks,
+         measure(gateway.url(), block_paths, o));
   report("small JSON route (API shape)", measure(base, {"/v1/status"}, o),
          measure(api_server->url(), {"/v1/status"}, o));
   if (o.slowloris > 0) {
