@@ -29,23 +29,6 @@ std::vector<OptionSpec> join(std::vector<OptionSpec> a, const std::vector<Option
   return a;
 }
 
-std::string read_file_text(const std::filesystem::path& path) {
-  return read_text_file(path);
-}
-
-// The keystore this repository already holds for `address`, if any.
-std::optional<std::filesystem::path> keystore_of(const Context& ctx,
-                                                 const chain::Address& address) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(keystore_dir(ctx), ec)) {
-    auto text = file::read_text(entry.path(), file::kSmallFileCap);
-    if (!text) continue;
-    auto held = chain::keystore_address(*text);
-    if (held && *held == address) return entry.path();
-  }
-  return std::nullopt;
-}
-
 // A keystore protects its key with the password alone: an empty one protects nothing.
 std::string new_keystore_password(const Args& args) {
   std::string password = read_password(args);
@@ -106,7 +89,7 @@ int run_wallet_import(Context& ctx, const Args& args) {
   std::string text;
   chain::Address address;
   if (auto key_file = args.get("--private-key-file")) {
-    auto hex = read_file_text(*key_file);
+    auto hex = read_text_file(*key_file);
     while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back())))
       hex.pop_back();
     const auto bytes = unwrap(from_hex(hex, true), "reading the private key");
@@ -118,7 +101,7 @@ int run_wallet_import(Context& ctx, const Args& args) {
     text = unwrap(chain::keystore_encrypt(key, password, keystore_options(args)));
   } else {
     const auto file = args.positional(0, "KEYSTORE");
-    text = read_file_text(file);
+    text = read_text_file(file);
     // Proves the password before keeping the file: a keystore nobody can open is useless.
     const auto key = unwrap(chain::keystore_decrypt(text, password), "opening " + file);
     address = chain::Address::from_secret_key(key);
@@ -147,7 +130,7 @@ int run_wallet_list(Context& ctx, const Args& args) {
     files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   for (const auto& file : files) {
-    auto address = chain::keystore_address(read_file_text(file));
+    auto address = chain::keystore_address(read_text_file(file));
     if (!address) continue;
     ctx.print(fmt::format("{}  {}", address->to_checksum(), file.filename().string()));
     wallets.push_back({{"address", address->to_checksum()}, {"keystore", file.string()}});
@@ -162,7 +145,7 @@ int run_wallet_address(Context& ctx, const Args& args) {
   if (auto n = args.get_int("--dev-account", 0, chain::kDevAccountCount - 1)) {
     address = chain::Address::from_secret_key(chain::dev_account_key(static_cast<std::size_t>(*n)));
   } else if (auto file = args.get("--keystore")) {
-    const auto text = read_file_text(*file);
+    const auto text = read_text_file(*file);
     if (args.has("--password-file") || std::getenv("CAIRN_PASSWORD")) {
       address = chain::Address::from_secret_key(
           unwrap(chain::keystore_decrypt(text, read_password(args))));

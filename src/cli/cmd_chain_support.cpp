@@ -6,26 +6,15 @@
 #include "chain/keystore.hpp"
 
 namespace cairn::cli::chain_support {
-namespace {
 
 using nlohmann::json;
-
-std::string read_text(const std::filesystem::path& path) {
-  return read_text_file(path);
-}
-
-void write_text_atomically(const std::filesystem::path& path, const std::string& text) {
-  write_file(path, text);
-}
-
-}  // namespace
 
 void ensure_repo(const Context& ctx) {
   constexpr std::string_view kVersionLine = "cairn-repo 1";
   const auto version_file = ctx.repo / "version";
   std::error_code ec;
   if (std::filesystem::exists(version_file, ec)) {
-    const std::string text = read_text(version_file);
+    const std::string text = read_text_file(version_file);
     const std::string line = text.substr(0, text.find('\n'));
     if (line != kVersionLine) {
       throw CommandError(Error{Errc::unsupported,
@@ -39,12 +28,24 @@ void ensure_repo(const Context& ctx) {
                                           " is not empty and is not a cairn repository (it has no "
                                           "version file); choose another --repo"});
   }
-  write_text_atomically(version_file, std::string(kVersionLine) + "\n");
+  write_file(version_file, std::string(kVersionLine) + "\n");
 }
 
 std::filesystem::path chain_dir(const Context& ctx) {
   ensure_repo(ctx);
   return ctx.repo / "chain";
+}
+
+std::optional<std::filesystem::path> keystore_of(const Context& ctx,
+                                                 const chain::Address& address) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(keystore_dir(ctx), ec)) {
+    auto text = file::read_text(entry.path(), file::kSmallFileCap);
+    if (!text) continue;
+    auto held = chain::keystore_address(*text);
+    if (held && *held == address) return entry.path();
+  }
+  return std::nullopt;
 }
 
 std::filesystem::path keystore_dir(const Context& ctx) {
@@ -55,7 +56,7 @@ std::filesystem::path keystore_dir(const Context& ctx) {
 std::optional<ChainConfig> load_config(const Context& ctx) {
   const auto path = chain_dir(ctx) / "config.json";
   if (!std::filesystem::exists(path)) return std::nullopt;
-  const auto doc = json::parse(read_text(path), nullptr, false);
+  const auto doc = json::parse(read_text_file(path), nullptr, false);
   const auto bad = [&](const std::string& what) {
     return CommandError(Error{Errc::parse, path.string() + ": " + what});
   };
@@ -85,7 +86,7 @@ void save_config(const Context& ctx, const ChainConfig& config) {
                     {"chainId", config.chain_id},
                     {"startBlock", config.start_block},
                     {"contracts", contracts}};
-  write_text_atomically(chain_dir(ctx) / "config.json", doc.dump(2) + "\n");
+  write_file(chain_dir(ctx) / "config.json", doc.dump(2) + "\n");
 }
 
 chain::Address contract_address(const ChainConfig& config, const std::string& name) {
@@ -100,7 +101,7 @@ chain::Address contract_address(const ChainConfig& config, const std::string& na
 std::optional<UpAnvil> running_anvil(const Context& ctx) {
   const auto path = chain_dir(ctx) / "anvil.json";
   if (!std::filesystem::exists(path)) return std::nullopt;
-  const auto doc = json::parse(read_text(path), nullptr, false);
+  const auto doc = json::parse(read_text_file(path), nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("pid") || !doc.contains("url"))
     return std::nullopt;
   UpAnvil up{doc["pid"].get<pid_t>(), doc.value("port", std::uint16_t{0}),
@@ -164,7 +165,7 @@ Connection connect_deployed(Context& ctx, const Args& args) {
 
 std::string read_password(const Args& args) {
   if (auto file = args.get("--password-file")) {
-    std::string text = read_text(*file);
+    std::string text = read_text_file(*file);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
       text.pop_back();
     return text;
@@ -184,17 +185,13 @@ chain::Signer signer(Context& ctx, const Args& args, const Connection& connectio
   } else if (auto from = args.get("--from")) {
     const auto wanted = chain::Address::parse(*from);
     if (!wanted) throw UsageError("--from: " + wanted.error().message);
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(keystore_dir(ctx), ec)) {
-      auto address = chain::keystore_address(read_text(entry.path()));
-      if (address && *address == *wanted) file = entry.path();
-    }
+    file = keystore_of(ctx, *wanted);
     if (!file)
       throw CommandError(
           Error{Errc::not_found, "no keystore for " + *from + " in " + keystore_dir(ctx).string()});
   }
   if (file) {
-    const auto key = unwrap(chain::keystore_decrypt(read_text(*file), read_password(args)),
+    const auto key = unwrap(chain::keystore_decrypt(read_text_file(*file), read_password(args)),
                             "opening " + file->string());
     return chain::Signer::from_key(key);
   }

@@ -27,6 +27,8 @@ struct ChainConfig {
 void ensure_repo(const Context& ctx);
 std::filesystem::path chain_dir(const Context& ctx);     // <repo>/chain
 std::filesystem::path keystore_dir(const Context& ctx);  // <repo>/keystore
+// The keystore this repository holds for `address`, if any (unreadable files are skipped).
+std::optional<std::filesystem::path> keystore_of(const Context& ctx, const chain::Address& address);
 std::optional<ChainConfig> load_config(const Context& ctx);
 void save_config(const Context& ctx, const ChainConfig& config);
 chain::Address contract_address(const ChainConfig& config, const std::string& name);

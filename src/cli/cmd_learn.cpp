@@ -26,10 +26,6 @@ OptionSpec opt(std::string name, bool takes_value, std::string help) {
   return OptionSpec(std::move(name), takes_value, std::move(help));
 }
 
-void write_text(const std::filesystem::path& path, std::string_view text) {
-  write_file(path, text);
-}
-
 SimulationConfig parse_simulation(const Args& args) {
   SimulationConfig config;
   config.dataset = args.get_or("--dataset", "fashion-mnist");
@@ -147,12 +143,12 @@ int run_simulate(Context& ctx, const Args& args) {
   std::optional<Model> final_model;
   auto result = unwrap(simulate(config, on_round, &final_model), "simulation");
 
-  write_text(out_dir / "curve.csv", curve_csv(result));
-  write_text(out_dir / "curve.svg", curve_svg(result));
+  write_file(out_dir / "curve.csv", curve_csv(result));
+  write_file(out_dir / "curve.svg", curve_svg(result));
   const auto json = result.to_json();
-  write_text(out_dir / "result.json", json.dump(2));
+  write_file(out_dir / "result.json", json.dump(2));
   const auto blob = encode_parameters(result.final_parameters);
-  write_text(out_dir / "model.params", as_chars(blob));
+  write_file(out_dir / "model.params", as_chars(blob));
   unwrap(final_model->save_torchscript(out_dir / "model.pt"), "exporting TorchScript");
   unwrap(final_model->save_state_dict(out_dir / "state_dict.pt"), "exporting the state_dict");
 
@@ -270,7 +266,7 @@ nlohmann::json label_counts_json(const std::vector<std::int64_t>& labels,
 // Writes `bytes` to dir/name and describes the file (path relative to the output root).
 nlohmann::json write_shard_file(const std::filesystem::path& root, const std::string& relative,
                                 ByteView bytes) {
-  write_text(root / relative, as_chars(bytes));
+  write_file(root / relative, as_chars(bytes));
   return {{"path", relative}, {"bytes", bytes.size()}, {"sha256", to_hex(crypto::sha256(bytes))}};
 }
 
@@ -400,7 +396,7 @@ int run_partition(Context& ctx, const Args& args) {
     manifest["num_classes"] = csv.data.num_classes;
     manifest["class_names"] = csv.data.class_names;
     manifest["format"] = "csv";
-    write_text(out_dir / "schema.txt", as_chars(schema_bytes));
+    write_file(out_dir / "schema.txt", as_chars(schema_bytes));
     auto write_rows = [&](const std::string& relative, const std::vector<std::size_t>& indices) {
       std::vector<std::vector<std::string>> out_rows;
       if (!header.empty()) out_rows.push_back(header);
@@ -434,7 +430,7 @@ int run_partition(Context& ctx, const Args& args) {
         {"data", write_rows("test/data.csv", test_order)}};
   }
   manifest["providers"] = providers;
-  write_text(out_dir / "partition.json", manifest.dump(2) + "\n");
+  write_file(out_dir / "partition.json", manifest.dump(2) + "\n");
   for (const auto& provider : providers) {
     ctx.print(
         fmt::format("{:<12} rows {:>6}  labels [{}]", provider["name"].get<std::string>(),

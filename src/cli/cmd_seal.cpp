@@ -32,10 +32,6 @@ Bytes read_bytes(const fs::path& path) {
   return read_binary_file(path, {}, kSealFileCap);
 }
 
-void write_bytes_atomically(const fs::path& path, ByteView data) {
-  write_file(path, data);
-}
-
 // Signs or verifies the bytes of a file. A directory has no content to sign: hashing it
 // would sign the empty string, and every directory would then verify.
 Imprint hash_file(const fs::path& path, HashId id) {
@@ -170,7 +166,7 @@ int run_sign(Context& ctx, const Args& args) {
     if (!imprint) throw UsageError("--hash: " + imprint.error().message);
     const Signature signature = unwrap(client.sign(*imprint, 0, client_id), "signing");
     const fs::path out = args.require("--output");
-    write_bytes_atomically(out, signature.serialize());
+    write_file(out, signature.serialize());
     ctx.result = {{"signatures",
                    {{{"hash", imprint->hex()},
                      {"signature", out.string()},
@@ -195,7 +191,7 @@ int run_sign(Context& ctx, const Args& args) {
     const std::string& file = args.positional()[i];
     const fs::path out =
         args.has("--output") ? fs::path(args.require("--output")) : fs::path(file + ".ksig");
-    write_bytes_atomically(out, signatures[i].serialize());
+    write_file(out, signatures[i].serialize());
     list.push_back({{"file", file},
                     {"hash", hashes[i].hex()},
                     {"signature", out.string()},
@@ -251,7 +247,7 @@ int run_extend(Context& ctx, const Args& args) {
                                                   check.error_code + " " + check.message});
   }
   const fs::path out = args.get_or("--output", path.string());
-  write_bytes_atomically(out, extended.serialize());
+  write_file(out, extended.serialize());
   const std::string pub_string = encode_publication_string(publication->data);
   ctx.result = {{"signature", out.string()},
                 {"publication_time", publication->data.publication_time},
@@ -385,7 +381,7 @@ int run_logsign(Context& ctx, const Args& args) {
       append(out, signature.serialize());
     ctx.progress(fmt::format("signed lines {}..{}", start + 1, start + hashes.size()));
   }
-  write_bytes_atomically(log_signature_path(log), out);
+  write_file(log_signature_path(log), out);
   ctx.result = {{"lines", lines.size()},
                 {"requests", requests},
                 {"signatures", log_signature_path(log).string()}};

@@ -33,31 +33,28 @@ Result<JsonObject> open(const json& document, std::string_view what, std::string
 }
 
 Status u64_field(JsonObject& object, std::string_view key, std::uint64_t min, std::uint64_t max) {
-  CAIRN_TRY_ASSIGN(std::uint64_t value, object.u64(key, min, max));
-  (void)value;
+  CAIRN_TRY(object.u64(key, min, max));
   return {};
 }
 
 Status number_field(JsonObject& object, std::string_view key) {
-  CAIRN_TRY_ASSIGN(double value, object.number(key));
-  (void)value;
+  CAIRN_TRY(object.number(key));
   return {};
 }
 
 Status string_field(JsonObject& object, std::string_view key) {
-  CAIRN_TRY_ASSIGN(std::string value, object.string(key));
+  CAIRN_TRY(object.string(key));
   return {};
 }
 
 Status bool_field(JsonObject& object, std::string_view key) {
-  CAIRN_TRY_ASSIGN(bool value, object.boolean(key));
-  (void)value;
+  CAIRN_TRY(object.boolean(key));
   return {};
 }
 
 Status cid_field(JsonObject& object, std::string_view key) {
   CAIRN_TRY_ASSIGN(JsonNode node, object.required(key));
-  CAIRN_TRY_ASSIGN(std::string cid, read_cid_text(node));
+  CAIRN_TRY(read_cid_text(node));
   return {};
 }
 
@@ -65,21 +62,19 @@ Status cid_field(JsonObject& object, std::string_view key) {
 Status optional_cid_field(JsonObject& object, std::string_view key) {
   CAIRN_TRY_ASSIGN(JsonNode node, object.required(key));
   if (node.is_null()) return {};
-  CAIRN_TRY_ASSIGN(std::string cid, read_cid_text(node));
+  CAIRN_TRY(read_cid_text(node));
   return {};
 }
 
 Status address_field(JsonObject& object, std::string_view key) {
   CAIRN_TRY_ASSIGN(JsonNode node, object.required(key));
-  CAIRN_TRY_ASSIGN(chain::Address address, read_address(node));
-  (void)address;
+  CAIRN_TRY(read_address(node));
   return {};
 }
 
 Status wei_field(JsonObject& object, std::string_view key) {
   CAIRN_TRY_ASSIGN(JsonNode node, object.required(key));
-  CAIRN_TRY_ASSIGN(chain::U256 amount, read_decimal_u256(node));
-  (void)amount;
+  CAIRN_TRY(read_decimal_u256(node));
   return {};
 }
 
@@ -88,8 +83,7 @@ Status number_list(const JsonNode& node, std::optional<std::size_t> size = {}) {
   if (size && items.size() != *size)
     return std::unexpected(node.error(fmt::format("must have {} items", *size)));
   for (const auto& item : items) {
-    CAIRN_TRY_ASSIGN(double value, item.number());
-    (void)value;
+    CAIRN_TRY(item.number());
   }
   return {};
 }
@@ -101,8 +95,7 @@ Status check_schema(JsonObject& parent) {
   CAIRN_TRY_ASSIGN(JsonNode features, schema.required("features"));
   CAIRN_TRY_ASSIGN(auto dims, features.array(8));
   for (const auto& dim : dims) {
-    CAIRN_TRY_ASSIGN(std::uint64_t value, dim.u64(1, std::uint64_t{1} << 31));
-    (void)value;
+    CAIRN_TRY(dim.u64(1, std::uint64_t{1} << 31));
   }
   CAIRN_TRY(u64_field(schema, "classes", 1, std::uint64_t{1} << 31));
   return schema.close();
@@ -136,8 +129,7 @@ Status check_round_contribution(const JsonNode& node) {
   auto positions = [&](const JsonNode& list) -> Status {
     CAIRN_TRY_ASSIGN(auto items, list.array(n));
     for (const auto& item : items) {
-      CAIRN_TRY_ASSIGN(std::uint64_t at, item.u64(0, n == 0 ? 0 : n - 1));
-      (void)at;
+      CAIRN_TRY(item.u64(0, n == 0 ? 0 : n - 1));
     }
     return {};
   };
@@ -204,8 +196,7 @@ Status check_task_spec(const json& document, std::string_view what) {
     CAIRN_TRY_ASSIGN(JsonObject packing, spec.object("packing"));
     for (const char* name : {"frac_bits", "value_bits", "headroom_bits"})
       CAIRN_TRY(u64_field(packing, name, 0, 255));
-    CAIRN_TRY_ASSIGN(auto packed, packing.optional_boolean("packed"));
-    (void)packed;
+    CAIRN_TRY(packing.optional_boolean("packed"));
     CAIRN_TRY(packing.close());
   }
   CAIRN_TRY(check_schema(spec));
@@ -213,7 +204,7 @@ Status check_task_spec(const json& document, std::string_view what) {
     CAIRN_TRY_ASSIGN(JsonObject test_set, spec.object("test_set"));
     CAIRN_TRY(u64_field(test_set, "rows", 1, std::uint64_t{1} << 40));
     CAIRN_TRY_ASSIGN(JsonNode sha, test_set.required("sha256"));
-    CAIRN_TRY_ASSIGN(Bytes digest, sha.hex_bytes(32));
+    CAIRN_TRY(sha.hex_bytes(32));
     CAIRN_TRY(test_set.close());
   }
   {
@@ -263,15 +254,13 @@ Status check_dataset_manifest(const json& document, std::string_view what) {
     CAIRN_TRY_ASSIGN(JsonNode counts_node, quality.required("label_counts"));
     CAIRN_TRY_ASSIGN(auto counts, counts_node.array(std::size_t{1} << 20));
     for (const auto& count : counts) {
-      CAIRN_TRY_ASSIGN(std::uint64_t value, count.u64());
-      (void)value;
+      CAIRN_TRY(count.u64());
     }
     for (const char* name :
          {"label_entropy_bits", "label_balance", "schema_conformance", "completeness"}) {
       CAIRN_TRY_ASSIGN(JsonNode value, quality.required(name));
       if (!value.is_null()) {
-        CAIRN_TRY_ASSIGN(double number, value.number());
-        (void)number;
+        CAIRN_TRY(value.number());
       }
     }
     CAIRN_TRY(quality.close());
@@ -282,8 +271,7 @@ Status check_dataset_manifest(const json& document, std::string_view what) {
     CAIRN_TRY_ASSIGN(JsonObject compute, compute_node.object());
     CAIRN_TRY(address_field(compute, "provider"));
     CAIRN_TRY_ASSIGN(JsonNode deal, compute.required("deal"));
-    CAIRN_TRY_ASSIGN(std::uint64_t deal_id, read_decimal_u64(deal));
-    (void)deal_id;
+    CAIRN_TRY(read_decimal_u64(deal));
     CAIRN_TRY(cid_field(compute, "key"));
     CAIRN_TRY(compute.close());
   }
@@ -305,14 +293,13 @@ Status check_compute_offer(const json& document, std::string_view what) {
   CAIRN_TRY(address_field(offer, "owner"));
   CAIRN_TRY(wei_field(offer, "price_wei"));
   CAIRN_TRY_ASSIGN(JsonNode key, offer.required("x25519_public_key"));
-  CAIRN_TRY_ASSIGN(Bytes key_bytes, key.hex_bytes(32));
+  CAIRN_TRY(key.hex_bytes(32));
   CAIRN_TRY_ASSIGN(JsonNode deliveries_node, offer.required("deliveries"));
   CAIRN_TRY_ASSIGN(auto deliveries, deliveries_node.array(kMaxListItems));
   for (const auto& delivery_node : deliveries) {
     CAIRN_TRY_ASSIGN(JsonObject delivery, delivery_node.object());
     CAIRN_TRY_ASSIGN(JsonNode deal, delivery.required("deal"));
-    CAIRN_TRY_ASSIGN(std::uint64_t deal_id, read_decimal_u64(deal));
-    (void)deal_id;
+    CAIRN_TRY(read_decimal_u64(deal));
     CAIRN_TRY(u64_field(delivery, "task", 0, kMaxTaskId));
     CAIRN_TRY(u64_field(delivery, "round", 0, kMaxRounds));
     CAIRN_TRY(address_field(delivery, "participant"));
@@ -370,7 +357,7 @@ Status check_round_record(const json& document, std::string_view what) {
     CAIRN_TRY_ASSIGN(JsonObject aggregate, record.object("aggregate"));
     CAIRN_TRY_ASSIGN(JsonNode posted, aggregate.required("posted"));
     if (!posted.is_null()) {
-      CAIRN_TRY_ASSIGN(std::string text, posted.string());  // as committed on chain
+      CAIRN_TRY(posted.string());  // as committed on chain
     }
     CAIRN_TRY(optional_cid_field(aggregate, "posted_sum"));
     CAIRN_TRY(optional_cid_field(aggregate, "used"));
@@ -398,8 +385,7 @@ Status check_round_record(const json& document, std::string_view what) {
     }
   }
   CAIRN_TRY_ASSIGN(JsonNode anchor, record.required("anchor"));
-  CAIRN_TRY_ASSIGN(AnchorRecord parsed, read_anchor(anchor));
-  (void)parsed;
+  CAIRN_TRY(read_anchor(anchor));
   return record.close();
 }
 
