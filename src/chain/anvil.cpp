@@ -1,10 +1,7 @@
 #include "chain/anvil.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +11,7 @@
 #include <thread>
 
 #include "base/encoding.hpp"
+#include "base/process.hpp"
 #include "chain/rpc.hpp"
 
 #ifndef CAIRN_SOURCE_DIR
@@ -103,32 +101,10 @@ Result<std::unique_ptr<Anvil>> Anvil::start(AnvilOptions options) {
       args.push_back(extra);
     const std::string log = options.log_file ? options.log_file->string() : "/dev/null";
 
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) return fail(Errc::io, "anvil: fork failed");
-    if (pid == 0) {
-      // Child: its own process group, so that a terminal's Ctrl-C reaches cairn, which then
-      // stops anvil in order; and, unless told to outlive cairn, a SIGTERM from the kernel
-      // when cairn goes however it goes (Ctrl-C's default action skips every destructor).
-      ::setpgid(0, 0);
-      if (!options.outlive_parent) {
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent) ::_exit(1);  // cairn was gone before the line above
-      }
-      const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (out >= 0) {
-        ::dup2(out, STDOUT_FILENO);
-        ::dup2(out, STDERR_FILENO);
-      }
-      const int in = ::open("/dev/null", O_RDONLY);
-      if (in >= 0) ::dup2(in, STDIN_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    // Unless told to outlive cairn, anvil gets a SIGTERM from the kernel when cairn goes
+    // however it goes (Ctrl-C's default action skips every destructor).
+    CAIRN_TRY_ASSIGN(const pid_t pid,
+                     process::spawn(std::move(args), {log, !options.outlive_parent}));
     std::unique_ptr<Anvil> anvil(new Anvil(pid, port));
     auto rpc = RpcClient::create(anvil->url(), RpcOptions{std::chrono::milliseconds(1000), 1,
                                                           std::chrono::milliseconds(10)});
@@ -157,27 +133,9 @@ Result<std::unique_ptr<Anvil>> Anvil::start(AnvilOptions options) {
   return std::unexpected(last);
 }
 
-bool process_alive(pid_t pid) {
-  return pid > 0 && ::kill(pid, 0) == 0;
-}
-
-Status stop_process(pid_t pid) {
-  if (pid <= 0) return {};
-  if (::kill(pid, SIGTERM) != 0) return {};  // already gone
-  for (int i = 0; i < 100; ++i) {
-    int status = 0;
-    const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
-    if (reaped == pid || (reaped < 0 && !process_alive(pid))) return {};
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return {};
-}
-
 void Anvil::stop() {
   if (pid_ > 0 && !detached_) {
-    (void)stop_process(pid_);
+    (void)process::stop(pid_);
   }
   pid_ = -1;
 }

@@ -58,10 +58,6 @@ class Anvil {
 // source tree), else `anvil` on PATH.
 Result<std::filesystem::path> find_anvil();
 
-// Stops a process started by Anvil::detach() (SIGTERM, then SIGKILL after a grace period).
-Status stop_process(pid_t pid);
-bool process_alive(pid_t pid);
-
 // The ten well-known development accounts of anvil and hardhat (mnemonic "test test test
 // test test test test test test test test junk"), funded with 10 000 ether on a fresh
 // anvil. Public knowledge: never use them on a real network.

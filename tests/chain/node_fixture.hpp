@@ -6,7 +6,6 @@
 // doesn't have the correct nonce", and it silently drops a transaction whose fee cap is below
 // the base fee when it mines the next block. Both mine a block every second, as a real chain
 // does, so transactions really wait in the pool.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "base/encoding.hpp"
+#include "base/process.hpp"
 #include "chain/anvil.hpp"
 #include "chain/sender.hpp"
 #include "testing/testing.hpp"
@@ -51,29 +51,13 @@ class GanacheProcess {
         "--wallet.mnemonic", "test test test test test test test test test test test junk",
         "--wallet.defaultBalance", "10000", "--database.dbPath", db_path_.string(),
         "--logging.quiet"};
-    pid_ = ::fork();
-    if (pid_ < 0) return fail(Errc::io, "fork failed");
-    if (pid_ == 0) {
-      ::setpgid(0, 0);
-      const int null_fd = ::open("/dev/null", O_RDWR);
-      if (null_fd >= 0) {
-        ::dup2(null_fd, STDIN_FILENO);
-        ::dup2(null_fd, STDOUT_FILENO);
-        ::dup2(null_fd, STDERR_FILENO);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    CAIRN_TRY_ASSIGN(pid_, process::spawn(std::move(args)));
     auto rpc = RpcClient::create(
         url(), RpcOptions{std::chrono::milliseconds(1000), 1, std::chrono::milliseconds(10)});
     // Node takes a few seconds to load ganache.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
-      if (!process_alive(pid_)) return fail(Errc::unavailable, "ganache exited during start-up");
+      if (!process::alive(pid_)) return fail(Errc::unavailable, "ganache exited during start-up");
       if (rpc->chain_id()) return {};
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -81,7 +65,7 @@ class GanacheProcess {
   }
 
   void stop() {
-    if (pid_ > 0) (void)stop_process(pid_);
+    if (pid_ > 0) (void)process::stop(pid_);
     pid_ = -1;
   }
 
