@@ -3,15 +3,12 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
-#include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
 
-#include "net/raw_socket.hpp"
+#include "net/abuse.hpp"
 #include "store/blockstore.hpp"
 #include "store/car.hpp"
 #include "store/gateway_client.hpp"
@@ -327,59 +324,26 @@ TEST_F(GatewayTest, OtherMethodsAre405WithoutReadingTheBody) {
 }
 
 // Slowloris connections and endless POST bodies cost the gateway file descriptors, never
-// its workers: a real request is still answered promptly. And the port is its own.
+// its workers or its memory: a real request is still answered promptly. And the port is its own.
 TEST_F(GatewayTest, AbuseDoesNotStarveARealRequestAndThePortIsExclusive) {
   using namespace std::chrono_literals;
   const std::uint16_t port = gateway_->port();
-  std::atomic<bool> done{false};
-
-  std::vector<std::unique_ptr<net::testing::RawSocket>> slow;
-  for (int i = 0; i < 300; ++i) {
-    slow.push_back(std::make_unique<net::testing::RawSocket>(port));
-    ASSERT_TRUE(slow.back()->connected());
-  }
-  std::thread dribbler([&] {
-    const std::string head = "GET /ipfs/" + file_.to_string() + "?format=raw HTTP/1.1\r\nX-Slow: ";
-    for (std::size_t at = 0; !done; ++at) {
-      for (auto& socket : slow) {
-        (void)socket->send(at < head.size() ? head.substr(at, 1) : std::string("a"));
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-  });
-
-  std::vector<std::thread> posters;
-  for (int i = 0; i < 4; ++i) {
-    posters.emplace_back([&] {
-      net::testing::RawSocket socket(port);
-      if (!socket.connected()) return;
-      timeval timeout{0, 200'000};
-      ::setsockopt(socket.fd(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-      const auto end = std::chrono::steady_clock::now() + 2s;
-      if (!socket.send("POST /ipfs/" + file_.to_string() +
-                       " HTTP/1.1\r\nHost: x\r\nContent-Length: 4294967296\r\n\r\n")) {
-        return;
-      }
-      const std::string chunk(64 * 1024, 'z');
-      while (std::chrono::steady_clock::now() < end && !done) {
-        if (::send(socket.fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL) <= 0) {
-          std::this_thread::sleep_for(20ms);  // refused or blocked: keep trying until the end
-        }
-      }
-    });
-  }
-
-  std::this_thread::sleep_for(300ms);  // let the abuse settle in
-  httplib::Client legit("127.0.0.1", port);
-  legit.set_connection_timeout(2, 0);
-  legit.set_read_timeout(2, 0);
-  const auto started = std::chrono::steady_clock::now();
-  auto res = legit.Get(path(file_, "?format=raw"));
-  const auto took = std::chrono::steady_clock::now() - started;
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
-  EXPECT_TRUE(equal(as_bytes(res->body), store_->get(file_).value()));
-  EXPECT_LT(took, 2s);
+  net::testing::AbuseTarget target;
+  target.port = port;
+  target.slow_head = "GET " + path(file_, "?format=raw") + " HTTP/1.1";
+  target.post_head = "POST /ipfs/" + file_.to_string() + " HTTP/1.1\r\nHost: x";
+  target.legitimate = [&] {
+    httplib::Client legit("127.0.0.1", port);
+    legit.set_connection_timeout(2, 0);
+    legit.set_read_timeout(2, 0);
+    auto res = legit.Get(path(file_, "?format=raw"));
+    return res && res->status == 200 && equal(as_bytes(res->body), store_->get(file_).value());
+  };
+  const auto outcome = net::testing::run_abuse(target);
+  EXPECT_EQ(outcome.slow_connected, 300);
+  EXPECT_TRUE(outcome.legitimate_answered);
+  EXPECT_LT(outcome.legitimate_took, 2s);
+  EXPECT_LT(outcome.rss_growth_kib, 64 * 1024) << "resident memory grew under abuse";
 
   GatewayOptions same_port;
   same_port.port = port;
@@ -387,11 +351,6 @@ TEST_F(GatewayTest, AbuseDoesNotStarveARealRequestAndThePortIsExclusive) {
   const auto started_second = second.start();
   ASSERT_FALSE(started_second);
   EXPECT_EQ(started_second.error().code, Errc::conflict) << started_second.error().to_string();
-
-  done = true;
-  dribbler.join();
-  for (auto& poster : posters)
-    poster.join();
 }
 
 TEST(GatewayClient, UnreachableGatewayIsUnavailable) {
