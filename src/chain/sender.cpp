@@ -1,5 +1,7 @@
 #include "chain/sender.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -94,43 +96,46 @@ std::string journal_line(const SignedTransaction& signed_tx) {
   return nlohmann::json{{"raw", to_hex(signed_tx.raw)}}.dump() + "\n";
 }
 
-// A journal entry: one JSON object per line, each a signed version of one intent. A final
-// line without its newline is a write torn by a crash, from before the broadcast: ignored.
+// A journal file as read at start-up; the legacy *.tx entries hold bare hex lines.
 Result<std::vector<SignedTransaction>> read_journal(const std::filesystem::path& file) {
-  CAIRN_TRY_ASSIGN(std::string text, file::read_text(file, file::kSmallFileCap * 4));
+  CAIRN_TRY_ASSIGN(Bytes bytes, file::read(file, file::kSmallFileCap * 4));
+  return parse_transaction_journal(bytes, file.extension() == ".tx", file.string());
+}
+
+}  // namespace
+
+Result<std::vector<SignedTransaction>> parse_transaction_journal(ByteView bytes, bool legacy_entry,
+                                                                 std::string_view where_file) {
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   std::vector<SignedTransaction> versions;
-  const bool legacy_entry = file.extension() == ".tx";  // before the line format: bare hex
   std::size_t start = 0;
   int line_number = 0;
   while (start < text.size()) {
     const auto end = text.find('\n', start);
-    if (end == std::string::npos) break;
+    if (end == std::string_view::npos) break;  // torn by a crash before the broadcast
     ++line_number;
-    const std::string_view line(text.data() + start, end - start);
+    const std::string_view line = text.substr(start, end - start);
     start = end + 1;
     if (line.empty()) continue;
-    const std::string where = file.string() + " line " + std::to_string(line_number);
+    const std::string where = fmt::format("journal entry {} line {}", where_file, line_number);
     Bytes raw;
     if (legacy_entry) {
-      auto bytes = from_hex(line);
-      if (!bytes) return fail(Errc::parse, "journal entry " + where + " is not hex");
-      raw = std::move(*bytes);
+      auto hex = from_hex(line);
+      if (!hex) return fail(Errc::parse, where + " is not hex");
+      raw = std::move(*hex);
     } else {
-      CAIRN_TRY_ASSIGN(auto doc, parse_json(line, "journal entry " + where));
-      CAIRN_TRY_ASSIGN(auto object, JsonObject::of(doc, "journal entry " + where));
+      CAIRN_TRY_ASSIGN(auto doc, parse_json(line, where));
+      CAIRN_TRY_ASSIGN(auto object, JsonObject::of(doc, where));
       CAIRN_TRY_ASSIGN(auto raw_node, object.required("raw"));
       CAIRN_TRY_ASSIGN(raw, raw_node.hex_bytes());
       CAIRN_TRY(object.close());
     }
     auto decoded = decode_signed_transaction(raw);
-    if (!decoded)
-      return std::unexpected(std::move(decoded).error().context("journal entry " + where));
+    if (!decoded) return std::unexpected(std::move(decoded).error().context(where));
     versions.push_back(std::move(*decoded));
   }
   return versions;
 }
-
-}  // namespace
 
 Result<Fees> bump_fees(const Fees& current, const Fees& floor) {
   Fees bumped;

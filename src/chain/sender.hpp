@@ -83,6 +83,13 @@ struct Fees {
 // estimate), so a bump also catches up with a base fee that rose meanwhile.
 [[nodiscard]] Result<Fees> bump_fees(const Fees& current, const Fees& floor);
 
+// A transaction journal entry (<journal_dir>/<hash>.journal): one line {"raw": "<hex>"} per
+// signed version of one intent, each appended and synced before it is broadcast. A last
+// line without its newline is a write torn by a crash before its broadcast: ignored.
+// `legacy_entry` reads the bare hex lines of the older *.tx entries. `where` names the file.
+[[nodiscard]] Result<std::vector<SignedTransaction>> parse_transaction_journal(
+    ByteView bytes, bool legacy_entry, std::string_view where);
+
 // What a node meant when it refused eth_sendRawTransaction, recognised from its words
 // (geth, anvil, ganache, besu and nethermind each word it their own way; see the table in
 // sender_classify_test.cpp). One function, so that every path treats a text the same.

@@ -21,6 +21,29 @@ constexpr std::uint64_t kPublicationsCap = 64ull << 20;
 
 }  // namespace
 
+Result<PublicationsList> parse_publications_list(ByteView bytes) {
+  PublicationsList list;
+  std::size_t offset = 0;
+  while (offset < bytes.size()) {
+    // Reading elements in order, only the last one can run past the end: a torn append.
+    auto element = read_tlv(bytes, offset);
+    if (!element) break;
+    if (element->tag != 0x703) {
+      return fail(Errc::parse, fmt::format("publication list: element at byte {} is TLV 0x{:x}, "
+                                           "not a publication record (0x703)",
+                                           list.intact_bytes, element->tag));
+    }
+    auto record = parse_publication_record(*element);
+    if (!record) {
+      return std::unexpected(std::move(record).error().context(
+          fmt::format("publication list: the record at byte {}", list.intact_bytes)));
+    }
+    list.records.push_back(std::move(*record));
+    list.intact_bytes = offset;
+  }
+  return list;
+}
+
 SigningService::SigningService(ServiceOptions options, ServiceKeys keys,
                                std::unique_ptr<Calendar> calendar)
     : options_(std::move(options)), keys_(std::move(keys)), calendar_(std::move(calendar)) {
@@ -32,20 +55,26 @@ SigningService::SigningService(ServiceOptions options, ServiceKeys keys,
 Result<std::unique_ptr<SigningService>> SigningService::open(ServiceOptions options) {
   CAIRN_TRY_ASSIGN(ServiceKeys keys, ServiceKeys::load_or_create(options.repo / "keys"));
   CAIRN_TRY_ASSIGN(auto calendar, Calendar::open(options.repo / "calendar"));
-  std::vector<PublicationRecord> publications;
+  PublicationsList publications;
   const auto list = options.repo / "publications.tlv";
   if (std::filesystem::exists(list)) {
     CAIRN_TRY_ASSIGN(Bytes bytes, file::read(list, kPublicationsCap));
-    std::size_t offset = 0;
-    while (offset < bytes.size()) {
-      CAIRN_TRY_ASSIGN(TlvElement element, read_tlv(bytes, offset));
-      CAIRN_TRY_ASSIGN(auto record, parse_publication_record(element));
-      publications.push_back(std::move(record));
+    CAIRN_TRY_ASSIGN(publications, with_context(parse_publications_list(bytes), list.string()));
+    if (publications.intact_bytes < bytes.size()) {
+      // The torn record goes before anything is appended after it; the next append syncs
+      // the file, its new size included.
+      log::warn("{}: cutting a publication record torn by a crash ({} bytes)", list.string(),
+                bytes.size() - publications.intact_bytes);
+      std::error_code ec;
+      std::filesystem::resize_file(list, publications.intact_bytes, ec);
+      if (ec)
+        return fail(Errc::io,
+                    "cannot cut the torn record of " + list.string() + ": " + ec.message());
     }
   }
   std::unique_ptr<SigningService> service(
       new SigningService(std::move(options), std::move(keys), std::move(calendar)));
-  service->publications_ = std::move(publications);
+  service->publications_ = std::move(publications.records);
   return service;
 }
 

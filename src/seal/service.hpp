@@ -44,6 +44,17 @@ struct ServiceStats {
   std::size_t publications = 0;
 };
 
+// The service's own record of its publications (<repo>/publications.tlv): publication
+// records (TLV 0x703) back to back, each appended and synced before the publication is
+// acknowledged. A last record cut short by a crash was never acknowledged: `intact_bytes`
+// ends before it, and the service cuts it off before it appends again. Damage anywhere
+// else is an error, never guessed around.
+struct PublicationsList {
+  std::vector<PublicationRecord> records;
+  std::size_t intact_bytes = 0;
+};
+[[nodiscard]] Result<PublicationsList> parse_publications_list(ByteView bytes);
+
 class SigningService {
  public:
   static Result<std::unique_ptr<SigningService>> open(ServiceOptions options);

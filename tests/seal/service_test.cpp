@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "seal/verify.hpp"
 #include "testing/testing.hpp"
@@ -337,6 +338,68 @@ TEST(ServiceRepo, KeysCalendarAndPublicationsSurviveARestart) {
   EXPECT_EQ((*service)->keys().calendar_cert_der, cert);
   EXPECT_EQ((*service)->publications().size(), 1u);
   EXPECT_TRUE(std::filesystem::exists(dir / "publications.bin"));
+}
+
+// A crash in the middle of appending a publication leaves a torn record at the end of the
+// list: it was never acknowledged, so the service cuts it and the next record follows the
+// intact ones. Damage before the end is refused.
+TEST(ServiceRepo, ATornPublicationRecordIsCutAndDamageElsewhereRefused) {
+  const testing::TempDir dir;
+  ServiceOptions options;
+  options.repo = dir.path();
+  options.round = std::chrono::milliseconds(60'000);
+  const auto publish_one = [&](SigningService& service, std::string_view text) {
+    auto future = service.submit(document(text));
+    service.tick(true);
+    ASSERT_TRUE(future.get());
+    ASSERT_TRUE(service.publish());
+  };
+  const auto list = dir / "publications.tlv";
+  {
+    auto service = SigningService::open(options);
+    ASSERT_TRUE(service) << service.error().to_string();
+    publish_one(**service, "first");
+  }
+  const Bytes intact = testing::read_file(list);
+  ASSERT_FALSE(intact.empty());
+  Bytes torn = intact;
+  torn.insert(torn.end(), intact.begin(),
+              intact.begin() + static_cast<std::ptrdiff_t>(intact.size() / 2));
+  testing::write_file(list, torn);
+  {
+    auto service = SigningService::open(options);
+    ASSERT_TRUE(service) << service.error().to_string();
+    EXPECT_EQ((*service)->publications().size(), 1u);
+    EXPECT_EQ(std::filesystem::file_size(list), intact.size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a later calendar second
+    publish_one(**service, "second");
+  }
+  {
+    auto service = SigningService::open(options);
+    ASSERT_TRUE(service) << service.error().to_string();
+    EXPECT_EQ((*service)->publications().size(), 2u);
+  }
+  Bytes damaged = testing::read_file(list);
+  damaged[0] ^= std::byte{0xff};  // the first record's header: another element
+  testing::write_file(list, damaged);
+  const auto refused = SigningService::open(options);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().to_string().find("publications.tlv"), std::string::npos)
+      << refused.error().to_string();
+}
+
+TEST(PublicationsList, EmptyAndForeignInput) {
+  const auto empty = parse_publications_list({});
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->records.empty());
+  // A complete element of another type is damage, not a torn append.
+  const Bytes other = {std::byte{0x01}, std::byte{0x01}, std::byte{0x00}};
+  EXPECT_FALSE(parse_publications_list(other));
+  // Half a header is a torn append.
+  const Bytes half = {std::byte{0x87}};
+  const auto torn = parse_publications_list(half);
+  ASSERT_TRUE(torn);
+  EXPECT_EQ(torn->intact_bytes, 0u);
 }
 
 }  // namespace
