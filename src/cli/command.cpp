@@ -102,6 +102,33 @@ std::optional<double> Args::get_double(std::string_view option) const {
   return value;
 }
 
+std::optional<std::uint64_t> Args::get_bytes(std::string_view option) const {
+  const auto text = get(option);
+  if (!text) return std::nullopt;
+  const auto refuse = [&]() -> UsageError {
+    return UsageError(fmt::format("{} takes a byte count such as 1048576, 512MiB or 4GiB, not '{}'",
+                                  option, *text));
+  };
+  std::uint64_t number = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), number);
+  if (ec != std::errc() || end == text->data()) throw refuse();
+  const std::string_view unit(end, static_cast<std::size_t>(text->data() + text->size() - end));
+  unsigned shift = 0;
+  if (unit == "K" || unit == "KiB") {
+    shift = 10;
+  } else if (unit == "M" || unit == "MiB") {
+    shift = 20;
+  } else if (unit == "G" || unit == "GiB") {
+    shift = 30;
+  } else if (unit == "T" || unit == "TiB") {
+    shift = 40;
+  } else if (!unit.empty() && unit != "B") {
+    throw refuse();
+  }
+  if (number == 0 || number > (UINT64_MAX >> shift)) throw refuse();
+  return number << shift;
+}
+
 // ---- Context ----
 
 void Context::print(std::string_view line) const {

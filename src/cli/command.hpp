@@ -79,6 +79,9 @@ class Args {
   std::int64_t get_int_or(std::string_view option, std::int64_t fallback, std::int64_t min,
                           std::int64_t max) const;
   std::optional<double> get_double(std::string_view option) const;
+  // A byte count: digits with an optional binary unit (K, KiB, M, MiB, G, GiB, T, TiB), e.g.
+  // "4GiB"; a usage error for anything else, zero included.
+  std::optional<std::uint64_t> get_bytes(std::string_view option) const;
 
  private:
   std::vector<std::string> positional_;

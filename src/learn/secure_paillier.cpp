@@ -12,6 +12,8 @@ namespace cairn::learn {
 namespace {
 
 constexpr std::string_view kMagic = "CRNPAIV1";
+// magic | key fingerprint | 4 parameter bytes | version | value count | summands | count | width
+constexpr std::size_t kEncryptedVectorHeader = 8 + 32 + 4 + 8 + 8 + 4 + 4 + 4;
 constexpr std::size_t kMaxCiphertexts = std::size_t{1} << 24;
 
 // Runs body(begin, end) over [0, count) cut into one contiguous chunk per thread; the
@@ -252,7 +254,7 @@ Status check_encrypted_vector(const crypto::PaillierPublicKey& key, const Encryp
 Bytes encode_encrypted_vector(const crypto::PaillierPublicKey& key, const EncryptedVector& vector) {
   Bytes out;
   const std::size_t width = key.ciphertext_bytes();
-  out.reserve(96 + vector.ciphertexts.size() * width);
+  out.reserve(kEncryptedVectorHeader + vector.ciphertexts.size() * width);
   append(out, kMagic);
   append(out, vector.key_fingerprint);
   out.push_back(static_cast<std::byte>(vector.params.frac_bits));
@@ -269,8 +271,14 @@ Bytes encode_encrypted_vector(const crypto::PaillierPublicKey& key, const Encryp
   return out;
 }
 
+std::uint64_t encrypted_vector_bytes(const crypto::PaillierPublicKey& key,
+                                     std::uint64_t value_count, const PackingParams& params) {
+  return kEncryptedVectorHeader +
+         std::uint64_t{ciphertexts_needed(value_count, params, key.bits)} * key.ciphertext_bytes();
+}
+
 Result<EncryptedVector> decode_encrypted_vector(ByteView bytes) {
-  constexpr std::size_t kHeader = 8 + 32 + 4 + 8 + 8 + 4 + 4 + 4;
+  constexpr std::size_t kHeader = kEncryptedVectorHeader;
   if (bytes.size() < kHeader) {
     return fail(Errc::parse,
                 fmt::format("encrypted vector of {} bytes is shorter than its {}-byte header",

@@ -30,6 +30,7 @@ struct PackingParams {
   // Headroom for `summands` additions.
   [[nodiscard]] static PackingParams for_summands(std::size_t summands, bool packed = true);
   [[nodiscard]] Status validate(std::size_t modulus_bits) const;
+  friend bool operator==(const PackingParams&, const PackingParams&) = default;
 };
 
 struct EncryptedVector {
@@ -68,6 +69,11 @@ struct EncryptedVector {
 // u32 ciphertext width | ciphertexts, each `width` bytes big-endian.
 [[nodiscard]] Bytes encode_encrypted_vector(const crypto::PaillierPublicKey& key,
                                             const EncryptedVector& vector);
+// The exact size of that encoding for `value_count` values: what a task's update (or sum)
+// must measure, known before it is fetched.
+[[nodiscard]] std::uint64_t encrypted_vector_bytes(const crypto::PaillierPublicKey& key,
+                                                   std::uint64_t value_count,
+                                                   const PackingParams& params);
 // Structural decoding (no key needed); check_encrypted_vector then checks it against a key.
 [[nodiscard]] Result<EncryptedVector> decode_encrypted_vector(ByteView bytes);
 // Every ciphertext must lie in [1, n^2) and be coprime to n; coprimality is checked on the

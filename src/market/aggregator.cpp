@@ -92,9 +92,11 @@ class Aggregator final : public Role {
     const bool timed_out = opened && now >= *opened + timeout;
     if (committed.size() < joins.size() && !timed_out) return false;  // still waiting
     CAIRN_TRY_ASSIGN(crypto::PaillierPublicKey key, spec_public_key(spec));
+    CAIRN_TRY_ASSIGN(learn::PackingParams packing, spec_packing(spec));
     CAIRN_TRY_ASSIGN(store::Cid initial_cid,
                      store::Cid::parse(spec.value("initial_parameters", std::string())));
-    CAIRN_TRY_ASSIGN(Bytes initial_bytes, fetch_artifact(context_, task.owner, initial_cid));
+    CAIRN_TRY_ASSIGN(Bytes initial_bytes,
+                     fetch_artifact(context_, task.owner, initial_cid, kModelCap));
     CAIRN_TRY_ASSIGN(learn::ParameterSet initial, learn::decode_parameters(initial_bytes));
     const std::uint64_t value_count = initial.values.size() + 1;
 
@@ -105,7 +107,8 @@ class Aggregator final : public Role {
     json included = json::array(), excluded = json::array();
     std::vector<learn::EncryptedVector> summed;
     for (const auto& commit : this_round) {
-      UpdateVerdict verdict = check_update(context_, commit, key, value_count, round, earlier);
+      UpdateVerdict verdict =
+          check_update(context_, commit, key, packing, value_count, round, earlier);
       earlier.push_back(commit.cid_text);
       // A committed update whose holder cannot be reached (a node restarting) is waited
       // for until the round times out, then left out.

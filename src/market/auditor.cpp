@@ -74,8 +74,11 @@ class Auditor final : public Role {
 
   // A fetch that fails is noted, not fatal: what a party does not serve is what the
   // verification will report as missing.
-  bool pull(Followed& followed, const chain::Address& from, const store::Cid& cid) {
-    auto fetched = fetch_artifact(context_, from, cid);
+  // Updates, sums and models are pulled under kModelCap, everything else under kDocumentCap:
+  // the auditor checks exact sizes when it verifies, not before it has the spec.
+  bool pull(Followed& followed, const chain::Address& from, const store::Cid& cid,
+            std::uint64_t max_bytes = kDocumentCap) {
+    auto fetched = fetch_artifact(context_, from, cid, max_bytes);
     if (!fetched) {
       ++followed.failures;
       log(fmt::format("auditor: {} unavailable: {}", cid.to_string(), fetched.error().message));
@@ -106,35 +109,35 @@ class Auditor final : public Role {
       const std::uint64_t round = snapshot.rounds_pulled;
       CAIRN_TRY_ASSIGN(auto updates, task_updates(context_, task.id, round));
       for (const auto& update : updates) {
-        if (update.cid) pull(snapshot, update.participant, *update.cid);
+        if (update.cid) pull(snapshot, update.participant, *update.cid, kModelCap);
       }
       CAIRN_TRY_ASSIGN(auto posted, aggregate_posted(context_, task.id, round));
       if (posted && posted->cid && pull(snapshot, task.aggregator, *posted->cid)) {
-        CAIRN_TRY_ASSIGN(Bytes bytes, read_artifact(context_, *posted->cid));
+        CAIRN_TRY_ASSIGN(Bytes bytes, read_artifact(context_, *posted->cid, kDocumentCap));
         const auto manifest = parse_aggregate_manifest(bytes);
         if (manifest && (*manifest)["sum"].is_string()) {
           if (auto sum = store::Cid::parse((*manifest)["sum"].get<std::string>())) {
-            pull(snapshot, task.aggregator, *sum);
+            pull(snapshot, task.aggregator, *sum, kModelCap);
           }
         }
       }
       CAIRN_TRY_ASSIGN(auto closed, round_closed(context_, task.id, round));
       if (closed && closed->cid && pull(snapshot, task.owner, *closed->cid)) {
-        CAIRN_TRY_ASSIGN(Bytes bytes, read_artifact(context_, *closed->cid));
+        CAIRN_TRY_ASSIGN(Bytes bytes, read_artifact(context_, *closed->cid, kDocumentCap));
         const auto parsed = parse_round_record(bytes);
         if (parsed) {
           const json& record = *parsed;
           for (const char* key : {"global_model", "result_model"}) {
             if (!record.contains(key) || !record[key].is_string()) continue;
             if (auto cid = store::Cid::parse(record[key].get<std::string>())) {
-              pull(snapshot, task.owner, *cid);
+              pull(snapshot, task.owner, *cid, kModelCap);
             }
           }
           const json aggregate = record.value("aggregate", json::object());
           if (aggregate.is_object() && aggregate.contains("used") &&
               aggregate["used"].is_string()) {
             if (auto cid = store::Cid::parse(aggregate["used"].get<std::string>())) {
-              pull(snapshot, task.owner, *cid);
+              pull(snapshot, task.owner, *cid, kModelCap);
             }
           }
         }
@@ -166,7 +169,7 @@ class Auditor final : public Role {
       CAIRN_TRY_ASSIGN(std::string passport_text, event.values.at(4).as_string());
       auto passport_cid = store::Cid::parse(passport_text);
       if (!passport_cid) continue;
-      auto bytes = fetch_artifact(context_, task.owner, *passport_cid);
+      auto bytes = fetch_artifact(context_, task.owner, *passport_cid, kDocumentCap);
       if (!bytes) continue;
       auto passport = parse_passport(*bytes);
       if (!passport || passport->body.task.task_id != task.id ||
@@ -178,8 +181,8 @@ class Auditor final : public Role {
       CAIRN_TRY_ASSIGN(ByteArray<32> model_digest, cid_commitment(passport->body.model.sealed.cid));
       if (registered != model_digest) continue;
       const fs::path dir = out_ / fmt::format("task-{}", task.id);
-      CAIRN_TRY_ASSIGN(Bytes model,
-                       fetch_artifact(context_, task.owner, passport->body.model.sealed.cid));
+      CAIRN_TRY_ASSIGN(Bytes model, fetch_artifact(context_, task.owner,
+                                                   passport->body.model.sealed.cid, kModelCap));
       CAIRN_TRY(file::write_atomic(dir / "model.pt", ByteView(model)));
       CAIRN_TRY(file::write_atomic(dir / "passport.json", ByteView(*bytes)));
       VerifyOptions options;

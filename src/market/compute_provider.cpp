@@ -80,7 +80,7 @@ Result<std::optional<ComputeOffer>> current_compute_offer(NodeContext& context,
     CAIRN_TRY_ASSIGN(std::string text, it->values.at(4).as_string());
     CAIRN_TRY_ASSIGN(auto metadata, entry_metadata(context, id, text));
     if (!metadata) continue;
-    CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context, provider, metadata->first));
+    CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context, provider, metadata->first, kDocumentCap));
     CAIRN_TRY_ASSIGN(ComputeOffer offer, parse_offer(provider, id, metadata->first, bytes));
     return std::optional<ComputeOffer>(std::move(offer));
   }
@@ -300,7 +300,8 @@ class ComputeProvider final : public Role {
     if (!job.shard_key) {
       // The data key, wrapped to this provider: the only key it ever receives.
       const store::Cid key_cid = raw_cid_of_digest(job.wrapped_key_digest);
-      CAIRN_TRY_ASSIGN(Bytes wrapped, fetch_artifact(context_, job.consumer, key_cid));
+      CAIRN_TRY_ASSIGN(Bytes wrapped,
+                       fetch_artifact(context_, job.consumer, key_cid, kDocumentCap));
       CAIRN_TRY_ASSIGN(Bytes key, crypto::unwrap_key(keys_, wrapped));
       if (key.size() != 32) return fail(Errc::integrity, "the wrapped shard key is not 32 bytes");
       ByteArray<32> shard_key{};
@@ -351,7 +352,8 @@ class ComputeProvider final : public Role {
       CAIRN_TRY_ASSIGN(std::uint64_t task_id, it->values.at(0).as_u64());
       CAIRN_TRY_ASSIGN(std::string text, it->values.at(3).as_string());
       CAIRN_TRY_ASSIGN(store::Cid manifest_cid, store::Cid::parse(text));
-      CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context_, job.consumer, manifest_cid));
+      CAIRN_TRY_ASSIGN(Bytes bytes,
+                       fetch_artifact(context_, job.consumer, manifest_cid, kDocumentCap));
       auto parsed = parse_dataset_manifest(bytes, "dataset manifest " + manifest_cid.to_string());
       if (!parsed || !(*parsed)["compute"].is_object()) continue;
       const json manifest = std::move(*parsed);

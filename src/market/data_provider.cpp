@@ -281,7 +281,7 @@ class DataProvider final : public Role {
       offer = {{"manifest", manifest_cid->to_string()}, {"data_sha256", data_sha256_}};
       CAIRN_TRY(write_state(context_, kOfferFile, as_bytes(offer.dump())));
     }
-    CAIRN_TRY_ASSIGN(Bytes manifest_bytes, read_artifact(context_, *manifest_cid));
+    CAIRN_TRY_ASSIGN(Bytes manifest_bytes, read_artifact(context_, *manifest_cid, kDocumentCap));
     CAIRN_TRY_ASSIGN(manifest_, parse_dataset_manifest(manifest_bytes));
     if (manifest_["compute"].is_object()) {
       // Checked by the reader: a decimal string that fits 64 bits.
@@ -642,7 +642,9 @@ class DataProvider final : public Role {
     const auto delivered = delivered_update(*offer, *deal_id_, task.info.id, round);
     if (!delivered) return std::optional<store::Cid>{};
     CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(*delivered));
-    auto bytes = fetch_artifact(context_, *config_.delegate_to, cid);
+    auto bytes = fetch_artifact(
+        context_, *config_.delegate_to, cid,
+        learn::encrypted_vector_bytes(key.key, global.parameters.values.size() + 1, key.packing));
     Status checked = bytes ? check_update(key, *bytes, global.parameters.values.size() + 1, round)
                            : Status(std::unexpected(bytes.error()));
     if (!checked) {

@@ -164,18 +164,21 @@ Result<store::Cid> put_artifact(NodeContext& context, ByteView bytes, std::strin
   return imported.cid;
 }
 
-Result<Bytes> read_artifact(NodeContext& context, const store::Cid& cid) {
+Result<Bytes> read_artifact(NodeContext& context, const store::Cid& cid, std::uint64_t max_bytes) {
   if (context.repo == nullptr) return fail(Errc::invalid_argument, "the node has no store");
   Bytes out;
-  CAIRN_TRY(store::export_file(cid, context.repo->blocks(), [&](ByteView chunk) -> Status {
-    append(out, chunk);
-    return {};
-  }));
+  CAIRN_TRY(store::export_file(
+      cid, context.repo->blocks(),
+      [&](ByteView chunk) -> Status {
+        append(out, chunk);
+        return {};
+      },
+      store::ExportLimits{max_bytes}));
   return out;
 }
 
 Result<Bytes> fetch_artifact(NodeContext& context, const chain::Address& from,
-                             const store::Cid& cid) {
+                             const store::Cid& cid, std::uint64_t max_bytes) {
   if (context.repo == nullptr) return fail(Errc::invalid_argument, "the node has no store");
   auto& blocks = context.repo->blocks();
   CAIRN_TRY_ASSIGN(bool have, blocks.is_pinned(cid));
@@ -185,6 +188,9 @@ Result<Bytes> fetch_artifact(NodeContext& context, const chain::Address& from,
     CAIRN_TRY_ASSIGN(options.temp_dir, context.repo->temp_dir());
     options.existing = &blocks;
     options.timeout_seconds = 30;
+    // The file's bytes plus the DAG's framing: links, CIDs and the CAR's section headers.
+    options.max_bytes =
+        max_bytes > (UINT64_MAX >> 1) ? UINT64_MAX : max_bytes + max_bytes / 1024 + 65536;
     auto fetched = store::fetch(url, cid, blocks, options);
     if (!fetched) {
       return std::unexpected(std::move(fetched).error().context(fmt::format(
@@ -196,7 +202,7 @@ Result<Bytes> fetch_artifact(NodeContext& context, const chain::Address& from,
       context.metrics->add("artifact_bytes_fetched_total", static_cast<double>(fetched->bytes));
     }
   }
-  return read_artifact(context, cid);
+  return read_artifact(context, cid, max_bytes);
 }
 
 }  // namespace cairn::market

@@ -43,16 +43,26 @@ enum class RegistryKind : std::uint8_t {
 // Registers (or updates) this node's Endpoint entry so that it names context.gateway_url.
 // Idempotent: nothing is sent when the chain already says so.
 [[nodiscard]] Status announce_endpoint(NodeContext& context);
-// The bytes of `cid`: from this node's store when it holds them pinned, else fetched from
-// the gateway `from` announced (checked on arrival), pinned here, then read back.
+// What a peer's artifact may take; each fetch names its cap, and an update's is exact
+// (learn::encrypted_vector_bytes). The transfer may add the DAG's framing to the cap (at most
+// 1/1024 of it and 64 KiB); the file itself is refused when its declared size is past it.
+inline constexpr std::uint64_t kDocumentCap = 16ull << 20;  // specs, manifests, records, reports,
+                                                            // passports, wrapped keys
+inline constexpr std::uint64_t kModelCap = 1ull << 30;      // parameter blobs, sealed models
+inline constexpr std::uint64_t kShardCap = 4ull << 30;      // a data provider's sealed shard
+
+// The bytes of `cid`, at most `max_bytes`: from this node's store when it holds them pinned,
+// else fetched from the gateway `from` announced (checked on arrival), pinned here, then
+// read back.
 [[nodiscard]] Result<Bytes> fetch_artifact(NodeContext& context, const chain::Address& from,
-                                           const store::Cid& cid);
+                                           const store::Cid& cid, std::uint64_t max_bytes);
 
 // Stores `bytes` (UnixFS, as `cairn add` does) in this node's store and pins it; its CID.
 [[nodiscard]] Result<store::Cid> put_artifact(NodeContext& context, ByteView bytes,
                                               std::string_view label);
-// The bytes of a CID this node's store holds.
-[[nodiscard]] Result<Bytes> read_artifact(NodeContext& context, const store::Cid& cid);
+// The bytes of a CID this node's store holds, refused (`rejected`) past `max_bytes`.
+[[nodiscard]] Result<Bytes> read_artifact(NodeContext& context, const store::Cid& cid,
+                                          std::uint64_t max_bytes);
 
 // ---- Chain reading ----
 

@@ -212,7 +212,7 @@ Result<nlohmann::json> fetch_spec(NodeContext& context, const TaskInfo& task) {
         Errc::integrity,
         fmt::format("task {}: the spec CID in TaskCreated is not the committed spec", task.id));
   }
-  CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context, task.owner, task.spec_cid));
+  CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context, task.owner, task.spec_cid, kDocumentCap));
   return parse_task_spec(bytes, fmt::format("task {} spec", task.id));
 }
 
@@ -249,7 +249,8 @@ Result<learn::PackingParams> spec_packing(const nlohmann::json& spec) {
 }
 
 UpdateVerdict check_update(NodeContext& context, const CommitInfo& commit,
-                           const crypto::PaillierPublicKey& key, std::uint64_t value_count,
+                           const crypto::PaillierPublicKey& key,
+                           const learn::PackingParams& packing, std::uint64_t value_count,
                            std::uint64_t round, const std::vector<std::string>& earlier,
                            const chain::Address* also_held_by) {
   UpdateVerdict verdict;
@@ -268,14 +269,25 @@ UpdateVerdict check_update(NodeContext& context, const CommitInfo& commit,
       return verdict;
     }
   }
-  auto bytes = fetch_artifact(context, commit.participant, *commit.cid);
+  // The task fixes an update's size exactly; nothing larger is fetched.
+  const std::uint64_t size = learn::encrypted_vector_bytes(key, value_count, packing);
+  auto bytes = fetch_artifact(context, commit.participant, *commit.cid, size);
   if (!bytes && also_held_by != nullptr) {
-    auto held = fetch_artifact(context, *also_held_by, *commit.cid);
+    auto held = fetch_artifact(context, *also_held_by, *commit.cid, size);
     if (held) bytes = std::move(held);
+  }
+  if (!bytes && bytes.error().code == Errc::rejected) {
+    verdict.reason = "wrong size: " + bytes.error().message;
+    return verdict;
   }
   if (!bytes) {
     verdict.unavailable = true;
     verdict.reason = "unavailable: " + bytes.error().message;
+    return verdict;
+  }
+  if (bytes->size() != size) {
+    verdict.reason =
+        fmt::format("wrong size: {} bytes, the task's updates are {} bytes", bytes->size(), size);
     return verdict;
   }
   auto update = learn::decode_encrypted_vector(*bytes);
@@ -285,6 +297,10 @@ UpdateVerdict check_update(NodeContext& context, const CommitInfo& commit,
   }
   if (Status under_key = learn::check_encrypted_vector(key, *update); !under_key) {
     verdict.reason = "not under the task's key: " + under_key.error().message;
+    return verdict;
+  }
+  if (update->params != packing) {
+    verdict.reason = "packed with other parameters than the task's";
     return verdict;
   }
   if (update->value_count != value_count) {

@@ -113,6 +113,7 @@ struct UpdateVerdict {
 };
 [[nodiscard]] UpdateVerdict check_update(NodeContext& context, const CommitInfo& commit,
                                          const crypto::PaillierPublicKey& key,
+                                         const learn::PackingParams& packing,
                                          std::uint64_t value_count, std::uint64_t round,
                                          const std::vector<std::string>& earlier,
                                          const chain::Address* also_held_by = nullptr);

@@ -99,8 +99,8 @@ Result<std::vector<TaskMember>> task_participants(NodeContext& context, std::uin
                   fmt::format("task {}: {}'s manifest CID does not match its commitment", task_id,
                               participant.address.to_checksum()));
     }
-    CAIRN_TRY_ASSIGN(Bytes bytes,
-                     fetch_artifact(context, participant.address, participant.manifest_cid));
+    CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context, participant.address,
+                                                 participant.manifest_cid, kDocumentCap));
     CAIRN_TRY_ASSIGN(participant.manifest,
                      parse_dataset_manifest(bytes, fmt::format("task {}: {}'s manifest", task_id,
                                                                participant.address.to_checksum())));
@@ -131,7 +131,8 @@ Result<GlobalModel> fetch_global_model(NodeContext& context, const TaskInfo& tas
           Errc::integrity,
           fmt::format("task {}: round {}'s record does not match its digest", task.id, round - 1));
     }
-    CAIRN_TRY_ASSIGN(Bytes record_bytes, fetch_artifact(context, task.owner, *closed->cid));
+    CAIRN_TRY_ASSIGN(Bytes record_bytes,
+                     fetch_artifact(context, task.owner, *closed->cid, kDocumentCap));
     CAIRN_TRY_ASSIGN(const json record,
                      parse_round_record(
                          record_bytes, fmt::format("task {} round {} record", task.id, round - 1)));
@@ -139,7 +140,7 @@ Result<GlobalModel> fetch_global_model(NodeContext& context, const TaskInfo& tas
                      json_string(record, "result_model", "the round record"));
     CAIRN_TRY_ASSIGN(global.cid, store::Cid::parse(model_text));
   }
-  CAIRN_TRY_ASSIGN(Bytes blob, fetch_artifact(context, task.owner, global.cid));
+  CAIRN_TRY_ASSIGN(Bytes blob, fetch_artifact(context, task.owner, global.cid, kModelCap));
   CAIRN_TRY_ASSIGN(global.parameters, learn::decode_parameters(blob));
   if (global.parameters.model_version != round) {
     return fail(Errc::integrity,
@@ -257,10 +258,7 @@ Status check_update(const TaskKey& key, ByteView bytes, std::uint64_t value_coun
                                              update.value_count, value_count));
   }
   if (update.summands != 1) return fail(Errc::integrity, "the update is a sum of several");
-  if (update.params.frac_bits != key.packing.frac_bits ||
-      update.params.value_bits != key.packing.value_bits ||
-      update.params.headroom_bits != key.packing.headroom_bits ||
-      update.params.packed != key.packing.packed) {
+  if (update.params != key.packing) {
     return fail(Errc::integrity, "the update's packing differs from the task's");
   }
   return {};
@@ -283,7 +281,7 @@ Result<learn::Dataset> load_encrypted_shards(NodeContext& context, const chain::
       const char* part = i == 0 ? "images" : "labels";
       CAIRN_TRY_ASSIGN(std::string text, json_string(shard, part, "a shard"));
       CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(text));
-      CAIRN_TRY_ASSIGN(Bytes sealed, fetch_artifact(context, owner, cid));
+      CAIRN_TRY_ASSIGN(Bytes sealed, fetch_artifact(context, owner, cid, kShardCap));
       auto plain = crypto::aead_open(key, sealed, as_bytes(shard_binding(owner, part)));
       if (!plain) {
         return std::unexpected(std::move(plain).error().context(

@@ -140,7 +140,7 @@ TEST_F(AdversityTest, GarbageAndAReplayAreExcludedWithReasons) {
   for (const auto& round : outcome_->passport.body.rounds) {
     const ExclusionRecord* garbage = exclusion_of(round, kGarbage);
     ASSERT_NE(garbage, nullptr) << round.record.dump();
-    EXPECT_EQ(garbage->reason.rfind("malformed:", 0), 0u) << garbage->reason;
+    EXPECT_EQ(garbage->reason.rfind("wrong size:", 0), 0u) << garbage->reason;
   }
   // The replaying provider trains honestly in round 0 and resubmits that update later.
   EXPECT_EQ(exclusion_of(outcome_->passport.body.rounds[0], kReplay), nullptr);

@@ -421,7 +421,7 @@ class TrainerTaskTest : public ::testing::Test {
       CAIRN_TRY_ASSIGN(auto cid_text, committed_update_cid(owner, outcome_->task_id, round, who));
       if (!cid_text) continue;
       CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(*cid_text));
-      CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(owner, who, cid));
+      CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(owner, who, cid, kModelCap));
       if (Status ok = check_update(key, bytes, global.values.size() + 1, round); !ok) {
         excluded_json.push_back({{"participant", who.to_checksum()},
                                  {"cid", *cid_text},
@@ -509,7 +509,7 @@ class TrainerTaskTest : public ::testing::Test {
     CAIRN_TRY_ASSIGN(auto cid_text, committed_update_cid(owner, outcome_->task_id, round, who));
     if (!cid_text) return fail(Errc::not_found, name + " committed nothing");
     CAIRN_TRY_ASSIGN(store::Cid cid, store::Cid::parse(*cid_text));
-    CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(owner, who, cid));
+    CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(owner, who, cid, kModelCap));
     CAIRN_TRY_ASSIGN(learn::EncryptedVector update, learn::decode_encrypted_vector(bytes));
     return learn::decrypt_vector(outcome_->paillier->private_key, update);
   }
@@ -548,7 +548,7 @@ TEST_F(TrainerTaskTest, OfferIsSealedRegisteredOnceAndItsShardsAreEncrypted) {
     ASSERT_EQ(events->size(), 1u) << name << " registered its offer more than once";
     const std::string cid_text = *(*events)[0].values.at(4).as_string();
     const store::Cid cid = *store::Cid::parse(cid_text);
-    auto bytes = fetch_artifact(owner, provider.context.signer.address, cid);
+    auto bytes = fetch_artifact(owner, provider.context.signer.address, cid, kDocumentCap);
     ASSERT_TRUE(bytes) << bytes.error().to_string();
     const json manifest = parse(*bytes);
     EXPECT_EQ(manifest["type"], "cairn.dataset.v1");
@@ -561,7 +561,7 @@ TEST_F(TrainerTaskTest, OfferIsSealedRegisteredOnceAndItsShardsAreEncrypted) {
     // The shard the gateway serves is ciphertext; the key in the node's state opens it.
     const store::Cid images_cid =
         *store::Cid::parse(manifest["shards"][0]["images"].get<std::string>());
-    auto sealed = fetch_artifact(owner, provider.context.signer.address, images_cid);
+    auto sealed = fetch_artifact(owner, provider.context.signer.address, images_cid, kShardCap);
     ASSERT_TRUE(sealed);
     const Bytes plain = cairn::testing::read_file(dir_->path() / (name + "-images.idx"));
     EXPECT_NE(*sealed, plain);
@@ -578,7 +578,7 @@ TEST_F(TrainerTaskTest, OfferIsSealedRegisteredOnceAndItsShardsAreEncrypted) {
     const json status = provider.role->status();
     const store::Cid signature_cid =
         *store::Cid::parse(status["offer"]["signature"].get<std::string>());
-    auto signature_bytes = read_artifact(provider.context, signature_cid);
+    auto signature_bytes = read_artifact(provider.context, signature_cid, kDocumentCap);
     ASSERT_TRUE(signature_bytes);
     auto signature = seal::Signature::parse(*signature_bytes);
     ASSERT_TRUE(signature) << signature.error().to_string();
@@ -674,7 +674,7 @@ TEST_F(TrainerTaskTest, GarbageIsCommittedAndDoesNotDecode) {
   for (std::uint64_t round = 0; round < kRounds; ++round) {
     auto cid_text = committed_update_cid(owner, outcome_->task_id, round, who);
     ASSERT_TRUE(cid_text && *cid_text);
-    auto bytes = fetch_artifact(owner, who, *store::Cid::parse(**cid_text));
+    auto bytes = fetch_artifact(owner, who, *store::Cid::parse(**cid_text), kModelCap);
     ASSERT_TRUE(bytes);
     EXPECT_FALSE(learn::decode_encrypted_vector(*bytes));
   }
@@ -692,7 +692,7 @@ TEST_F(TrainerTaskTest, ReplayRecommitsItsFirstUpdate) {
   EXPECT_EQ(**first, **second);
   // Its round tag gives it away.
   auto key = task_key(outcome_->spec);
-  auto bytes = fetch_artifact(owner, who, *store::Cid::parse(**second));
+  auto bytes = fetch_artifact(owner, who, *store::Cid::parse(**second), kModelCap);
   ASSERT_TRUE(key && bytes);
   const auto checked = check_update(*key, *bytes, outcome_->globals[0].values.size() + 1, 1);
   ASSERT_FALSE(checked);
@@ -726,7 +726,7 @@ TEST_F(TrainerTaskTest, DelegationTrainsElsewhereCommitsAsTheProviderAndPaysTheC
   EXPECT_EQ(*(*opened)[0].values.at(5).as_uint(), chain::U256(5000));
   // The shard key went over only wrapped to the compute provider's X25519 key.
   const ByteArray<32> wrapped_digest = *(*opened)[0].values.at(4).as_bytes32();
-  auto wrapped = fetch_artifact(owner, dp, raw_cid_of_digest(wrapped_digest));
+  auto wrapped = fetch_artifact(owner, dp, raw_cid_of_digest(wrapped_digest), kDocumentCap);
   ASSERT_TRUE(wrapped) << wrapped.error().to_string();
   const Bytes shard_key =
       cairn::testing::read_file(provider.context.state_dir / "data_provider/shard.key");
@@ -743,7 +743,7 @@ TEST_F(TrainerTaskTest, DelegationTrainsElsewhereCommitsAsTheProviderAndPaysTheC
   auto offer_events = registered_datasets(dp);
   ASSERT_TRUE(offer_events && offer_events->size() == 1);
   const store::Cid manifest_cid = *store::Cid::parse(*(*offer_events)[0].values.at(4).as_string());
-  const json manifest = parse(*fetch_artifact(owner, dp, manifest_cid));
+  const json manifest = parse(*fetch_artifact(owner, dp, manifest_cid, kDocumentCap));
   EXPECT_EQ(manifest["compute"]["provider"], cp.to_checksum());
   EXPECT_EQ(manifest["compute"]["deal"], std::to_string(deal_id));
   // Every round's update was made by the compute provider and committed by the data
