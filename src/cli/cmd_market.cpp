@@ -2,12 +2,14 @@
 // and `task run` (the training-task protocol end to end, in one process).
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 
 #include "cli/command.hpp"
 #include "crypto/paillier.hpp"
 #include "learn/partition.hpp"
+#include "learn/torch/model.hpp"
 #include "market/passport.hpp"
 #include "market/task_protocol.hpp"
 #include "store/repo.hpp"
@@ -77,8 +79,9 @@ int run_task_run(Context& ctx, const Args& args) {
   config.providers = static_cast<std::size_t>(args.get_int_or("--providers", 3, 2, 6));
   config.rounds = static_cast<std::uint64_t>(args.get_int_or("--rounds", 3, 1, 255));
   config.model = args.get_or("--model", "logreg");
-  if (config.model != "logreg" && config.model != "mlp" && config.model != "cnn") {
-    throw UsageError("--model must be logreg, mlp or cnn, not '" + config.model + "'");
+  if (!learn::Model::is_builtin(config.model)) {
+    throw UsageError(fmt::format("--model must be one of {}, not '{}'",
+                                 fmt::join(learn::Model::kBuiltinNames, ", "), config.model));
   }
   config.rows_per_provider = static_cast<std::size_t>(args.get_int_or("--rows", 1000, 10, 20000));
   config.test_rows = static_cast<std::size_t>(args.get_int_or("--test-rows", 2000, 10, 10000));

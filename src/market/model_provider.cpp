@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <torch/version.h>
 #include <unistd.h>
@@ -119,9 +120,10 @@ Result<ModelProviderConfig> parse_config(const json& config) {
   ModelProviderConfig out;
   if (auto model = object.optional("model")) {
     CAIRN_TRY_ASSIGN(out.model, model->string());
-    if (out.model != "logreg" && out.model != "mlp" && out.model != "cnn") {
-      return std::unexpected(model->error(fmt::format(
-          "unknown model '{}' (the built-in models are logreg, mlp and cnn)", out.model)));
+    if (!learn::Model::is_builtin(out.model)) {
+      return std::unexpected(
+          model->error(fmt::format("unknown model '{}' (the built-in models are {})", out.model,
+                                   fmt::join(learn::Model::kBuiltinNames, ", "))));
     }
   }
   CAIRN_TRY_ASSIGN(auto rounds, object.optional_u64("rounds", 1, 255));
@@ -400,7 +402,8 @@ class ModelProvider final : public Role {
       return fail(Errc::not_found,
                   fmt::format("round {} of task {} is not closed", round, task_id));
     }
-    CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context_, context_.signer.address, *closed->cid));
+    CAIRN_TRY_ASSIGN(Bytes bytes,
+                     fetch_artifact(context_, context_.signer.address, *closed->cid, kDocumentCap));
     CAIRN_TRY_ASSIGN(json record, parse_round_record(bytes));
     records_[round] = record;
     return record;
@@ -414,7 +417,7 @@ class ModelProvider final : public Role {
     }
     CAIRN_TRY_ASSIGN(json previous, round_record(task_id, round - 1));
     CAIRN_TRY_ASSIGN(cid, store::Cid::parse(previous.at("result_model").get<std::string>()));
-    CAIRN_TRY_ASSIGN(Bytes bytes, read_artifact(context_, cid));
+    CAIRN_TRY_ASSIGN(Bytes bytes, read_artifact(context_, cid, kModelCap));
     return learn::decode_parameters(bytes);
   }
 
@@ -478,8 +481,8 @@ class ModelProvider final : public Role {
         continue;
       }
       committed.insert(commit.participant);
-      UpdateVerdict verdict = check_update(context_, commit, keys_->public_key, n_params + 1, round,
-                                           earlier, &task.aggregator);
+      UpdateVerdict verdict = check_update(context_, commit, keys_->public_key, packing_,
+                                           n_params + 1, round, earlier, &task.aggregator);
       earlier.push_back(commit.cid_text);
       // Sealed whether or not it could be fetched: the seal is over the CID's digest, which
       // is what the chain holds.
@@ -520,7 +523,7 @@ class ModelProvider final : public Role {
       accepted = false;
       reason = "the manifest CID in AggregatePosted is not the committed digest";
     } else {
-      auto manifest_bytes = fetch_artifact(context_, task.aggregator, *posted->cid);
+      auto manifest_bytes = fetch_artifact(context_, task.aggregator, *posted->cid, kDocumentCap);
       if (!manifest_bytes) {
         accepted = false;
         reason = "the manifest is unavailable: " + manifest_bytes.error().message;
@@ -741,7 +744,10 @@ class ModelProvider final : public Role {
     if (!manifest["sum"].is_string()) return fail(Errc::integrity, "the manifest has no sum");
     CAIRN_TRY_ASSIGN(store::Cid sum_cid, store::Cid::parse(manifest["sum"].get<std::string>()));
     posted_sum = sum_cid;
-    CAIRN_TRY_ASSIGN(Bytes sum_bytes, fetch_artifact(context_, task.aggregator, sum_cid));
+    CAIRN_TRY_ASSIGN(Bytes sum_bytes,
+                     fetch_artifact(context_, task.aggregator, sum_cid,
+                                    learn::encrypted_vector_bytes(keys_->public_key,
+                                                                  own_sum->value_count, packing_)));
     if (!equal(sum_bytes, learn::encode_encrypted_vector(keys_->public_key, *own_sum))) {
       return fail(Errc::integrity,
                   "the posted sum is not the homomorphic sum of the included committed updates");
@@ -771,7 +777,7 @@ class ModelProvider final : public Role {
     }
     if (!reported->cid)
       return fail(Errc::integrity, "the reported contribution CID does not parse");
-    CAIRN_TRY_ASSIGN(Bytes report_bytes, read_artifact(context_, *reported->cid));
+    CAIRN_TRY_ASSIGN(Bytes report_bytes, read_artifact(context_, *reported->cid, kDocumentCap));
     CAIRN_TRY_ASSIGN(json report, parse_contribution_report(report_bytes));
     CAIRN_TRY(write_outputs(task, joins, records, report, *reported));
     finished_ = true;
@@ -878,7 +884,7 @@ class ModelProvider final : public Role {
     const fs::path model_path = out / "model.pt";
     CAIRN_TRY_ASSIGN(store::Cid final_cid,
                      store::Cid::parse(records.back().at("result_model").get<std::string>()));
-    CAIRN_TRY_ASSIGN(Bytes final_bytes, read_artifact(context_, final_cid));
+    CAIRN_TRY_ASSIGN(Bytes final_bytes, read_artifact(context_, final_cid, kModelCap));
     CAIRN_TRY_ASSIGN(learn::ParameterSet final_params, learn::decode_parameters(final_bytes));
     CAIRN_TRY(model_->set_parameters(final_params));
     std::vector<double> accuracy;
@@ -991,7 +997,8 @@ class ModelProvider final : public Role {
     for (const auto& join : joins) {
       DatasetRecord dataset;
       dataset.owner = join.participant;
-      CAIRN_TRY_ASSIGN(Bytes bytes, fetch_artifact(context_, join.participant, join.manifest_cid));
+      CAIRN_TRY_ASSIGN(Bytes bytes,
+                       fetch_artifact(context_, join.participant, join.manifest_cid, kDocumentCap));
       CAIRN_TRY_ASSIGN(dataset.manifest, parse_dataset_manifest(bytes));
       CAIRN_TRY_ASSIGN(dataset.sealed, sealed_from(first_record, join.manifest_cid.to_string()));
       CAIRN_TRY_ASSIGN(auto holder, registry.call("entryOfDigest", {Value(join.manifest)}));

@@ -72,7 +72,7 @@ TEST(LearnCli, BadArgumentsAreUsageErrors) {
   EXPECT_NE(small_key.err.find("--insecure-test-key"), std::string::npos) << small_key.err;
   const auto task_model = testing::run_command(bin + " task run --model resnet");
   EXPECT_EQ(task_model.exit_code, 2) << task_model.err;
-  EXPECT_NE(task_model.err.find("--model must be logreg, mlp or cnn"), std::string::npos)
+  EXPECT_NE(task_model.err.find("--model must be one of logreg, mlp, cnn"), std::string::npos)
       << task_model.err;
   const auto clients = testing::run_command(bin + " learn simulate --clients 0");
   EXPECT_EQ(clients.exit_code, 2) << clients.err;

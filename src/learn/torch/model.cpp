@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "base/file.hpp"
@@ -154,8 +155,12 @@ Result<Model> Model::load(const std::filesystem::path& path, const InputSpec& in
   return Model(std::move(module), path.filename().string());
 }
 
+bool Model::is_builtin(std::string_view name) {
+  return std::find(kBuiltinNames.begin(), kBuiltinNames.end(), name) != kBuiltinNames.end();
+}
+
 Result<Model> Model::from_spec(std::string_view spec, const InputSpec& input, std::uint64_t seed) {
-  if (spec == "logreg" || spec == "mlp" || spec == "cnn") return builtin(spec, input, seed);
+  if (is_builtin(spec)) return builtin(spec, input, seed);
   return load(std::filesystem::path(std::string(spec)), input);
 }
 

@@ -6,6 +6,7 @@
 
 #include <torch/script.h>
 
+#include <array>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -36,6 +37,9 @@ struct FeatureMoments {
 
 class Model {
  public:
+  // The built-in architectures, by name.
+  static constexpr std::array<std::string_view, 3> kBuiltinNames{"logreg", "mlp", "cnn"};
+  [[nodiscard]] static bool is_builtin(std::string_view name);
   // "logreg", "mlp", "cnn" (the CNN needs 1x28x28 inputs). Fails on a non-finite or
   // non-positive input_std.
   [[nodiscard]] static Result<Model> builtin(std::string_view name, const InputSpec& input,
