@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.hpp"
+#include "base/json.hpp"
 #include "crypto/keccak.hpp"
 
 namespace cairn::chain::abi {
@@ -676,8 +677,7 @@ ByteArray<4> ErrorDef::selector() const {
 }
 
 Result<ContractAbi> ContractAbi::parse(std::string_view json_text) {
-  auto json = nlohmann::json::parse(json_text, nullptr, false);
-  if (json.is_discarded()) return fail(Errc::parse, "abi json: not valid JSON");
+  CAIRN_TRY_ASSIGN(auto json, parse_json(json_text, "abi json"));
   if (json.is_object() && json.contains("abi")) json = json["abi"];  // a whole artifact
   if (!json.is_array()) return fail(Errc::parse, "abi json: expected an array of entries");
   ContractAbi abi;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.hpp"
+#include "base/json.hpp"
 #include "crypto/keccak.hpp"
 #include "crypto/random.hpp"
 
@@ -112,9 +113,9 @@ std::string uuid_v4() {
 }
 
 Result<json> parse_keystore(std::string_view json_text) {
-  auto doc = json::parse(json_text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object())
-    return fail(Errc::parse, "keystore: not a JSON object");
+  auto parsed = parse_json(json_text, "keystore");
+  if (!parsed || !parsed->is_object()) return fail(Errc::parse, "keystore: not a JSON object");
+  json doc = std::move(*parsed);
   if (!doc.contains("version") || doc["version"] != 3)
     return fail(Errc::unsupported, "keystore: only version 3 is supported");
   return doc;

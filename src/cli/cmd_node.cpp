@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/json.hpp"
 #include "cli/command.hpp"
 #include "net/client.hpp"
 #include "net/url.hpp"
@@ -53,13 +54,13 @@ std::string token_from(const Args& args) {
 json answer_json(Result<net::ClientResponse> answer, const std::string& what) {
   // net names the URL and the cause; a node's error body is quoted, anything else is not.
   if (!answer) throw CommandError(std::move(answer).error().context(what));
-  json body = json::parse(answer->body, nullptr, false);
-  if (body.is_discarded()) {
+  auto parsed = parse_json(answer->body, what);
+  if (!parsed) {
     throw CommandError(
         Error{Errc::parse, fmt::format("{}: the answer is not JSON ({}, {} bytes)", what,
                                        answer->content_type(), answer->body.size())});
   }
-  return body;
+  return *std::move(parsed);
 }
 
 // ---- node init ----

@@ -11,6 +11,7 @@
 
 #include "base/encoding.hpp"
 #include "base/file.hpp"
+#include "base/json.hpp"
 #include "cli/command.hpp"
 #include "seal/http/client.hpp"
 #include "seal/http/server.hpp"
@@ -327,7 +328,7 @@ const CommandRegistration calendar_publish{
 int run_calendar_status(Context& ctx, const Args& args) {
   SealClient client(args.require("--server"));
   const std::string body = unwrap(client.status(), "asking for status");
-  ctx.result = nlohmann::json::parse(body);
+  ctx.result = unwrap(parse_json(body, "the signing service's status"));
   ctx.print(body);
   return kExitOk;
 }

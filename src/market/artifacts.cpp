@@ -414,6 +414,36 @@ Result<std::string> read_cid_text(const JsonNode& node) {
   return text;
 }
 
+Result<store::Cid> read_cid(const JsonNode& node) {
+  CAIRN_TRY_ASSIGN(std::string text, node.string());
+  auto parsed = store::Cid::parse(text);
+  if (!parsed) return std::unexpected(node.error("not a CID (" + parsed.error().message + ")"));
+  if (parsed->to_string() != text) return std::unexpected(node.error("CID not in canonical form"));
+  return *parsed;
+}
+
+Result<ByteArray<32>> read_hash32(const JsonNode& node) {
+  CAIRN_TRY_ASSIGN(std::string text, node.string());
+  auto bytes = text.size() == 66 && text.starts_with("0x")
+                   ? from_hex(std::string_view(text).substr(2))
+                   : Result<Bytes>(fail(Errc::parse, ""));
+  if (!bytes) return std::unexpected(node.error("must be 0x and 64 hex digits"));
+  if (to_hex(*bytes) != text.substr(2))
+    return std::unexpected(node.error("hex must be lower case"));
+  ByteArray<32> out{};
+  std::copy(bytes->begin(), bytes->end(), out.begin());
+  return out;
+}
+
+Result<seal::Imprint> read_imprint(const JsonNode& node) {
+  CAIRN_TRY_ASSIGN(std::string text, node.string());
+  auto parsed = seal::Imprint::from_hex(text);
+  if (!parsed)
+    return std::unexpected(node.error("not an imprint (" + parsed.error().message + ")"));
+  if (parsed->hex() != text) return std::unexpected(node.error("imprint not in canonical form"));
+  return *parsed;
+}
+
 Result<chain::Address> read_address(const JsonNode& node) {
   CAIRN_TRY_ASSIGN(std::string text, node.string());
   auto address = chain::Address::parse(text);
@@ -427,6 +457,7 @@ Result<chain::U256> read_decimal_u256(const JsonNode& node) {
                       text.find_first_not_of("0123456789") == std::string::npos;
   auto value = digits ? chain::U256::parse(text) : Result<chain::U256>(fail(Errc::parse, ""));
   if (!value) return std::unexpected(node.error("must be a decimal amount below 2^256"));
+  if (value->to_decimal() != text) return std::unexpected(node.error("must have no leading zeros"));
   return *value;
 }
 
@@ -451,22 +482,13 @@ Result<AnchorRecord> read_anchor(const JsonNode& node) {
   AnchorRecord anchor;
   CAIRN_TRY_ASSIGN(anchor.publication_time, object.u64("publication_time"));
   CAIRN_TRY_ASSIGN(JsonNode root, object.required("root"));
-  CAIRN_TRY_ASSIGN(std::string root_text, root.string());
-  auto imprint = seal::Imprint::from_hex(root_text);
-  if (!imprint) return std::unexpected(root.error("must be an imprint in hex"));
-  anchor.root = *imprint;
+  CAIRN_TRY_ASSIGN(anchor.root, read_imprint(root));
   CAIRN_TRY_ASSIGN(JsonNode contract, object.required("contract"));
   CAIRN_TRY_ASSIGN(anchor.contract, read_address(contract));
   CAIRN_TRY_ASSIGN(JsonNode signer, object.required("signer"));
   CAIRN_TRY_ASSIGN(anchor.signer, read_address(signer));
   CAIRN_TRY_ASSIGN(JsonNode tx, object.required("tx"));
-  CAIRN_TRY_ASSIGN(std::string tx_text, tx.string());
-  auto tx_bytes = tx_text.size() == 66 && tx_text.starts_with("0x")
-                      ? from_hex(std::string_view(tx_text).substr(2))
-                      : Result<Bytes>(fail(Errc::parse, ""));
-  if (!tx_bytes || tx_bytes->size() != 32)
-    return std::unexpected(tx.error("must be 0x and 64 hex digits"));
-  std::copy(tx_bytes->begin(), tx_bytes->end(), anchor.tx.begin());
+  CAIRN_TRY_ASSIGN(anchor.tx, read_hash32(tx));
   CAIRN_TRY_ASSIGN(anchor.block, object.u64("block"));
   CAIRN_TRY(object.close());
   return anchor;

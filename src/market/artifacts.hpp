@@ -50,8 +50,15 @@ inline constexpr std::string_view kComputeOfferType = "cairn.compute.v1";
 
 // A CID in its text form; the text is returned (artifacts carry CIDs as text).
 [[nodiscard]] Result<std::string> read_cid_text(const JsonNode& node);
+// A CID in the canonical text form cairn writes, parsed.
+[[nodiscard]] Result<store::Cid> read_cid(const JsonNode& node);
+// A transaction hash: 0x and 64 lower-case hex digits.
+[[nodiscard]] Result<ByteArray<32>> read_hash32(const JsonNode& node);
+// A calendar imprint in its canonical hex form.
+[[nodiscard]] Result<seal::Imprint> read_imprint(const JsonNode& node);
 [[nodiscard]] Result<chain::Address> read_address(const JsonNode& node);
-// A decimal string of digits ("1000000000000000000"), as amounts in wei are written.
+// A decimal string of digits ("1000000000000000000"), as amounts in wei are written: no
+// leading zeros.
 [[nodiscard]] Result<chain::U256> read_decimal_u256(const JsonNode& node);
 // A decimal string of digits that fits `max` (deal ids are written as strings).
 [[nodiscard]] Result<std::uint64_t> read_decimal_u64(

@@ -8,6 +8,7 @@
 #include "base/encoding.hpp"
 #include "chain/contract.hpp"
 #include "crypto/hash.hpp"
+#include "market/artifacts.hpp"
 #include "seal/publication.hpp"
 #include "seal/verify.hpp"
 #include "store/exporter.hpp"
@@ -70,305 +71,186 @@ json sealed_json(const SealedArtifact& artifact) {
   return {{"cid", artifact.cid.to_string()}, {"seal", to_hex(artifact.signature)}};
 }
 
-json anchor_json(const AnchorRecord& anchor) {
-  return {{"publication_time", anchor.publication_time},
-          {"root", anchor.root.hex()},
-          {"contract", anchor.contract.to_checksum()},
-          {"signer", anchor.signer.to_checksum()},
-          {"tx", hash_hex(anchor.tx)},
-          {"block", anchor.block}};
-}
-
 // ---------------------------------------------------------------------------------------
-// Strict reading: every accessor names the field's path in its error.
+// Strict reading, on base/json's closed objects and market/artifacts' domain readers: every
+// error names the field's path, unknown fields are refused, and CIDs, hashes and amounts
+// must be in the canonical form cairn writes (so that the body's hash is reproducible).
 
-class Node {
- public:
-  Node(const json& value, std::string path) : value_(value), path_(std::move(path)) {}
-
-  const std::string& path() const { return path_; }
-  const json& raw() const { return value_; }
-
-  Error error(std::string_view problem) const {
-    return Error{Errc::parse, fmt::format("{}: {}", path_, problem)};
-  }
-
-  // An object with exactly these keys (all required unless listed in `optional`).
-  Status object(std::initializer_list<std::string_view> required,
-                std::initializer_list<std::string_view> optional = {}) const {
-    if (!value_.is_object()) return std::unexpected(error("must be an object"));
-    for (std::string_view key : required) {
-      if (!value_.contains(std::string(key))) {
-        return std::unexpected(Error{Errc::parse, fmt::format("{}.{}: missing", path_, key)});
-      }
-    }
-    for (const auto& [key, unused] : value_.items()) {
-      bool known = false;
-      for (std::string_view k : required)
-        known = known || k == key;
-      for (std::string_view k : optional)
-        known = known || k == key;
-      if (!known) {
-        return std::unexpected(Error{Errc::parse, fmt::format("{}.{}: unknown field", path_, key)});
-      }
-    }
-    return {};
-  }
-
-  bool has(std::string_view key) const { return value_.contains(std::string(key)); }
-  Node operator[](std::string_view key) const {
-    return Node(value_.at(std::string(key)), fmt::format("{}.{}", path_, key));
-  }
-
-  Result<std::vector<Node>> array() const {
-    if (!value_.is_array()) return std::unexpected(error("must be an array"));
-    std::vector<Node> items;
-    for (std::size_t i = 0; i < value_.size(); ++i)
-      items.emplace_back(value_[i], fmt::format("{}[{}]", path_, i));
-    return items;
-  }
-
-  Result<std::string> string() const {
-    if (!value_.is_string()) return std::unexpected(error("must be a string"));
-    return value_.get<std::string>();
-  }
-  Result<std::uint64_t> u64() const {
-    if (!value_.is_number_unsigned() &&
-        !(value_.is_number_integer() && value_.get<std::int64_t>() >= 0)) {
-      return std::unexpected(error("must be a non-negative integer"));
-    }
-    return value_.get<std::uint64_t>();
-  }
-  Result<double> number() const {
-    if (!value_.is_number()) return std::unexpected(error("must be a number"));
-    return value_.get<double>();
-  }
-  Result<json> object_value() const {
-    if (!value_.is_object()) return std::unexpected(error("must be an object"));
-    return value_;
-  }
-  Result<store::Cid> cid() const {
-    CAIRN_TRY_ASSIGN(std::string text, string());
-    auto parsed = store::Cid::parse(text);
-    if (!parsed) return std::unexpected(error("not a CID (" + parsed.error().message + ")"));
-    if (parsed->to_string() != text) return std::unexpected(error("CID not in canonical form"));
-    return *parsed;
-  }
-  Result<chain::Address> address() const {
-    CAIRN_TRY_ASSIGN(std::string text, string());
-    auto parsed = chain::Address::parse(text);
-    if (!parsed) return std::unexpected(error("not an address (" + parsed.error().message + ")"));
-    return *parsed;
-  }
-  Result<ByteArray<32>> hash32() const {
-    CAIRN_TRY_ASSIGN(std::string text, string());
-    if (text.size() != 66 || text.rfind("0x", 0) != 0) {
-      return std::unexpected(error("must be 0x and 64 hex digits"));
-    }
-    auto bytes = from_hex(std::string_view(text).substr(2));
-    if (!bytes) return std::unexpected(error("not hex"));
-    if (to_hex(*bytes) != text.substr(2)) return std::unexpected(error("hex must be lower case"));
-    ByteArray<32> out{};
-    std::copy(bytes->begin(), bytes->end(), out.begin());
-    return out;
-  }
-  Result<Bytes> hex_bytes() const {
-    CAIRN_TRY_ASSIGN(std::string text, string());
-    auto bytes = from_hex(text);
-    if (!bytes) return std::unexpected(error("not hex"));
-    if (to_hex(*bytes) != text) return std::unexpected(error("hex must be lower case"));
-    return *bytes;
-  }
-  Result<seal::Imprint> imprint() const {
-    CAIRN_TRY_ASSIGN(std::string text, string());
-    auto parsed = seal::Imprint::from_hex(text);
-    if (!parsed) return std::unexpected(error("not an imprint (" + parsed.error().message + ")"));
-    if (parsed->hex() != text) return std::unexpected(error("imprint not in canonical form"));
-    return *parsed;
-  }
-  Result<chain::U256> u256_decimal() const {
-    CAIRN_TRY_ASSIGN(std::string text, string());
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
-      return std::unexpected(error("must be a decimal integer string"));
-    }
-    auto parsed = chain::U256::parse(text);
-    if (!parsed || parsed->to_decimal() != text) {
-      return std::unexpected(error("not a canonical 256-bit decimal"));
-    }
-    return *parsed;
-  }
-
- private:
-  const json& value_;
-  std::string path_;
-};
-
-Result<SealedArtifact> read_sealed(const Node& node) {
-  CAIRN_TRY(node.object({"cid", "seal"}));
+Result<SealedArtifact> read_sealed(const JsonNode& node) {
+  CAIRN_TRY_ASSIGN(JsonObject object, node.object());
   SealedArtifact artifact;
-  CAIRN_TRY_ASSIGN(artifact.cid, node["cid"].cid());
-  CAIRN_TRY_ASSIGN(artifact.signature, node["seal"].hex_bytes());
+  CAIRN_TRY_ASSIGN(JsonNode cid, object.required("cid"));
+  CAIRN_TRY_ASSIGN(artifact.cid, read_cid(cid));
+  CAIRN_TRY_ASSIGN(JsonNode seal_node, object.required("seal"));
+  CAIRN_TRY_ASSIGN(artifact.signature, seal_node.hex_bytes());
   if (auto parsed = seal::Signature::parse(artifact.signature); !parsed) {
-    return std::unexpected(
-        node["seal"].error("not a KSI signature (" + parsed.error().message + ")"));
+    return std::unexpected(seal_node.error("not a KSI signature (" + parsed.error().message + ")"));
   }
+  CAIRN_TRY(object.close());
   return artifact;
 }
 
-Result<AnchorRecord> read_anchor(const Node& node) {
-  CAIRN_TRY(node.object({"publication_time", "root", "contract", "signer", "tx", "block"}));
-  AnchorRecord anchor;
-  CAIRN_TRY_ASSIGN(anchor.publication_time, node["publication_time"].u64());
-  CAIRN_TRY_ASSIGN(anchor.root, node["root"].imprint());
-  CAIRN_TRY_ASSIGN(anchor.contract, node["contract"].address());
-  CAIRN_TRY_ASSIGN(anchor.signer, node["signer"].address());
-  CAIRN_TRY_ASSIGN(anchor.tx, node["tx"].hash32());
-  CAIRN_TRY_ASSIGN(anchor.block, node["block"].u64());
-  return anchor;
+// A closed object's required member read by `reader` (read_cid, read_address, …).
+template <typename Reader>
+auto read_member(JsonObject& object, std::string_view key, Reader reader)
+    -> decltype(reader(std::declval<const JsonNode&>())) {
+  CAIRN_TRY_ASSIGN(JsonNode node, object.required(key));
+  return reader(node);
 }
 
-Result<PassportBody> read_body(const Node& node) {
-  CAIRN_TRY(node.object({"model", "task", "participants", "datasets", "rounds", "anchors",
-                         "evaluation", "software", "calendar_certificate"}));
+Result<nlohmann::json> read_object_value(const JsonNode& node) {
+  if (!node.raw().is_object()) return std::unexpected(node.error("must be an object"));
+  return node.raw();
+}
+
+Result<std::vector<JsonNode>> read_array(JsonObject& object, std::string_view key) {
+  CAIRN_TRY_ASSIGN(JsonNode node, object.required(key));
+  return node.array();
+}
+
+Result<PassportBody> read_body(JsonObject& node) {
   PassportBody body;
   {
-    Node model = node["model"];
-    CAIRN_TRY(model.object({"cid", "seal", "size", "format"}));
-    CAIRN_TRY_ASSIGN(body.model.sealed.cid, model["cid"].cid());
-    CAIRN_TRY_ASSIGN(body.model.sealed.signature, model["seal"].hex_bytes());
-    CAIRN_TRY_ASSIGN(body.model.size, model["size"].u64());
-    CAIRN_TRY_ASSIGN(body.model.format, model["format"].string());
+    CAIRN_TRY_ASSIGN(JsonObject model, node.object("model"));
+    CAIRN_TRY_ASSIGN(body.model.sealed.cid, read_member(model, "cid", read_cid));
+    CAIRN_TRY_ASSIGN(JsonNode seal_node, model.required("seal"));
+    CAIRN_TRY_ASSIGN(body.model.sealed.signature, seal_node.hex_bytes());
+    CAIRN_TRY_ASSIGN(body.model.size, model.u64("size"));
+    CAIRN_TRY_ASSIGN(body.model.format, model.string("format"));
+    CAIRN_TRY(model.close());
   }
   {
-    Node task = node["task"];
-    CAIRN_TRY(task.object({"chain_id", "training_task", "registry", "task_id", "owner",
-                           "aggregator", "spec", "spec_cid", "rounds", "create_tx"}));
-    CAIRN_TRY_ASSIGN(body.task.chain_id, task["chain_id"].u64());
-    CAIRN_TRY_ASSIGN(body.task.training_task, task["training_task"].address());
-    CAIRN_TRY_ASSIGN(body.task.registry, task["registry"].address());
-    CAIRN_TRY_ASSIGN(body.task.task_id, task["task_id"].u64());
-    CAIRN_TRY_ASSIGN(body.task.owner, task["owner"].address());
-    CAIRN_TRY_ASSIGN(body.task.aggregator, task["aggregator"].address());
-    CAIRN_TRY_ASSIGN(body.task.spec, task["spec"].object_value());
-    CAIRN_TRY_ASSIGN(body.task.spec_cid, task["spec_cid"].cid());
-    CAIRN_TRY_ASSIGN(body.task.rounds, task["rounds"].u64());
-    CAIRN_TRY_ASSIGN(body.task.create_tx, task["create_tx"].hash32());
+    CAIRN_TRY_ASSIGN(JsonObject task, node.object("task"));
+    CAIRN_TRY_ASSIGN(body.task.chain_id, task.u64("chain_id"));
+    CAIRN_TRY_ASSIGN(body.task.training_task, read_member(task, "training_task", read_address));
+    CAIRN_TRY_ASSIGN(body.task.registry, read_member(task, "registry", read_address));
+    CAIRN_TRY_ASSIGN(body.task.task_id, task.u64("task_id"));
+    CAIRN_TRY_ASSIGN(body.task.owner, read_member(task, "owner", read_address));
+    CAIRN_TRY_ASSIGN(body.task.aggregator, read_member(task, "aggregator", read_address));
+    CAIRN_TRY_ASSIGN(body.task.spec, read_member(task, "spec", read_object_value));
+    CAIRN_TRY_ASSIGN(body.task.spec_cid, read_member(task, "spec_cid", read_cid));
+    CAIRN_TRY_ASSIGN(body.task.rounds, task.u64("rounds"));
+    CAIRN_TRY_ASSIGN(body.task.create_tx, read_member(task, "create_tx", read_hash32));
+    CAIRN_TRY(task.close());
   }
-  CAIRN_TRY_ASSIGN(auto participants, node["participants"].array());
-  for (const Node& item : participants) {
-    CAIRN_TRY(item.object({"name", "address", "roles"}, {"join_tx"}));
+  CAIRN_TRY_ASSIGN(auto participants, read_array(node, "participants"));
+  for (const JsonNode& item_node : participants) {
+    CAIRN_TRY_ASSIGN(JsonObject item, item_node.object());
     Participant participant;
-    CAIRN_TRY_ASSIGN(participant.name, item["name"].string());
-    CAIRN_TRY_ASSIGN(participant.address, item["address"].address());
-    CAIRN_TRY_ASSIGN(auto roles, item["roles"].array());
-    for (const Node& role : roles) {
+    CAIRN_TRY_ASSIGN(participant.name, item.string("name"));
+    CAIRN_TRY_ASSIGN(participant.address, read_member(item, "address", read_address));
+    CAIRN_TRY_ASSIGN(auto roles, read_array(item, "roles"));
+    for (const JsonNode& role : roles) {
       CAIRN_TRY_ASSIGN(std::string text, role.string());
       participant.roles.push_back(std::move(text));
     }
-    if (item.has("join_tx")) {
-      CAIRN_TRY_ASSIGN(participant.join_tx, item["join_tx"].hash32());
+    if (auto join_tx = item.optional("join_tx")) {
+      CAIRN_TRY_ASSIGN(participant.join_tx, read_hash32(*join_tx));
     }
+    CAIRN_TRY(item.close());
     body.participants.push_back(std::move(participant));
   }
-  CAIRN_TRY_ASSIGN(auto datasets, node["datasets"].array());
-  for (const Node& item : datasets) {
-    CAIRN_TRY(item.object({"owner", "manifest", "manifest_cid", "seal"},
-                          {"registry_entry", "register_tx"}));
+  CAIRN_TRY_ASSIGN(auto datasets, read_array(node, "datasets"));
+  for (const JsonNode& item_node : datasets) {
+    CAIRN_TRY_ASSIGN(JsonObject item, item_node.object());
     DatasetRecord dataset;
-    CAIRN_TRY_ASSIGN(dataset.owner, item["owner"].address());
-    CAIRN_TRY_ASSIGN(dataset.manifest, item["manifest"].object_value());
-    CAIRN_TRY_ASSIGN(dataset.sealed.cid, item["manifest_cid"].cid());
-    CAIRN_TRY_ASSIGN(dataset.sealed.signature, item["seal"].hex_bytes());
+    CAIRN_TRY_ASSIGN(dataset.owner, read_member(item, "owner", read_address));
+    CAIRN_TRY_ASSIGN(dataset.manifest, read_member(item, "manifest", read_object_value));
+    CAIRN_TRY_ASSIGN(dataset.sealed.cid, read_member(item, "manifest_cid", read_cid));
+    CAIRN_TRY_ASSIGN(JsonNode seal_node, item.required("seal"));
+    CAIRN_TRY_ASSIGN(dataset.sealed.signature, seal_node.hex_bytes());
     if (item.has("registry_entry") != item.has("register_tx")) {
-      return std::unexpected(item.error("registry_entry and register_tx go together"));
+      return std::unexpected(item_node.error("registry_entry and register_tx go together"));
     }
     if (item.has("registry_entry")) {
-      CAIRN_TRY_ASSIGN(dataset.registry_entry, item["registry_entry"].u64());
-      CAIRN_TRY_ASSIGN(dataset.register_tx, item["register_tx"].hash32());
+      CAIRN_TRY_ASSIGN(dataset.registry_entry, item.u64("registry_entry"));
+      CAIRN_TRY_ASSIGN(dataset.register_tx, read_member(item, "register_tx", read_hash32));
     }
+    CAIRN_TRY(item.close());
     body.datasets.push_back(std::move(dataset));
   }
-  CAIRN_TRY_ASSIGN(auto rounds, node["rounds"].array());
-  for (const Node& item : rounds) {
-    CAIRN_TRY(item.object(
-        {"round", "global_model", "updates", "aggregate", "aggregate_tx", "accepted", "reason",
-         "excluded", "result_model", "accuracy", "record", "record_cid", "close_tx"},
-        {"sum_used"}));
+  CAIRN_TRY_ASSIGN(auto rounds, read_array(node, "rounds"));
+  for (const JsonNode& item_node : rounds) {
+    CAIRN_TRY_ASSIGN(JsonObject item, item_node.object());
     RoundRecord round;
-    CAIRN_TRY_ASSIGN(round.round, item["round"].u64());
-    CAIRN_TRY_ASSIGN(round.global_model, item["global_model"].cid());
-    CAIRN_TRY_ASSIGN(auto updates, item["updates"].array());
-    for (const Node& update_node : updates) {
-      CAIRN_TRY(update_node.object({"participant", "cid", "seal", "commit_tx"}));
+    CAIRN_TRY_ASSIGN(round.round, item.u64("round"));
+    CAIRN_TRY_ASSIGN(round.global_model, read_member(item, "global_model", read_cid));
+    CAIRN_TRY_ASSIGN(auto updates, read_array(item, "updates"));
+    for (const JsonNode& update_node : updates) {
+      CAIRN_TRY_ASSIGN(JsonObject update_object, update_node.object());
       UpdateRecord update;
-      CAIRN_TRY_ASSIGN(update.participant, update_node["participant"].address());
-      CAIRN_TRY_ASSIGN(update.sealed.cid, update_node["cid"].cid());
-      CAIRN_TRY_ASSIGN(update.sealed.signature, update_node["seal"].hex_bytes());
-      CAIRN_TRY_ASSIGN(update.commit_tx, update_node["commit_tx"].hash32());
+      CAIRN_TRY_ASSIGN(update.participant, read_member(update_object, "participant", read_address));
+      CAIRN_TRY_ASSIGN(update.sealed.cid, read_member(update_object, "cid", read_cid));
+      CAIRN_TRY_ASSIGN(JsonNode seal_node, update_object.required("seal"));
+      CAIRN_TRY_ASSIGN(update.sealed.signature, seal_node.hex_bytes());
+      CAIRN_TRY_ASSIGN(update.commit_tx, read_member(update_object, "commit_tx", read_hash32));
+      CAIRN_TRY(update_object.close());
       round.updates.push_back(std::move(update));
     }
-    CAIRN_TRY_ASSIGN(round.aggregate, read_sealed(item["aggregate"]));
-    CAIRN_TRY_ASSIGN(round.aggregate_tx, item["aggregate_tx"].hash32());
-    if (item.has("sum_used")) {
-      CAIRN_TRY_ASSIGN(round.sum_used, read_sealed(item["sum_used"]));
+    CAIRN_TRY_ASSIGN(round.aggregate, read_member(item, "aggregate", read_sealed));
+    CAIRN_TRY_ASSIGN(round.aggregate_tx, read_member(item, "aggregate_tx", read_hash32));
+    if (auto sum_used = item.optional("sum_used")) {
+      CAIRN_TRY_ASSIGN(round.sum_used, read_sealed(*sum_used));
     }
-    {
-      const Node accepted = item["accepted"];
-      if (!accepted.raw().is_boolean()) return std::unexpected(accepted.error("must be a boolean"));
-      round.accepted = accepted.raw().get<bool>();
-    }
-    CAIRN_TRY_ASSIGN(round.reason, item["reason"].string());
-    CAIRN_TRY_ASSIGN(auto excluded, item["excluded"].array());
-    for (const Node& exclusion_node : excluded) {
-      CAIRN_TRY(exclusion_node.object({"participant", "cid", "reason"}));
+    CAIRN_TRY_ASSIGN(round.accepted, item.boolean("accepted"));
+    CAIRN_TRY_ASSIGN(round.reason, item.string("reason"));
+    CAIRN_TRY_ASSIGN(auto excluded, read_array(item, "excluded"));
+    for (const JsonNode& exclusion_node : excluded) {
+      CAIRN_TRY_ASSIGN(JsonObject exclusion_object, exclusion_node.object());
       ExclusionRecord exclusion;
-      CAIRN_TRY_ASSIGN(exclusion.participant, exclusion_node["participant"].address());
-      if (!exclusion_node["cid"].raw().is_null()) {
-        CAIRN_TRY_ASSIGN(exclusion.cid, exclusion_node["cid"].string());
+      CAIRN_TRY_ASSIGN(exclusion.participant,
+                       read_member(exclusion_object, "participant", read_address));
+      CAIRN_TRY_ASSIGN(JsonNode cid, exclusion_object.required("cid"));
+      if (!cid.is_null()) {
+        CAIRN_TRY_ASSIGN(exclusion.cid, cid.string());
       }
-      CAIRN_TRY_ASSIGN(exclusion.reason, exclusion_node["reason"].string());
+      CAIRN_TRY_ASSIGN(exclusion.reason, exclusion_object.string("reason"));
+      CAIRN_TRY(exclusion_object.close());
       round.excluded.push_back(std::move(exclusion));
     }
-    CAIRN_TRY_ASSIGN(round.record, item["record"].object_value());
-    CAIRN_TRY_ASSIGN(round.record_cid, item["record_cid"].cid());
-    CAIRN_TRY_ASSIGN(round.close_tx, item["close_tx"].hash32());
-    CAIRN_TRY_ASSIGN(round.result_model, read_sealed(item["result_model"]));
-    CAIRN_TRY_ASSIGN(round.accuracy, item["accuracy"].number());
+    CAIRN_TRY_ASSIGN(round.record, read_member(item, "record", read_object_value));
+    CAIRN_TRY_ASSIGN(round.record_cid, read_member(item, "record_cid", read_cid));
+    CAIRN_TRY_ASSIGN(round.close_tx, read_member(item, "close_tx", read_hash32));
+    CAIRN_TRY_ASSIGN(round.result_model, read_member(item, "result_model", read_sealed));
+    CAIRN_TRY_ASSIGN(round.accuracy, item.number("accuracy"));
+    CAIRN_TRY(item.close());
     body.rounds.push_back(std::move(round));
   }
-  CAIRN_TRY_ASSIGN(auto anchors, node["anchors"].array());
-  for (const Node& item : anchors) {
+  CAIRN_TRY_ASSIGN(auto anchors, read_array(node, "anchors"));
+  for (const JsonNode& item : anchors) {
     CAIRN_TRY_ASSIGN(AnchorRecord anchor, read_anchor(item));
     body.anchors.push_back(std::move(anchor));
   }
   {
-    Node evaluation = node["evaluation"];
-    CAIRN_TRY(evaluation.object(
-        {"report", "report_cid", "seal", "report_tx", "rewards", "final_accuracy"}));
-    CAIRN_TRY_ASSIGN(body.evaluation.report, evaluation["report"].object_value());
-    CAIRN_TRY_ASSIGN(body.evaluation.sealed.cid, evaluation["report_cid"].cid());
-    CAIRN_TRY_ASSIGN(body.evaluation.sealed.signature, evaluation["seal"].hex_bytes());
-    CAIRN_TRY_ASSIGN(body.evaluation.report_tx, evaluation["report_tx"].hash32());
-    CAIRN_TRY_ASSIGN(auto rewards, evaluation["rewards"].array());
-    for (const Node& item : rewards) {
-      CAIRN_TRY(item.object({"participant", "amount_wei"}));
+    CAIRN_TRY_ASSIGN(JsonObject evaluation, node.object("evaluation"));
+    CAIRN_TRY_ASSIGN(body.evaluation.report, read_member(evaluation, "report", read_object_value));
+    CAIRN_TRY_ASSIGN(body.evaluation.sealed.cid, read_member(evaluation, "report_cid", read_cid));
+    CAIRN_TRY_ASSIGN(JsonNode seal_node, evaluation.required("seal"));
+    CAIRN_TRY_ASSIGN(body.evaluation.sealed.signature, seal_node.hex_bytes());
+    CAIRN_TRY_ASSIGN(body.evaluation.report_tx, read_member(evaluation, "report_tx", read_hash32));
+    CAIRN_TRY_ASSIGN(auto rewards, read_array(evaluation, "rewards"));
+    for (const JsonNode& item_node : rewards) {
+      CAIRN_TRY_ASSIGN(JsonObject item, item_node.object());
       RewardRecord reward;
-      CAIRN_TRY_ASSIGN(reward.participant, item["participant"].address());
-      CAIRN_TRY_ASSIGN(reward.amount, item["amount_wei"].u256_decimal());
+      CAIRN_TRY_ASSIGN(reward.participant, read_member(item, "participant", read_address));
+      CAIRN_TRY_ASSIGN(reward.amount, read_member(item, "amount_wei", read_decimal_u256));
+      CAIRN_TRY(item.close());
       body.evaluation.rewards.push_back(reward);
     }
-    CAIRN_TRY_ASSIGN(body.evaluation.final_accuracy, evaluation["final_accuracy"].number());
+    CAIRN_TRY_ASSIGN(body.evaluation.final_accuracy, evaluation.number("final_accuracy"));
+    CAIRN_TRY(evaluation.close());
   }
   {
-    Node software = node["software"];
-    CAIRN_TRY(
-        software.object({"cairn_version", "git_commit", "libtorch_version", "binary_sha256"}));
-    CAIRN_TRY_ASSIGN(body.software.cairn_version, software["cairn_version"].string());
-    CAIRN_TRY_ASSIGN(body.software.git_commit, software["git_commit"].string());
-    CAIRN_TRY_ASSIGN(body.software.libtorch_version, software["libtorch_version"].string());
-    CAIRN_TRY_ASSIGN(body.software.binary_sha256, software["binary_sha256"].string());
+    CAIRN_TRY_ASSIGN(JsonObject software, node.object("software"));
+    CAIRN_TRY_ASSIGN(body.software.cairn_version, software.string("cairn_version"));
+    CAIRN_TRY_ASSIGN(body.software.git_commit, software.string("git_commit"));
+    CAIRN_TRY_ASSIGN(body.software.libtorch_version, software.string("libtorch_version"));
+    CAIRN_TRY_ASSIGN(body.software.binary_sha256, software.string("binary_sha256"));
+    CAIRN_TRY(software.close());
   }
-  CAIRN_TRY_ASSIGN(body.calendar_certificate, node["calendar_certificate"].hex_bytes());
+  CAIRN_TRY_ASSIGN(JsonNode certificate, node.required("calendar_certificate"));
+  CAIRN_TRY_ASSIGN(body.calendar_certificate, certificate.hex_bytes());
+  CAIRN_TRY(node.close());
   return body;
 }
 
@@ -443,7 +325,7 @@ json body_to_json(const PassportBody& body) {
   }
   out["anchors"] = json::array();
   for (const auto& anchor : body.anchors)
-    out["anchors"].push_back(anchor_json(anchor));
+    out["anchors"].push_back(anchor_to_json(anchor));
   json rewards = json::array();
   for (const auto& reward : body.evaluation.rewards) {
     rewards.push_back({{"participant", reward.participant.to_checksum()},
@@ -469,7 +351,7 @@ json passport_to_json(const Passport& passport) {
           {"body", body_to_json(passport.body)},
           {"closing",
            {{"seal", to_hex(passport.closing_signature)},
-            {"anchor", anchor_json(passport.closing_anchor)}}}};
+            {"anchor", anchor_to_json(passport.closing_anchor)}}}};
 }
 
 std::string serialize_passport(const Passport& passport) {
@@ -477,31 +359,32 @@ std::string serialize_passport(const Passport& passport) {
 }
 
 Result<Passport> passport_from_json(const json& value) {
-  Node root(value, "passport");
-  CAIRN_TRY(root.object({"format", "version", "body", "closing"}));
-  CAIRN_TRY_ASSIGN(std::string format, root["format"].string());
+  CAIRN_TRY_ASSIGN(JsonObject root, JsonObject::of(value, "passport"));
+  CAIRN_TRY_ASSIGN(JsonNode format_node, root.required("format"));
+  CAIRN_TRY_ASSIGN(std::string format, format_node.string());
   if (format != kPassportFormat) {
-    return std::unexpected(root["format"].error(fmt::format("expected \"{}\"", kPassportFormat)));
+    return std::unexpected(format_node.error(fmt::format("expected \"{}\"", kPassportFormat)));
   }
-  CAIRN_TRY_ASSIGN(std::uint64_t version, root["version"].u64());
+  CAIRN_TRY_ASSIGN(std::uint64_t version, root.u64("version"));
   if (version != kPassportVersion) {
     return fail(Errc::unsupported,
                 fmt::format("passport.version: {} is not supported (this cairn reads {})", version,
                             kPassportVersion));
   }
   Passport passport;
-  CAIRN_TRY_ASSIGN(passport.body, read_body(root["body"]));
-  Node closing = root["closing"];
-  CAIRN_TRY(closing.object({"seal", "anchor"}));
-  CAIRN_TRY_ASSIGN(passport.closing_signature, closing["seal"].hex_bytes());
-  CAIRN_TRY_ASSIGN(passport.closing_anchor, read_anchor(closing["anchor"]));
+  CAIRN_TRY_ASSIGN(JsonObject body, root.object("body"));
+  CAIRN_TRY_ASSIGN(passport.body, read_body(body));
+  CAIRN_TRY_ASSIGN(JsonObject closing, root.object("closing"));
+  CAIRN_TRY_ASSIGN(JsonNode seal_node, closing.required("seal"));
+  CAIRN_TRY_ASSIGN(passport.closing_signature, seal_node.hex_bytes());
+  CAIRN_TRY_ASSIGN(passport.closing_anchor, read_member(closing, "anchor", read_anchor));
+  CAIRN_TRY(closing.close());
+  CAIRN_TRY(root.close());
   return passport;
 }
 
 Result<Passport> parse_passport(ByteView text) {
-  const auto* begin = reinterpret_cast<const char*>(text.data());
-  json value = json::parse(begin, begin + text.size(), nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return fail(Errc::parse, "passport: not valid JSON");
+  CAIRN_TRY_ASSIGN(json value, parse_json(text, "passport"));
   return passport_from_json(value);
 }
 

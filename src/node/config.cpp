@@ -7,6 +7,7 @@
 #include <set>
 
 #include "base/file.hpp"
+#include "base/json.hpp"
 
 namespace cairn::node {
 
@@ -145,9 +146,7 @@ Result<std::string> read_text(const std::filesystem::path& path) {
 }
 
 Result<json> parse_json_object(ByteView text, std::string_view where) {
-  const auto* begin = reinterpret_cast<const char*>(text.data());
-  json doc = json::parse(begin, begin + text.size(), nullptr, false);
-  if (doc.is_discarded()) return fail(Errc::parse, std::string(where) + ": not valid JSON");
+  CAIRN_TRY_ASSIGN(json doc, parse_json(text, where));
   if (!doc.is_object()) return fail(Errc::parse, std::string(where) + ": not a JSON object");
   return doc;
 }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "base/json.hpp"
 #include "store/dag.hpp"
 
 namespace cairn::store {
@@ -343,10 +344,12 @@ Result<std::vector<Pin>> Blockstore::pins() {
     auto cid = Cid::decode(view(it->key()));
     if (!cid) return std::unexpected(std::move(cid).error().context("a pin key in the store"));
     Pin pin{*cid, {}, 0};
-    const auto record = nlohmann::json::parse(it->value().ToString(), nullptr, false);
-    if (record.is_object()) {
-      pin.name = record.value("name", std::string());
-      pin.created = record.value("created", std::int64_t{0});
+    const auto record = parse_json(it->value().ToString(), "a pin record");
+    if (record && record->is_object()) {
+      if (record->contains("name") && (*record)["name"].is_string())
+        pin.name = (*record)["name"].get<std::string>();
+      if (record->contains("created") && (*record)["created"].is_number_integer())
+        pin.created = (*record)["created"].get<std::int64_t>();
     }
     out.push_back(std::move(pin));
   }

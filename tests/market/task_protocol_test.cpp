@@ -355,14 +355,14 @@ TEST_F(TaskProtocolTest, ParserNamesMissingUnknownAndMistypedFields) {
   unknown["body"]["task"]["extra"] = 1;
   result = passport_from_json(unknown);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().message, "passport.body.task.extra: unknown field");
+  EXPECT_EQ(result.error().message, "passport.body.task.extra: unknown key");
 
   json mistyped = original;
   mistyped["body"]["anchors"][0]["block"] = "12";
   result = passport_from_json(mistyped);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().message,
-            "passport.body.anchors[0].block: must be a non-negative integer");
+            "passport.body.anchors[0].block: must be an integer of at least 0");
 
   json bad_cid = original;
   bad_cid["body"]["model"]["cid"] = "bafy-not-a-cid";

@@ -16,6 +16,8 @@
 #include <random>
 #include <thread>
 
+#include "base/json.hpp"
+
 namespace cairn::net {
 namespace {
 
@@ -54,9 +56,9 @@ milliseconds jittered(milliseconds pause) {
 std::optional<std::string> cairn_error_message(const std::string& content_type,
                                                const std::string& body) {
   if (content_type.find("json") == std::string::npos) return std::nullopt;
-  const auto json = nlohmann::json::parse(body, nullptr, false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("error")) return std::nullopt;
-  const auto& error = json["error"];
+  const auto parsed = parse_json(body, "an error body");
+  if (!parsed || !parsed->is_object() || !parsed->contains("error")) return std::nullopt;
+  const auto& error = (*parsed)["error"];
   if (error.is_string()) return error.get<std::string>();
   if (error.is_object() && error.contains("message") && error["message"].is_string()) {
     return error["message"].get<std::string>();
