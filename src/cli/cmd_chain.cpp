@@ -11,6 +11,7 @@
 
 #include "base/encoding.hpp"
 #include "base/file.hpp"
+#include "base/process.hpp"
 #include "chain/contract.hpp"
 #include "chain/data_transfer.hpp"
 #include "chain/keystore.hpp"
@@ -235,7 +236,7 @@ int run_chain_down(Context& ctx, const Args& args) {
     ctx.result = {{"stopped", false}};
     return kExitOk;
   }
-  unwrap(chain::stop_process(up->pid));
+  unwrap(process::stop(up->pid));
   ctx.print("stopped anvil (pid " + std::to_string(up->pid) + ")");
   ctx.result = {{"stopped", true}, {"pid", up->pid}};
   return kExitOk;
@@ -254,11 +255,12 @@ int run_chain_status(Context& ctx, const Args& args) {
     ctx.result = result;
     return kExitOk;
   }
-  result["rpc"] = url;
+  const std::string shown = net::redact_url(url);
+  result["rpc"] = shown;
   const auto rpc = unwrap(chain::RpcClient::create(url));
   auto chain_id = rpc.chain_id();
   if (!chain_id) {
-    ctx.print("node " + url + " is not answering: " + chain_id.error().message);
+    ctx.print("node " + shown + " is not answering: " + chain_id.error().message);
     result["reachable"] = false;
     ctx.result = result;
     return kExitFailure;
@@ -267,7 +269,7 @@ int run_chain_status(Context& ctx, const Args& args) {
   result["reachable"] = true;
   result["chainId"] = *chain_id;
   result["block"] = head;
-  ctx.print(fmt::format("node {}: chain id {}, block {}", url, *chain_id, head));
+  ctx.print(fmt::format("node {}: chain id {}, block {}", shown, *chain_id, head));
   json contracts = json::object();
   if (config && config->chain_id == *chain_id) {
     for (const auto& [name, address] : config->contracts) {

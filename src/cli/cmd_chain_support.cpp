@@ -3,7 +3,10 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "base/json.hpp"
+#include "base/process.hpp"
 #include "chain/keystore.hpp"
+#include "net/url.hpp"
 
 namespace cairn::cli::chain_support {
 
@@ -56,11 +59,12 @@ std::filesystem::path keystore_dir(const Context& ctx) {
 std::optional<ChainConfig> load_config(const Context& ctx) {
   const auto path = chain_dir(ctx) / "config.json";
   if (!std::filesystem::exists(path)) return std::nullopt;
-  const auto doc = json::parse(read_text_file(path), nullptr, false);
+  const auto parsed = parse_json(read_text_file(path), path.string());
   const auto bad = [&](const std::string& what) {
     return CommandError(Error{Errc::parse, path.string() + ": " + what});
   };
-  if (doc.is_discarded() || !doc.is_object()) throw bad("not a JSON object");
+  if (!parsed || !parsed->is_object()) throw bad("not a JSON object");
+  const json& doc = *parsed;
   ChainConfig config;
   if (!doc.contains("rpc") || !doc["rpc"].is_string()) throw bad("missing rpc");
   if (!doc.contains("chainId") || !doc["chainId"].is_number_unsigned())
@@ -101,12 +105,16 @@ chain::Address contract_address(const ChainConfig& config, const std::string& na
 std::optional<UpAnvil> running_anvil(const Context& ctx) {
   const auto path = chain_dir(ctx) / "anvil.json";
   if (!std::filesystem::exists(path)) return std::nullopt;
-  const auto doc = json::parse(read_text_file(path), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("pid") || !doc.contains("url"))
+  // Written by `chain up`; anything else in its place is ignored (the chain is not up).
+  const auto parsed = parse_json(read_text_file(path), path.string());
+  if (!parsed || !parsed->is_object()) return std::nullopt;
+  const json& doc = *parsed;
+  if (!doc.contains("pid") || !doc["pid"].is_number_integer() || !doc.contains("url") ||
+      !doc["url"].is_string() || (doc.contains("port") && !doc["port"].is_number_unsigned()))
     return std::nullopt;
   UpAnvil up{doc["pid"].get<pid_t>(), doc.value("port", std::uint16_t{0}),
              doc["url"].get<std::string>()};
-  if (!chain::process_alive(up.pid)) return std::nullopt;
+  if (!process::alive(up.pid)) return std::nullopt;
   return up;
 }
 
@@ -146,7 +154,7 @@ Connection connect(Context& ctx, const Args& args) {
   std::optional<std::uint64_t> expected;
   if (connection.config && !args.has("--rpc")) expected = connection.config->chain_id;
   connection.sender = unwrap(chain::TransactionSender::create(*connection.rpc, {}, expected),
-                             "connecting to " + url);
+                             "connecting to " + net::redact_url(url));
   // A deployment recorded for another chain does not apply to this node.
   if (connection.config && connection.config->chain_id != connection.sender->chain_id())
     connection.config.reset();

@@ -13,6 +13,7 @@
 #include "learn/partition.hpp"
 #include "market/anchor_chain.hpp"
 #include "market/protocol.hpp"
+#include "net/url.hpp"
 #include "seal/http/server.hpp"
 #include "seal/keys.hpp"
 #include "seal/service.hpp"
@@ -91,9 +92,10 @@ class TaskDriver {
     // The signing service's operator anchors its calendar publications with its account.
     CAIRN_TRY_ASSIGN(anchor_, ChainAnchor::deploy(sender_, account(seal_operator_index())));
     deployment.anchor = anchor_->address();
-    say(fmt::format("chain {} (id {}): Registry {}, TrainingTask {}, Anchor {}", outcome_.rpc_url,
-                    deployment.chain_id, deployment.registry.to_checksum(),
-                    deployment.training_task.to_checksum(), deployment.anchor.to_checksum()));
+    say(fmt::format("chain {} (id {}): Registry {}, TrainingTask {}, Anchor {}",
+                    net::redact_url(outcome_.rpc_url), deployment.chain_id,
+                    deployment.registry.to_checksum(), deployment.training_task.to_checksum(),
+                    deployment.anchor.to_checksum()));
     return {};
   }
 

@@ -129,6 +129,11 @@ std::string Url::origin() const {
   return scheme + "://" + authority();
 }
 
+std::string redact_url(std::string_view url) {
+  auto parsed = Url::parse(url);
+  return parsed ? parsed->redacted() : std::string("(not an http(s) URL)");
+}
+
 std::string Url::redacted() const {
   return origin() + (target == "/" ? "" : "/…");
 }

@@ -33,4 +33,8 @@ struct Url {
   std::string join(std::string_view path) const;
 };
 
+// A URL given as text, as logs, errors and --json show it: Url::redacted(), or a placeholder
+// for text that does not parse (which may itself be a secret pasted in the wrong place).
+[[nodiscard]] std::string redact_url(std::string_view url);
+
 }  // namespace cairn::net

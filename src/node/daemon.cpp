@@ -31,13 +31,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// An RPC URL as the node shows it (status, logs): scheme, host and port, never the
-// credentials or API keys its userinfo, path or query may carry.
-std::string redacted_url(const std::string& url) {
-  auto parsed = net::Url::parse(url);
-  return parsed ? parsed->redacted() : std::string("(not an http(s) URL)");
-}
-
 Result<std::string> read_small_file(const std::filesystem::path& path, std::string_view what) {
   CAIRN_TRY_ASSIGN(std::string text, with_context(file::read_text(path, file::kSmallFileCap),
                                                   fmt::format("reading the {}", what)));
@@ -205,7 +198,8 @@ Status Node::Impl::open_chain() {
       chain::TransactionSender::create(client, sender_options, deployment.deployment.chain_id);
   if (!sender_or) {
     return std::unexpected(std::move(sender_or).error().context(
-        "connecting to " + config.rpc + " for the deployment " + config.deployment_file.string()));
+        "connecting to " + net::redact_url(config.rpc) + " for the deployment " +
+        config.deployment_file.string()));
   }
   sender = *sender_or;
   // With the node's own key, a resumed transaction that is stuck can be fee-bumped.
@@ -569,7 +563,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config, NodeOptions options
 
   CAIRN_TRY(s.open_chain());
   s.log(fmt::format("account {} on chain {} ({})", s.context.signer.address.to_checksum(),
-                    s.context.deployment.chain_id, redacted_url(s.config.rpc)));
+                    s.context.deployment.chain_id, net::redact_url(s.config.rpc)));
   {
     std::lock_guard guard(s.chain_mutex);
     CAIRN_TRY_ASSIGN(s.scanned_block, s.rpc->block_number());
@@ -660,7 +654,7 @@ json Node::status() const {
   result["stopping"] = s.stopping.load();
   {
     std::lock_guard guard(s.chain_mutex);
-    result["chain"] = {{"rpc", redacted_url(s.config.rpc)},
+    result["chain"] = {{"rpc", net::redact_url(s.config.rpc)},
                        {"chain_id", s.context.deployment.chain_id},
                        {"head", s.head_block},
                        {"transactions", s.transactions},

@@ -95,6 +95,44 @@ TEST_F(ChainCli, WalletNewImportAndWrongPassword) {
       << deploy_unfunded.err;
 }
 
+// Secrets never reach standard output, standard error or --json: not a keystore's password,
+// not an imported private key, not the credentials or API key in an RPC URL.
+TEST_F(ChainCli, NoSecretInOutputOrErrors) {
+  const std::string password = "pw-Zq81mX";
+  const std::string key_hex = "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+  cairn::testing::write_file(files / "pw", as_bytes(password + "\n"));
+  cairn::testing::write_file(files / "key", as_bytes("0x" + key_hex + "\n"));
+  const std::string url_secret = "hunter2-Kq7";
+  const std::string url_key = "apikey-Wv3";
+  const std::string leaky_rpc = "http://alice:" + url_secret + "@" +
+                                anvil->url().substr(std::string("http://").size()) + "/v3/" +
+                                url_key;
+  std::vector<cairn::testing::CommandResult> results;
+  for (const std::string json_flag : {"", "--json "}) {
+    results.push_back(
+        cairn(json_flag + "wallet new --light --password-file " + (files / "pw").string()));
+    results.push_back(cairn(json_flag + "wallet import --light --private-key-file " +
+                            (files / "key").string() + " --password-file " +
+                            (files / "pw").string()));
+    results.push_back(cairn(json_flag + "wallet list"));
+    results.push_back(
+        cairn(json_flag + "wallet address --keystore nowhere", "CAIRN_PASSWORD=" + password));
+    results.push_back(cairn(json_flag + "chain status --rpc " + leaky_rpc));
+    results.push_back(cairn(json_flag + "chain deploy --dev-account 0 --rpc " + leaky_rpc));
+    results.push_back(cairn(json_flag + "events --rpc " + leaky_rpc));
+    results.push_back(cairn(json_flag + "chain status --rpc http://bob:" + url_secret +
+                            "@127.0.0.1:1/" + url_key));
+  }
+  ASSERT_EQ(results[0].exit_code, 0) << results[0].err;
+  ASSERT_EQ(results[1].exit_code, 0) << results[1].err;
+  for (const auto& result : results) {
+    for (const std::string& secret : {password, key_hex, url_secret, url_key}) {
+      EXPECT_EQ(result.out.find(secret), std::string::npos) << secret << " in:\n" << result.out;
+      EXPECT_EQ(result.err.find(secret), std::string::npos) << secret << " in:\n" << result.err;
+    }
+  }
+}
+
 TEST_F(ChainCli, RefusesAWrongChainForTheDeployment) {
   ASSERT_EQ(cairn("chain deploy --dev-account 0" + rpc()).exit_code, 0);
   // Another chain (id 1) behind the deployment's URL is refused.

@@ -19,6 +19,7 @@
 #include "chain/anvil.hpp"
 #include "chain/contract.hpp"
 #include "chain/data_transfer.hpp"
+#include "net/abuse.hpp"
 #include "net/url.hpp"
 #include "node/daemon.hpp"
 #include "testing/testing.hpp"
@@ -188,6 +189,19 @@ TEST_F(NodeApiTest, ReadsNeedNoTokenAndDescribeTheNode) {
   auto missing = c.Get("/v1/nothing");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+
+  // The API token is a secret: not in what reads return, not in the endpoints the node
+  // prints when it is ready, not in its log.
+  const std::string token = token_of(*node);
+  ASSERT_GE(token.size(), 32u);
+  EXPECT_EQ(status->body.find(token), std::string::npos);
+  EXPECT_EQ(node->endpoints().dump().find(token), std::string::npos);
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->body.find(token), std::string::npos);
+  std::lock_guard guard(log_mutex_);
+  for (const auto& line : log_)
+    EXPECT_EQ(line.find(token), std::string::npos) << line;
 }
 
 TEST_F(NodeApiTest, WritesNeedTheBearerToken) {
@@ -290,6 +304,32 @@ TEST_F(NodeApiTest, ABarePostIsAnEmptyBodyAndBigBodiesAreRefusedUnread) {
   const std::string big = pause_with("Content-Length: 1000000\r\n");
   EXPECT_TRUE(big.starts_with("HTTP/1.1 413")) << big;
   EXPECT_NE(big.find("\"code\":\"invalid_argument\""), std::string::npos) << big;
+  node->stop();
+}
+
+// Slowloris connections and 4 GiB POSTs (with the token, so that they pass authentication)
+// cost the API file descriptors, not its workers or its memory.
+TEST_F(NodeApiTest, AbuseDoesNotStarveARealRequest) {
+  auto node = start(config_json("abused"));
+  ASSERT_TRUE(node);
+  const std::string api = node->endpoints()["api"].get<std::string>();
+  net::testing::AbuseTarget target;
+  target.port = static_cast<std::uint16_t>(std::stoi(api.substr(api.rfind(':') + 1)));
+  target.slow_head = "GET /v1/status HTTP/1.1";
+  target.post_head = "POST /v1/roles/auditor/pause HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                     token_of(*node);
+  target.legitimate = [&] {
+    httplib::Client legit(api);
+    legit.set_connection_timeout(2, 0);
+    legit.set_read_timeout(2, 0);
+    auto res = legit.Get("/v1/status");
+    return res && res->status == 200 && json::parse(res->body).contains("roles");
+  };
+  const auto outcome = net::testing::run_abuse(target);
+  EXPECT_EQ(outcome.slow_connected, 300);
+  EXPECT_TRUE(outcome.legitimate_answered);
+  EXPECT_LT(outcome.legitimate_took, 2s);
+  EXPECT_LT(outcome.rss_growth_kib, 64 * 1024) << "resident memory grew under abuse";
   node->stop();
 }
 

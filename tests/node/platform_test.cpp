@@ -20,6 +20,7 @@
 #include <random>
 #include <thread>
 
+#include "base/encoding.hpp"
 #include "chain/anvil.hpp"
 #include "chain/contract.hpp"
 #include "market/passport.hpp"
@@ -250,6 +251,36 @@ class PlatformTest : public ::testing::Test {
     }
   }
 
+  // No node wrote a secret to its standard output (the --json lines) or its log: not its
+  // API token, not the model provider's Paillier private key, not an account's key.
+  void expect_no_secret_in_output() {
+    std::vector<std::string> secrets;
+    for (const auto& entry : fs::recursive_directory_iterator(dir_ / "nodes")) {
+      const auto name = entry.path().filename().string();
+      if (name == "api-token") {
+        std::string token;
+        std::ifstream(entry.path()) >> token;
+        secrets.push_back(token);
+      } else if (name == "paillier.json") {
+        const auto stored = json::parse(std::ifstream(entry.path()));
+        // From the middle: the encoding's first bytes are lengths, not secret.
+        const auto hex = stored["private"].get<std::string>();
+        secrets.push_back(hex.substr(hex.size() / 2, 64));
+      }
+    }
+    for (std::size_t i = 0; i < 6; ++i)
+      secrets.push_back(to_hex(chain::dev_account_key(i)));
+    ASSERT_GE(secrets.size(), 6u + 5u + 1u) << "tokens and the Paillier key were not found";
+    for (const auto& entry : fs::directory_iterator(dir_ / "logs")) {
+      const Bytes bytes = testing::read_file(entry.path());
+      const std::string_view text = as_chars(bytes);
+      for (const auto& secret : secrets) {
+        EXPECT_EQ(text.find(secret), std::string_view::npos)
+            << "a secret in " << entry.path().string();
+      }
+    }
+  }
+
   NodeProcess& node(const std::string& name) {
     for (auto& n : nodes_) {
       if (n->name() == name) return *n;
@@ -395,6 +426,7 @@ TEST_F(PlatformTest, Clean) {
   }
   expect_honest_paid(p, {0, 1, 2});
   stop_all();
+  expect_no_secret_in_output();
 }
 
 TEST_F(PlatformTest, Poisoned) {
