@@ -12,6 +12,7 @@
 
 #include "base/file.hpp"
 #include "cli/command.hpp"
+#include "net/url.hpp"
 #include "store/car.hpp"
 #include "store/exporter.hpp"
 #include "store/gateway.hpp"
@@ -199,6 +200,14 @@ int run_add(Context& ctx, const Args& args) {
 
 // --- cat / get --------------------------------------------------------------------------
 
+// --max-bytes: a file whose declared size is larger (or a tree whose files add up to more)
+// is refused before anything is written.
+store::ExportLimits export_limits(const Args& args) {
+  store::ExportLimits limits;
+  if (const auto cap = args.get_bytes("--max-bytes")) limits.max_bytes = *cap;
+  return limits;
+}
+
 int run_cat(Context& ctx, const Args& args) {
   args.expect_positional(1, 1);
   const Cid cid = parse_cid(args.positional(0, "CID"));
@@ -207,10 +216,13 @@ int run_cat(Context& ctx, const Args& args) {
   refuse_json_beside_data(ctx, output);
   std::uint64_t written = 0;
   write_file_atomically(output, [&](OutputFile& out) -> Status {
-    return store::export_file(cid, repo->blocks(), [&](ByteView bytes) -> Status {
-      written += bytes.size();
-      return out.write(bytes);
-    });
+    return store::export_file(
+        cid, repo->blocks(),
+        [&](ByteView bytes) -> Status {
+          written += bytes.size();
+          return out.write(bytes);
+        },
+        export_limits(args));
   });
   if (output != "-")
     ctx.print(fmt::format("wrote {} bytes of {} to {}", written, cid.to_string(), output));
@@ -224,7 +236,8 @@ int run_get(Context& ctx, const Args& args) {
   const Cid cid = parse_cid(args.positional(0, "CID"));
   const std::filesystem::path output = args.get_or("--output", cid.to_string());
   auto repo = open_repo(ctx, store::RepoAccess::snapshot);
-  unwrap(store::export_to_path(cid, repo->blocks(), output), "getting " + cid.to_string());
+  unwrap(store::export_to_path(cid, repo->blocks(), output, export_limits(args)),
+         "getting " + cid.to_string());
   ctx.print(fmt::format("saved {} to {}", cid.to_string(), output.string()));
   ctx.result = {{"cid", cid.to_string()}, {"output", output.string()}};
   return kExitOk;
@@ -372,7 +385,8 @@ std::pair<std::string, std::uint16_t> parse_listen(const std::string& text) {
 int run_gateway_serve(Context& ctx, const Args& args) {
   args.expect_positional(0, 0);
   const auto [host, port] = parse_listen(args.get_or("--listen", "127.0.0.1:8080"));
-  auto repo = open_repo(ctx, store::RepoAccess::read);
+  // Without the lock, following what a writer beside it (`cairn add`) makes durable.
+  auto source = unwrap(store::FollowingSnapshot::open(ctx.repo), "opening " + ctx.repo.string());
   // Block the stop signals before any thread starts, so every thread inherits the mask
   // and this one receives them with sigwait.
   sigset_t stop_signals;
@@ -384,14 +398,14 @@ int run_gateway_serve(Context& ctx, const Args& args) {
   options.host = host;
   options.port = port;
   options.deserialized = !args.has("--trustless");
-  store::Gateway gateway(repo->blocks(), options);
+  store::Gateway gateway(*source, options);
   unwrap(gateway.start());
   const std::string url = gateway.url();
   if (const auto port_file = args.get("--port-file")) {
     write_file(*port_file, fmt::format("{}\n", gateway.port()));
   }
-  ctx.print(fmt::format("gateway serving {} at {}/ipfs/<cid>{}", ctx.repo.string(), url,
-                        repo->blocks().read_only() ? " (read-only)" : ""));
+  ctx.print(fmt::format("gateway serving {} at {}/ipfs/<cid> (read-only; `add` works beside it)",
+                        ctx.repo.string(), url));
   std::fflush(stdout);
   ctx.progress("press Ctrl-C to stop");
   int signal_number = 0;
@@ -414,6 +428,7 @@ int run_fetch(Context& ctx, const Args& args) {
   options.blocks_only = args.has("--blocks");
   options.existing = &blocks;
   options.timeout_seconds = static_cast<int>(args.get_int_or("--timeout", 60, 1, 3600));
+  if (const auto cap = args.get_bytes("--max-bytes")) options.max_bytes = *cap;
   std::uint64_t next_report = 16u << 20;
   options.progress = [&](std::uint64_t received) {
     if (received < next_report) return;
@@ -423,10 +438,11 @@ int run_fetch(Context& ctx, const Args& args) {
   };
   const auto report =
       unwrap(store::fetch(url, cid, blocks, options), "fetching " + cid.to_string());
-  unwrap(blocks.pin(cid, "fetched from " + url));
+  const std::string shown = net::redact_url(url);
+  unwrap(blocks.pin(cid, "fetched from " + shown));
   ctx.print(fmt::format("fetched {} from {}: {} blocks, {} (verified, pinned)", cid.to_string(),
-                        url, report.blocks, human_bytes(report.bytes)));
-  ctx.result = {{"cid", cid.to_string()},      {"from", url},
+                        shown, report.blocks, human_bytes(report.bytes)));
+  ctx.result = {{"cid", cid.to_string()},      {"from", shown},
                 {"blocks", report.blocks},     {"bytes", report.bytes},
                 {"requests", report.requests}, {"bytes_received", report.bytes_received}};
   return kExitOk;
@@ -435,6 +451,8 @@ int run_fetch(Context& ctx, const Args& args) {
 // --- registration -----------------------------------------------------------------------
 
 const OptionSpec kOutput{"--output", true, "where to write", "-o"};
+const OptionSpec kExportCap{"--max-bytes", true,
+                            "refuse a file (or tree) declaring more than this, e.g. 512MiB"};
 
 const CommandRegistration add_command{Command{
     "add",
@@ -450,16 +468,16 @@ const CommandRegistration add_command{Command{
 const CommandRegistration cat_command{Command{"cat",
                                               "",
                                               "write a file's bytes to standard output or a file",
-                                              "CID [-o FILE]",
-                                              {kOutput},
+                                              "CID [-o FILE] [--max-bytes N]",
+                                              {kOutput, kExportCap},
                                               "",
                                               run_cat}};
 const CommandRegistration get_command{
     Command{"get",
             "",
             "write a file or directory tree out of the store",
-            "CID [-o PATH]",
-            {kOutput},
+            "CID [-o PATH] [--max-bytes N]",
+            {kOutput, kExportCap},
             "PATH must not exist; it is created complete or not at all (default ./CID).",
             run_get}};
 const CommandRegistration car_export_command{
@@ -514,10 +532,12 @@ const CommandRegistration fetch_command{
     Command{"fetch",
             "",
             "pull a DAG from another node's gateway, verify all of it, pin it",
-            "--from URL CID [--blocks]",
+            "--from URL CID [--blocks] [--max-bytes N]",
             {{"--from", true, "the gateway, e.g. http://127.0.0.1:8080"},
              {"--blocks", false, "one raw-block request per block instead of one CAR"},
-             {"--timeout", true, "seconds to wait for the gateway (default 60)"}},
+             {"--timeout", true, "seconds to wait for the gateway (default 60)"},
+             {"--max-bytes", true,
+              "the most the download may take, e.g. 512MiB (default 4GiB); more is refused"}},
             "",
             run_fetch}};
 

@@ -59,6 +59,61 @@ Result<std::unique_ptr<Repo>> Repo::open(const std::filesystem::path& root, Repo
   return std::unique_ptr<Repo>(new Repo(root, std::move(*blocks)));
 }
 
+Result<std::unique_ptr<FollowingSnapshot>> FollowingSnapshot::open(
+    const std::filesystem::path& root, std::chrono::milliseconds refresh) {
+  CAIRN_TRY_ASSIGN(std::unique_ptr<Repo> first, Repo::open(root, RepoAccess::snapshot));
+  if (!first->blocks().read_only()) {
+    // The store did not exist and was just created, holding the lock: let it go.
+    first.reset();
+    CAIRN_TRY_ASSIGN(first, Repo::open(root, RepoAccess::snapshot));
+  }
+  return std::unique_ptr<FollowingSnapshot>(
+      new FollowingSnapshot(root, refresh, std::shared_ptr<Repo>(std::move(first))));
+}
+
+FollowingSnapshot::FollowingSnapshot(std::filesystem::path root, std::chrono::milliseconds refresh,
+                                     std::shared_ptr<Repo> first)
+    : root_(std::move(root)),
+      refresh_(refresh),
+      repo_(std::move(first)),
+      opened_at_(std::chrono::steady_clock::now()) {}
+
+std::shared_ptr<Repo> FollowingSnapshot::current() const {
+  std::lock_guard lock(mutex_);
+  return repo_;
+}
+
+std::shared_ptr<Repo> FollowingSnapshot::refreshed() {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - opened_at_ < refresh_) return nullptr;
+  opened_at_ = now;
+  auto fresh = Repo::open(root_, RepoAccess::snapshot);
+  if (!fresh) return nullptr;  // the writer may be mid-way: keep serving the old snapshot
+  repo_ = std::shared_ptr<Repo>(std::move(*fresh));
+  ++opens_;
+  return repo_;
+}
+
+std::uint64_t FollowingSnapshot::opens() const {
+  std::lock_guard lock(mutex_);
+  return opens_;
+}
+
+Result<Bytes> FollowingSnapshot::get(const Cid& cid) {
+  auto block = current()->blocks().get(cid);
+  if (block || block.error().code != Errc::not_found) return block;
+  if (auto fresh = refreshed()) return fresh->blocks().get(cid);
+  return block;
+}
+
+Result<bool> FollowingSnapshot::has(const Cid& cid) {
+  auto held = current()->blocks().has(cid);
+  if (!held || *held) return held;
+  if (auto fresh = refreshed()) return fresh->blocks().has(cid);
+  return held;
+}
+
 Result<std::filesystem::path> Repo::temp_dir() const {
   const auto dir = root_ / "tmp";
   std::error_code ec;

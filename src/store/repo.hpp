@@ -8,8 +8,10 @@
 // The repository is created on first use. A directory that exists, is not empty and has
 // no version file is refused rather than written into (a mistyped --repo $HOME).
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 
 #include "base/error.hpp"
 #include "store/blockstore.hpp"
@@ -40,6 +42,38 @@ class Repo {
       : root_(std::move(root)), blocks_(std::move(blocks)) {}
   std::filesystem::path root_;
   std::unique_ptr<Blockstore> blocks_;
+};
+
+// A read-only view of a repository that another process may be writing: `gateway serve`
+// beside `cairn add`, as kubo allows. It reads a snapshot without the lock and, when a block
+// is missing, opens a fresh snapshot (at most once per `refresh`) so that what the writer
+// has made durable since (an `add` is durable once it has pinned) becomes visible. Safe to
+// read from several threads; a reader keeps the snapshot it started with.
+class FollowingSnapshot final : public BlockSource {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<FollowingSnapshot>> open(
+      const std::filesystem::path& root,
+      std::chrono::milliseconds refresh = std::chrono::milliseconds(500));
+
+  Result<Bytes> get(const Cid& cid) override;
+  Result<bool> has(const Cid& cid) override;
+  // Snapshots opened so far (the first included).
+  std::uint64_t opens() const;
+
+ private:
+  FollowingSnapshot(std::filesystem::path root, std::chrono::milliseconds refresh,
+                    std::shared_ptr<Repo> first);
+  std::shared_ptr<Repo> current() const;
+  // A newer snapshot when the last one is older than `refresh_`; null when not due or the
+  // open failed (the old one stays).
+  std::shared_ptr<Repo> refreshed();
+
+  std::filesystem::path root_;
+  std::chrono::milliseconds refresh_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<Repo> repo_;
+  std::chrono::steady_clock::time_point opened_at_;
+  std::uint64_t opens_ = 1;
 };
 
 }  // namespace cairn::store
