@@ -119,7 +119,7 @@ chain::DataTransferEvent deal_event(const Connection& connection,
   const auto abi = unwrap(chain::embedded_abi("DataTransfer"));
   chain::LogFilter filter;
   filter.addresses = {contract.address()};
-  filter.from_block = connection.config->start_block;
+  filter.from_block = connection.config->deployment.start_block;
   filter.topics = {abi->event(name)->topic0(), deal_id.to_be_bytes()};
   const auto logs = unwrap(connection.rpc->logs(filter), "reading deal events");
   if (logs.empty()) {
@@ -138,7 +138,7 @@ struct Opened {
 Opened open_data_transfer(Context& ctx, const Args& args) {
   Opened opened{connect_deployed(ctx, args), std::nullopt, {}};
   opened.contract.emplace(unwrap(chain::DataTransfer::at(
-      opened.connection.sender, contract_address(*opened.connection.config, "DataTransfer"))));
+      opened.connection.sender, opened.connection.config->deployment.data_transfer)));
   opened.signer = signer(ctx, args, opened.connection);
   return opened;
 }
@@ -178,10 +178,10 @@ int run_offer(Context& ctx, const Args& args) {
   json result = {{"schema", schema_cid.to_string()},
                  {"schemaDigest", "0x" + to_hex(schema_digest)},
                  {"provider", opened.signer.address.to_checksum()}};
-  if (opened.connection.config->contracts.contains("Registry")) {
+  {  // every deployment has a Registry
     const auto registry =
         unwrap(chain::Contract::at(opened.connection.sender, "Registry",
-                                   contract_address(*opened.connection.config, "Registry")));
+                                   opened.connection.config->deployment.registry));
     auto registered = registry.transact(opened.signer, "register",
                                         {chain::abi::Value(0), chain::abi::Value(schema_digest),
                                          chain::abi::Value::text(schema_cid.to_string())});
@@ -210,10 +210,10 @@ int run_buy(Context& ctx, const Args& args) {
   const auto price = usage_unwrap(chain::U256::parse_amount(args.require("--price")), "--price");
   Opened opened = open_data_transfer(ctx, args);
   // Escrow only for a schema the provider offered: the Registry names each offer's owner.
-  if (opened.connection.config->contracts.contains("Registry") && !args.has("--force")) {
+  if (!args.has("--force")) {
     const auto registry =
         unwrap(chain::Contract::at(opened.connection.sender, "Registry",
-                                   contract_address(*opened.connection.config, "Registry")));
+                                   opened.connection.config->deployment.registry));
     const auto entry =
         unwrap(registry.call("entryOfDigest", {chain::abi::Value(digest_of(*schema_cid))}),
                "looking up the offer");
@@ -424,7 +424,7 @@ int run_status(Context& ctx, const Args& args) {
   const auto deal_id = parse_deal_id(args);
   Connection connection = connect_deployed(ctx, args);
   const auto contract = unwrap(chain::DataTransfer::at(
-      connection.sender, contract_address(*connection.config, "DataTransfer")));
+      connection.sender, connection.config->deployment.data_transfer));
   const auto deal = unwrap(contract.deal(deal_id));
   if (!deal.exists()) {
     ctx.print("deal " + deal_id.to_decimal() + ": closed or unknown");

@@ -296,56 +296,6 @@ Result<NodeConfig> load_node_config(const std::filesystem::path& config_file) {
   return parse_node_config(as_bytes(text), config_file);
 }
 
-Result<DeploymentFile> parse_deployment(ByteView text, std::string_view where) {
-  auto parsed = [&]() -> Result<DeploymentFile> {
-    CAIRN_TRY_ASSIGN(json doc, parse_json_object(text, "the deployment"));
-    DeploymentFile file;
-    if (!doc.contains("rpc") || !doc["rpc"].is_string()) {
-      return fail(Errc::parse, "rpc: missing or not a string");
-    }
-    file.rpc = doc["rpc"].get<std::string>();
-    if (!doc.contains("chainId") || !doc["chainId"].is_number_unsigned()) {
-      return fail(Errc::parse, "chainId: missing or not an unsigned integer");
-    }
-    file.deployment.chain_id = doc["chainId"].get<std::uint64_t>();
-    if (doc.contains("startBlock")) {
-      if (!doc["startBlock"].is_number_unsigned()) {
-        return fail(Errc::parse, "startBlock: not an unsigned integer");
-      }
-      file.deployment.start_block = doc["startBlock"].get<std::uint64_t>();
-    }
-    if (!doc.contains("contracts") || !doc["contracts"].is_object()) {
-      return fail(Errc::parse, "contracts: missing or not an object");
-    }
-    const json& contracts = doc["contracts"];
-    const std::pair<const char*, chain::Address*> wanted[] = {
-        {"Registry", &file.deployment.registry},
-        {"TrainingTask", &file.deployment.training_task},
-        {"Anchor", &file.deployment.anchor},
-        {"DataTransfer", &file.deployment.data_transfer}};
-    for (const auto& [name, target] : wanted) {
-      if (!contracts.contains(name) || !contracts[name].is_string()) {
-        return fail(Errc::parse,
-                    fmt::format("contracts.{}: missing (deploy with `cairn chain deploy`)", name));
-      }
-      auto address = chain::Address::parse(contracts[name].get<std::string>());
-      if (!address) {
-        return std::unexpected(
-            std::move(address).error().context(fmt::format("contracts.{}", name)));
-      }
-      *target = *address;
-    }
-    return file;
-  }();
-  if (!parsed) return std::unexpected(std::move(parsed).error().context(where));
-  return parsed;
-}
-
-Result<DeploymentFile> load_deployment(const std::filesystem::path& file) {
-  CAIRN_TRY_ASSIGN(std::string text, read_text(file));
-  return parse_deployment(as_bytes(text), file.string());
-}
-
 namespace {
 constexpr const char* kSkeletonSealListen = "127.0.0.1:8180";
 }  // namespace
