@@ -169,8 +169,9 @@ TEST(SplitRows, TestRowsAreCappedAndTooFewRowsRefused) {
   ASSERT_TRUE(asked);
   EXPECT_EQ(asked->test.size(), 7u);
   // The same seed holds out the same first rows of its shuffle, whatever the count.
-  EXPECT_EQ(asked->test, std::vector<std::size_t>(split_rows(50, 3, 1, 10)->test.begin(),
-                                                  split_rows(50, 3, 1, 10)->test.begin() + 7));
+  const auto more = split_rows(50, 3, 1, 10);
+  ASSERT_TRUE(more);
+  EXPECT_EQ(asked->test, std::vector<std::size_t>(more->test.begin(), more->test.begin() + 7));
   // At least one row per client stays for training.
   const auto capped = split_rows(50, 3, 1, 1000);
   ASSERT_TRUE(capped);
