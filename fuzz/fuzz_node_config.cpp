@@ -1,11 +1,13 @@
-// libFuzzer target: the node configuration parser and the deployment file parser.
+// libFuzzer target: the node configuration parser and the deployment file parser
+// (market/deployment.cpp, in cairn_market_core, which the fuzz build links).
 //
-// The fuzz build has no market or node library (market needs libtorch, which the clang 16 +
-// libc++ build cannot link), so the parser's one source file is compiled in here; it needs
-// only base, chain and nlohmann_json, which the fuzz build has.
+// The fuzz build has no node library (node needs market's roles, which need libtorch, and
+// the clang 16 + libc++ build cannot link it), so the config parser's one source file is
+// compiled in here; it needs only base, chain, market_core and nlohmann_json.
 #include <cstddef>
 #include <cstdint>
 
+#include "market/deployment.hpp"
 #include "node/config.cpp"  // NOLINT(bugprone-suspicious-include): see above
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -15,6 +17,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Whatever parses has its paths made absolute and at least one role.
     if (!config->repo.is_absolute() || config->roles.empty()) __builtin_trap();
   }
-  (void)cairn::node::parse_deployment(bytes, "fuzz");
+  (void)cairn::market::parse_deployment(bytes, "fuzz");
   return 0;
 }

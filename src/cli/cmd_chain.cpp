@@ -271,8 +271,8 @@ int run_chain_status(Context& ctx, const Args& args) {
   result["block"] = head;
   ctx.print(fmt::format("node {}: chain id {}, block {}", shown, *chain_id, head));
   json contracts = json::object();
-  if (config && config->chain_id == *chain_id) {
-    for (const auto& [name, address] : config->contracts) {
+  if (config && config->deployment.chain_id == *chain_id) {
+    for (const auto& [name, address] : config->deployment.contracts()) {
       const auto code = rpc.code(address);
       const bool deployed = code && !code->empty();
       contracts[name] = {{"address", address.to_checksum()}, {"deployed", deployed}};
@@ -315,36 +315,30 @@ int run_chain_deploy(Context& ctx, const Args& args) {
     authority = *parsed;
   }
   const auto start_block = unwrap(connection.rpc->block_number());
-  ChainConfig config;
+  market::DeploymentFile config;
   config.rpc = connection.rpc->url();
-  config.chain_id = connection.sender->chain_id();
-  config.start_block = start_block;
+  config.deployment.chain_id = connection.sender->chain_id();
+  config.deployment.start_block = start_block;
   ctx.progress("deploying DataTransfer");
-  auto data_transfer =
-      unwrap(chain::DataTransfer::deploy(connection.sender, deployer, authority, duration));
-  config.contracts["DataTransfer"] = data_transfer.address();
-  for (const char* name : {"Anchor", "Registry", "TrainingTask"}) {
+  config.deployment.data_transfer =
+      unwrap(chain::DataTransfer::deploy(connection.sender, deployer, authority, duration))
+          .address();
+  for (auto [name, address] : {std::pair{"Anchor", &config.deployment.anchor},
+                               std::pair{"Registry", &config.deployment.registry},
+                               std::pair{"TrainingTask", &config.deployment.training_task}}) {
     ctx.progress(std::string("deploying ") + name);
-    config.contracts[name] =
-        unwrap(chain::Contract::deploy(connection.sender, deployer, name)).address();
+    *address = unwrap(chain::Contract::deploy(connection.sender, deployer, name)).address();
   }
   json result = json::object();
-  for (const auto& [name, address] : config.contracts) {
+  for (const auto& [name, address] : config.deployment.contracts()) {
     result[name] = address.to_checksum();
     ctx.print(fmt::format("{:<13} {}", name, address.to_checksum()));
   }
   if (auto out = args.get("--out")) {
-    // The deployment file nodes read (node config's chain.deployment): the same fields as
+    // The deployment file nodes read (node config's chain.deployment): the same file as
     // <repo>/chain/config.json, written where the caller wants it.
-    json contracts = json::object();
-    for (const auto& [name, address] : config.contracts)
-      contracts[name] = address.to_checksum();
-    const json doc = {{"rpc", config.rpc},
-                      {"chainId", config.chain_id},
-                      {"startBlock", config.start_block},
-                      {"contracts", contracts}};
     const std::filesystem::path path(*out);
-    write_file(path, doc.dump(2) + "\n");
+    unwrap(market::save_deployment(path, config));
     ctx.progress("deployment written to " + path.string());
   }
   if (connection.is_private()) {
@@ -394,12 +388,13 @@ int run_events(Context& ctx, const Args& args) {
   args.expect_positional(0, 0);
   Connection connection = connect_deployed(ctx, args);
   chain::WatcherOptions options;
-  for (const auto& [name, address] : connection.config->contracts)
+  for (const auto& [name, address] : connection.config->deployment.contracts())
     options.contracts.push_back({name, address});
   options.confirmations =
       static_cast<std::uint64_t>(args.get_int_or("--confirmations", 0, 0, 1000));
   options.start_block = static_cast<std::uint64_t>(args.get_int_or(
-      "--from-block", static_cast<std::int64_t>(connection.config->start_block), 0, INT64_MAX));
+      "--from-block", static_cast<std::int64_t>(connection.config->deployment.start_block), 0,
+      INT64_MAX));
   options.poll_interval = std::chrono::milliseconds(args.get_int_or("--poll-ms", 500, 10, 60000));
   const bool follow = args.has("--follow");
   if (follow && !args.has("--from-block"))

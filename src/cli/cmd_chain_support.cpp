@@ -56,50 +56,14 @@ std::filesystem::path keystore_dir(const Context& ctx) {
   return ctx.repo / "keystore";
 }
 
-std::optional<ChainConfig> load_config(const Context& ctx) {
+std::optional<market::DeploymentFile> load_config(const Context& ctx) {
   const auto path = chain_dir(ctx) / "config.json";
   if (!std::filesystem::exists(path)) return std::nullopt;
-  const auto parsed = parse_json(read_text_file(path), path.string());
-  const auto bad = [&](const std::string& what) {
-    return CommandError(Error{Errc::parse, path.string() + ": " + what});
-  };
-  if (!parsed || !parsed->is_object()) throw bad("not a JSON object");
-  const json& doc = *parsed;
-  ChainConfig config;
-  if (!doc.contains("rpc") || !doc["rpc"].is_string()) throw bad("missing rpc");
-  if (!doc.contains("chainId") || !doc["chainId"].is_number_unsigned())
-    throw bad("missing chainId");
-  config.rpc = doc["rpc"].get<std::string>();
-  config.chain_id = doc["chainId"].get<std::uint64_t>();
-  config.start_block = doc.value("startBlock", std::uint64_t{0});
-  if (!doc.contains("contracts") || !doc["contracts"].is_object()) throw bad("missing contracts");
-  for (const auto& [name, value] : doc["contracts"].items()) {
-    if (!value.is_string()) throw bad("contract " + name + " is not an address");
-    auto address = chain::Address::parse(value.get<std::string>());
-    if (!address) throw bad("contract " + name + ": " + address.error().message);
-    config.contracts[name] = *address;
-  }
-  return config;
+  return unwrap(market::load_deployment(path));
 }
 
-void save_config(const Context& ctx, const ChainConfig& config) {
-  json contracts = json::object();
-  for (const auto& [name, address] : config.contracts)
-    contracts[name] = address.to_checksum();
-  const json doc = {{"rpc", config.rpc},
-                    {"chainId", config.chain_id},
-                    {"startBlock", config.start_block},
-                    {"contracts", contracts}};
-  write_file(chain_dir(ctx) / "config.json", doc.dump(2) + "\n");
-}
-
-chain::Address contract_address(const ChainConfig& config, const std::string& name) {
-  auto it = config.contracts.find(name);
-  if (it == config.contracts.end()) {
-    throw CommandError(
-        Error{Errc::not_found, name + " is not in the deployment; run `cairn chain deploy`"});
-  }
-  return it->second;
+void save_config(const Context& ctx, const market::DeploymentFile& config) {
+  unwrap(market::save_deployment(chain_dir(ctx) / "config.json", config));
 }
 
 std::optional<UpAnvil> running_anvil(const Context& ctx) {
@@ -152,11 +116,11 @@ Connection connect(Context& ctx, const Args& args) {
   }
   connection.rpc = unwrap(chain::RpcClient::create(url));
   std::optional<std::uint64_t> expected;
-  if (connection.config && !args.has("--rpc")) expected = connection.config->chain_id;
+  if (connection.config && !args.has("--rpc")) expected = connection.config->deployment.chain_id;
   connection.sender = unwrap(chain::TransactionSender::create(*connection.rpc, {}, expected),
                              "connecting to " + net::redact_url(url));
   // A deployment recorded for another chain does not apply to this node.
-  if (connection.config && connection.config->chain_id != connection.sender->chain_id())
+  if (connection.config && connection.config->deployment.chain_id != connection.sender->chain_id())
     connection.config.reset();
   return connection;
 }

@@ -3,7 +3,6 @@
 // recorded node, a `cairn chain up` anvil, or a private anvil for this command only), the
 // signer (--dev-account N, --keystore FILE, --from ADDRESS), passwords, and the repo's
 // chain configuration (<repo>/chain/config.json).
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,15 +10,9 @@
 #include "chain/anvil.hpp"
 #include "chain/sender.hpp"
 #include "cli/command.hpp"
+#include "market/deployment.hpp"
 
 namespace cairn::cli::chain_support {
-
-struct ChainConfig {
-  std::string rpc;
-  std::uint64_t chain_id = 0;
-  std::map<std::string, chain::Address> contracts;
-  std::uint64_t start_block = 0;  // the deployment's block: where event scans begin
-};
 
 // Makes sure --repo is a cairn repository before anything is written into it: creates it
 // (with the store's version marker, "cairn-repo 1") when missing or empty, and refuses a
@@ -29,9 +22,9 @@ std::filesystem::path chain_dir(const Context& ctx);     // <repo>/chain
 std::filesystem::path keystore_dir(const Context& ctx);  // <repo>/keystore
 // The keystore this repository holds for `address`, if any (unreadable files are skipped).
 std::optional<std::filesystem::path> keystore_of(const Context& ctx, const chain::Address& address);
-std::optional<ChainConfig> load_config(const Context& ctx);
-void save_config(const Context& ctx, const ChainConfig& config);
-chain::Address contract_address(const ChainConfig& config, const std::string& name);
+// The repository's deployment (<repo>/chain/config.json, market's deployment file), if any.
+std::optional<market::DeploymentFile> load_config(const Context& ctx);
+void save_config(const Context& ctx, const market::DeploymentFile& config);
 
 // A running `cairn chain up` anvil: its pid and url, when the pid is still alive.
 struct UpAnvil {
@@ -45,7 +38,7 @@ struct Connection {
   std::unique_ptr<chain::Anvil> private_anvil;  // stopped when the command ends
   std::optional<chain::RpcClient> rpc;
   std::shared_ptr<chain::TransactionSender> sender;
-  std::optional<ChainConfig> config;
+  std::optional<market::DeploymentFile> config;
   bool is_private() const { return private_anvil != nullptr; }
 };
 

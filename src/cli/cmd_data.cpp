@@ -13,10 +13,10 @@
 //   either    cairn data dispute DEAL                    ask the authority to step in
 //   authority cairn data settle DEAL | refund DEAL       force payment or refund
 //
-// On chain a bytes32 is the sha2-256 digest inside a CID (its multihash digest), so the
-// CID is rebuilt from the chain alone: raw for single blocks, raw or dag-pb for files.
+// The exchange itself (the schema, sealing to a deal, key wrapping, CIDs from the chain's
+// digests, the Registry's listing) is market/data_exchange.hpp; these commands parse
+// options, call it, keep the parties' local files and print.
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -26,11 +26,9 @@
 #include "chain/contract.hpp"
 #include "chain/data_transfer.hpp"
 #include "cli/cmd_chain_support.hpp"
-#include "crypto/hash.hpp"
-#include "crypto/random.hpp"
 #include "crypto/sodium.hpp"
-#include "store/exporter.hpp"
-#include "store/importer.hpp"
+#include "market/data_exchange.hpp"
+#include "market/passport.hpp"
 #include "store/repo.hpp"
 
 namespace cairn::cli {
@@ -49,46 +47,8 @@ std::vector<OptionSpec> common_options() {
   return join(connection_options(), signer_options());
 }
 
-ByteArray<32> digest_of(const Cid& cid) {
-  const auto& digest = cid.hash().digest;
-  if (cid.hash().code != store::multihash_code::kSha2_256 || digest.size() != 32) {
-    throw CommandError("CID " + cid.to_string() + " is not sha2-256: it cannot go on chain");
-  }
-  ByteArray<32> out;
-  std::copy(digest.begin(), digest.end(), out.begin());
-  return out;
-}
-
-Cid cid_of_digest(std::uint64_t codec, const ByteArray<32>& digest) {
-  store::Multihash hash;
-  hash.code = store::multihash_code::kSha2_256;
-  hash.digest = Bytes(digest.begin(), digest.end());
-  return Cid::v1(codec, hash);
-}
-
-// The raw-codec CID of a stored block whose CID carries `digest`. (The store keys blocks
-// by multihash, so presence says nothing about the codec; read_file() settles that.)
-Cid find_cid(store::Blockstore& blocks, const ByteArray<32>& digest, std::string_view what) {
-  const Cid cid = cid_of_digest(store::codec::kRaw, digest);
-  if (unwrap(blocks.has(cid))) return cid;
-  throw CommandError(Error{
-      Errc::not_found, fmt::format("{} (digest 0x{}) is not in this repository's store; fetch it "
-                                   "first (`cairn fetch`, or `cairn car import`)",
-                                   what, to_hex(digest))});
-}
-
-Cid put_raw(store::Blockstore& blocks, ByteView bytes, std::string_view name) {
-  const Cid cid = Cid::of(store::codec::kRaw, bytes);
-  unwrap(blocks.put(cid, bytes));
-  unwrap(blocks.pin(cid, name));
-  return cid;
-}
-
-// The data a deal sells is held in memory to be encrypted; 4 GiB is the most it may be.
-constexpr std::uint64_t kDealDataCap = 4ull << 30;
-
 Bytes read_whole_file(const std::filesystem::path& path) {
-  return read_binary_file(path, "the data", kDealDataCap);
+  return read_binary_file(path, "the data", market::kDealDataCap);
 }
 
 // A deal's X25519 secret: created 0600, never readable by others, not even for an instant.
@@ -106,12 +66,6 @@ chain::U256 parse_deal_id(const Args& args) {
   return *id;
 }
 
-// The associated data binds the ciphertext to its deal: a sealed file cannot be passed
-// off as the delivery of another deal.
-std::string deal_binding(const chain::Address& contract, const chain::U256& deal_id) {
-  return "cairn DataTransfer " + contract.to_checksum() + " deal " + deal_id.to_decimal();
-}
-
 // The deal's event of this name (DealInitiated, DataProvided), from the chain's logs.
 chain::DataTransferEvent deal_event(const Connection& connection,
                                     const chain::DataTransfer& contract, const chain::U256& deal_id,
@@ -119,7 +73,7 @@ chain::DataTransferEvent deal_event(const Connection& connection,
   const auto abi = unwrap(chain::embedded_abi("DataTransfer"));
   chain::LogFilter filter;
   filter.addresses = {contract.address()};
-  filter.from_block = connection.config->start_block;
+  filter.from_block = connection.config->deployment.start_block;
   filter.topics = {abi->event(name)->topic0(), deal_id.to_be_bytes()};
   const auto logs = unwrap(connection.rpc->logs(filter), "reading deal events");
   if (logs.empty()) {
@@ -138,9 +92,14 @@ struct Opened {
 Opened open_data_transfer(Context& ctx, const Args& args) {
   Opened opened{connect_deployed(ctx, args), std::nullopt, {}};
   opened.contract.emplace(unwrap(chain::DataTransfer::at(
-      opened.connection.sender, contract_address(*opened.connection.config, "DataTransfer"))));
+      opened.connection.sender, opened.connection.config->deployment.data_transfer)));
   opened.signer = signer(ctx, args, opened.connection);
   return opened;
+}
+
+chain::Contract registry(const Opened& opened) {
+  return unwrap(chain::Contract::at(opened.connection.sender, "Registry",
+                                    opened.connection.config->deployment.registry));
 }
 
 json tx_json(const chain::SentTransaction& tx) {
@@ -159,39 +118,21 @@ int run_offer(Context& ctx, const Args& args) {
   if (price == chain::U256{}) throw UsageError("--price must be above 0 (the buyer escrows it)");
   Opened opened = open_data_transfer(ctx, args);
   auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
-  // The schema: what a buyer learns before paying, and checks the delivery against.
-  const json schema = {{"name", file.filename().string()},
-                       {"size", content.size()},
-                       {"sha256", to_hex(crypto::sha256(content))},
-                       {"description", args.get_or("--description", "")},
-                       {"price", price.to_decimal()},
-                       {"provider", opened.signer.address.to_checksum()}};
-  const std::string schema_text = schema.dump();
-  const Cid schema_cid =
-      put_raw(repo->blocks(), as_bytes(schema_text), "schema of " + file.filename().string());
-  const auto schema_digest = digest_of(schema_cid);
+  const auto schema =
+      market::DataSchema::describe(file.filename().string(), content,
+                                   args.get_or("--description", ""), price, opened.signer.address);
+  const auto stored = unwrap(market::store_schema(repo->blocks(), schema));
+  const Cid& schema_cid = stored.cid;
   // The provider keeps where the file is, to deliver it later.
   const json offer = {{"file", std::filesystem::absolute(file).string()},
                       {"schema", schema_cid.to_string()}};
-  write_private_file(data_dir(ctx) / "offers" / (to_hex(schema_digest) + ".json"),
+  write_private_file(data_dir(ctx) / "offers" / (to_hex(stored.digest) + ".json"),
                      offer.dump() + "\n");
   json result = {{"schema", schema_cid.to_string()},
-                 {"schemaDigest", "0x" + to_hex(schema_digest)},
+                 {"schemaDigest", "0x" + to_hex(stored.digest)},
                  {"provider", opened.signer.address.to_checksum()}};
-  if (opened.connection.config->contracts.contains("Registry")) {
-    const auto registry =
-        unwrap(chain::Contract::at(opened.connection.sender, "Registry",
-                                   contract_address(*opened.connection.config, "Registry")));
-    auto registered = registry.transact(opened.signer, "register",
-                                        {chain::abi::Value(0), chain::abi::Value(schema_digest),
-                                         chain::abi::Value::text(schema_cid.to_string())});
-    if (registered) {
-      const auto event = unwrap(registry.event_in(registered->receipt, "Registered"));
-      result["registryEntry"] = unwrap(event[0].as_uint()).to_decimal();
-    } else if (registered.error().message.find("DigestAlreadyRegistered") == std::string::npos) {
-      throw CommandError(registered.error().context("registering the offer"));
-    }
-  }
+  if (const auto entry = unwrap(market::register_offer(registry(opened), opened.signer, stored)))
+    result["registryEntry"] = entry->to_decimal();
   ctx.print("schema " + schema_cid.to_string());
   ctx.print(fmt::format("offer: cairn data buy --provider {} --schema {} --price {}wei",
                         opened.signer.address.to_checksum(), schema_cid.to_string(),
@@ -210,39 +151,24 @@ int run_buy(Context& ctx, const Args& args) {
   const auto price = usage_unwrap(chain::U256::parse_amount(args.require("--price")), "--price");
   Opened opened = open_data_transfer(ctx, args);
   // Escrow only for a schema the provider offered: the Registry names each offer's owner.
-  if (opened.connection.config->contracts.contains("Registry") && !args.has("--force")) {
-    const auto registry =
-        unwrap(chain::Contract::at(opened.connection.sender, "Registry",
-                                   contract_address(*opened.connection.config, "Registry")));
-    const auto entry =
-        unwrap(registry.call("entryOfDigest", {chain::abi::Value(digest_of(*schema_cid))}),
-               "looking up the offer");
-    const auto entry_id = unwrap(entry.at(0).as_uint());
-    if (entry_id.is_zero()) {
-      throw CommandError(
-          Error{Errc::not_found, "no offer of schema " + schema_cid->to_string() +
-                                     " is registered (`cairn data offer` registers one); --force "
-                                     "escrows anyway"});
-    }
-    const auto fields =
-        unwrap(registry.call("getEntry", {chain::abi::Value(entry_id)}), "reading the offer");
-    const auto owner = unwrap(fields.at(0).as_address());
-    const bool active = unwrap(fields.at(2).as_bool());
-    if (owner != *provider || !active) {
-      throw CommandError(Error{
-          Errc::rejected, fmt::format("schema {} was offered by {}{}, not by {}; --force escrows "
-                                      "anyway",
-                                      schema_cid->to_string(), owner.to_checksum(),
-                                      active ? "" : " (retired)", provider->to_checksum())});
+  if (!args.has("--force")) {
+    if (auto offered = market::check_offer(registry(opened), *schema_cid, *provider); !offered) {
+      auto error = std::move(offered).error();
+      if (error.code == Errc::not_found) error.message += " (`cairn data offer` registers one)";
+      if (error.code == Errc::not_found || error.code == Errc::rejected)
+        error.message += "; --force escrows anyway";
+      throw CommandError(error);
     }
   }
   auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
   // A fresh X25519 key per deal: the provider wraps the data key to its public half.
   const auto key = crypto::x25519_generate();
-  const Cid pub_cid = put_raw(repo->blocks(), key.public_key, "consumer key");
+  const Cid pub_cid =
+      unwrap(market::put_pinned_raw_block(repo->blocks(), key.public_key, "consumer key"));
   const auto initiated =
-      unwrap(opened.contract->init_transaction(opened.signer, *provider, digest_of(*schema_cid),
-                                               digest_of(pub_cid), price),
+      unwrap(opened.contract->init_transaction(
+                 opened.signer, *provider, unwrap(market::cid_commitment(*schema_cid), "--schema"),
+                 unwrap(market::cid_commitment(pub_cid)), price),
              "initTransaction");
   const json deal = {{"dealId", initiated.deal_id.to_decimal()},
                      {"contract", opened.contract->address().to_checksum()},
@@ -284,26 +210,18 @@ int run_provide(Context& ctx, const Args& args) {
     file = unwrap(unwrap(JsonObject::of(offer, offer_path.string())).string("file"));
   }
   auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
-  const Cid pub_cid = find_cid(repo->blocks(), init.consumer_pub_key, "the consumer's key");
-  const Bytes consumer_key = unwrap(repo->blocks().get(pub_cid));
   const Bytes content = read_whole_file(file);
-  const auto data_key = crypto::random_array<32>();
-  const std::string binding = deal_binding(opened.contract->address(), deal_id);
-  const Bytes sealed = crypto::aead_seal(data_key, content, as_bytes(binding));
-  const auto imported =
-      unwrap(store::import_bytes(sealed, repo->blocks()), "storing the encrypted data");
-  unwrap(repo->blocks().pin(imported.cid, "deal " + deal_id.to_decimal() + " data"));
-  const Bytes wrapped = unwrap(crypto::wrap_key(consumer_key, data_key), "wrapping the data key");
-  const Cid wrapped_cid = put_raw(repo->blocks(), wrapped, "deal " + deal_id.to_decimal() + " key");
+  const auto delivery = unwrap(market::seal_delivery(repo->blocks(), content, init.consumer_pub_key,
+                                                     opened.contract->address(), deal_id));
   const auto tx =
-      unwrap(opened.contract->provide_data(opened.signer, deal_id, digest_of(wrapped_cid),
-                                           digest_of(imported.cid)),
+      unwrap(opened.contract->provide_data(opened.signer, deal_id, delivery.encrypted_key_digest,
+                                           delivery.data_digest),
              "provideData");
-  ctx.print("encrypted data " + imported.cid.to_string());
-  ctx.print("wrapped key    " + wrapped_cid.to_string());
+  ctx.print("encrypted data " + delivery.data.to_string());
+  ctx.print("wrapped key    " + delivery.encrypted_key.to_string());
   ctx.result = {{"dealId", deal_id.to_decimal()},
-                {"data", imported.cid.to_string()},
-                {"encryptedKey", wrapped_cid.to_string()}};
+                {"data", delivery.data.to_string()},
+                {"encryptedKey", delivery.encrypted_key.to_string()}};
   ctx.result.update(tx_json(tx));
   return kExitOk;
 }
@@ -336,42 +254,13 @@ int run_accept(Context& ctx, const Args& args) {
   const auto provided = std::get<chain::DataProvided>(
       deal_event(opened.connection, *opened.contract, deal_id, "DataProvided"));
   auto repo = unwrap(store::Repo::open(ctx.repo, store::RepoAccess::write));
-  const Cid key_cid = find_cid(repo->blocks(), provided.encrypted_key, "the wrapped key");
-  const Cid data_cid = find_cid(repo->blocks(), provided.data, "the encrypted data");
-  const Cid schema_cid = find_cid(repo->blocks(), init.schema, "the schema");
-  const Bytes wrapped = unwrap(repo->blocks().get(key_cid));
-  const Bytes data_key_bytes =
-      unwrap(crypto::unwrap_key(x25519, wrapped), "unwrapping the data key");
-  if (data_key_bytes.size() != 32)
-    throw CommandError("the wrapped data key is not 32 bytes: dispute the deal");
-  ByteArray<32> data_key;
-  std::copy(data_key_bytes.begin(), data_key_bytes.end(), data_key.begin());
-  // A file of more than one chunk is a dag-pb UnixFS root; a one-chunk file is its raw leaf.
-  Bytes sealed;
-  const auto collect = [&](ByteView chunk) -> Status {
-    append(sealed, chunk);
-    return {};
-  };
-  if (!store::export_file(cid_of_digest(store::codec::kDagPb, provided.data), repo->blocks(),
-                          collect)) {
-    sealed.clear();
-    unwrap(store::export_file(data_cid, repo->blocks(), collect), "reading the encrypted data");
-  }
-  auto plain = crypto::aead_open(data_key, sealed,
-                                 as_bytes(deal_binding(opened.contract->address(), deal_id)));
+  auto plain =
+      market::open_delivery(repo->blocks(), x25519, init, provided, opened.contract->address());
   if (!plain) {
-    throw CommandError(Error{Errc::integrity,
-                             "the delivered data does not decrypt for this deal; run `cairn data "
-                             "dispute " +
-                                 deal_id.to_decimal() + "`"});
-  }
-  const auto schema = json::parse(as_chars(unwrap(repo->blocks().get(schema_cid))), nullptr, false);
-  if (!schema.is_object() || schema.value("sha256", "") != to_hex(crypto::sha256(*plain)) ||
-      schema.value("size", std::uint64_t{0}) != plain->size()) {
-    throw CommandError(Error{Errc::integrity,
-                             "the delivered data does not match the schema the deal was made for; "
-                             "run `cairn data dispute " +
-                                 deal_id.to_decimal() + "`"});
+    auto error = std::move(plain).error();
+    if (error.code == Errc::integrity)
+      error.message += "; run `cairn data dispute " + deal_id.to_decimal() + "`";
+    throw CommandError(error);
   }
   write_file(out, ByteView(*plain));
   const auto tx = unwrap(opened.contract->verified_data(opened.signer, deal_id), "verifiedData");
@@ -423,8 +312,8 @@ int run_status(Context& ctx, const Args& args) {
   args.expect_positional(1, 1);
   const auto deal_id = parse_deal_id(args);
   Connection connection = connect_deployed(ctx, args);
-  const auto contract = unwrap(chain::DataTransfer::at(
-      connection.sender, contract_address(*connection.config, "DataTransfer")));
+  const auto contract = unwrap(
+      chain::DataTransfer::at(connection.sender, connection.config->deployment.data_transfer));
   const auto deal = unwrap(contract.deal(deal_id));
   if (!deal.exists()) {
     ctx.print("deal " + deal_id.to_decimal() + ": closed or unknown");

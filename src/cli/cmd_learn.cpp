@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <iostream>
-#include <numeric>
 
 #include "base/encoding.hpp"
 #include "base/json.hpp"
@@ -240,19 +239,9 @@ int run_verify_contributions(Context& ctx, const Args& args) {
 
 // ---- learn partition ----
 
-// Seed purposes; the CSV split uses simulate's (4) so that `partition` and `simulate` hold
-// out the same test rows.
-constexpr std::uint64_t kCsvSplitPurpose = 4;
+// The seed purpose of sampling a provider's rows. (The CSV's train/test split is
+// split_rows', the one `learn simulate` makes.)
 constexpr std::uint64_t kRowSamplePurpose = 0x524f5753;  // "ROWS"
-
-// read_csv's trimming of a cell (spaces, tabs, CR).
-std::string_view trim_ascii(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 nlohmann::json label_counts_json(const std::vector<std::int64_t>& labels,
                                  std::int64_t num_classes) {
@@ -351,45 +340,14 @@ int run_partition(Context& ctx, const Args& args) {
       ctx.progress(example);
     auto rows = unwrap(parse_csv_rows(as_chars(csv_bytes), schema.delimiter), dataset);
     std::vector<std::string> header;
-    if (schema.has_header && !rows.empty()) {
-      header = rows.front();
-      rows.erase(rows.begin());
-    }
-    // The rows read_csv kept, in order: the same filter (column count, known label).
-    std::size_t label_column = 0;
-    for (std::size_t c = 0; c < schema.columns.size(); ++c) {
-      if (schema.columns[c].type == ColumnType::label) label_column = c;
-    }
+    if (schema.has_header && !rows.empty()) header = rows.front();
+    // The rows read_csv kept, verbatim, in order.
     std::vector<std::vector<std::string>> kept;
-    for (auto& row : rows) {
-      if (row.size() != schema.columns.size()) continue;
-      const auto& classes = csv.data.class_names;
-      const auto label = std::string(trim_ascii(row[label_column]));
-      if (label.empty() || std::find(classes.begin(), classes.end(), label) == classes.end())
-        continue;
-      kept.push_back(std::move(row));
-    }
-    if (kept.size() != csv.data.rows()) {
-      throw CommandError(fmt::format("{}: {} rows kept here but {} by the reader", dataset,
-                                     kept.size(), csv.data.rows()));
-    }
-    if (kept.size() < 2 * clients) {
-      throw CommandError(fmt::format("{} has {} usable rows, too few for {} clients", dataset,
-                                     kept.size(), clients));
-    }
-    std::vector<std::size_t> order(kept.size());
-    std::iota(order.begin(), order.end(), 0);
-    Rng rng(derive_seed(seed, kCsvSplitPurpose));
-    rng.shuffle(std::span(order));
-    const auto held_out = std::min(
-        kept.size() - clients,
-        test_rows > 0 ? test_rows
-                      : std::max<std::size_t>(
-                            1, static_cast<std::size_t>(0.2 * static_cast<double>(kept.size()))));
-    const std::vector<std::size_t> test_order(
-        order.begin(), order.begin() + static_cast<std::ptrdiff_t>(held_out));
-    const std::vector<std::size_t> train_order(
-        order.begin() + static_cast<std::ptrdiff_t>(held_out), order.end());
+    for (const auto source : csv.source_rows)
+      kept.push_back(std::move(rows.at(source)));
+    const auto split = unwrap(split_rows(kept.size(), clients, seed, test_rows), dataset);
+    const std::vector<std::size_t>& test_order = split.test;
+    const std::vector<std::size_t>& train_order = split.train;
     const auto train = csv.data.subset(train_order);
     const auto parts = unwrap(partition_rows(train.labels, train.num_classes, clients, spec, seed),
                               "partitioning");

@@ -7,8 +7,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <numeric>
+#include <span>
 
 #include "base/file.hpp"
+#include "learn/rng.hpp"
 #include "learn/text.hpp"
 
 namespace cairn::learn {
@@ -475,8 +478,29 @@ Result<CsvDataset> read_csv(std::string_view text, const CsvSchema& schema) {
     }
     out.data.features.insert(out.data.features.end(), features.begin(), features.end());
     out.data.labels.push_back(label_it - classes.begin());
+    out.source_rows.push_back(r);
   }
   return out;
+}
+
+Result<RowSplit> split_rows(std::size_t rows, std::size_t clients, std::uint64_t seed,
+                            std::size_t test_rows) {
+  if (clients == 0 || rows / 2 < clients) {
+    return fail(Errc::invalid_argument,
+                fmt::format("{} usable rows, too few for {} clients", rows, clients));
+  }
+  std::vector<std::size_t> order(rows);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  Rng rng(derive_seed(seed, kSplitPurpose));
+  rng.shuffle(std::span(order));
+  const std::size_t wanted =
+      test_rows > 0
+          ? test_rows
+          : std::max<std::size_t>(
+                1, static_cast<std::size_t>(kDefaultTestFraction * static_cast<double>(rows)));
+  const auto held_out = static_cast<std::ptrdiff_t>(std::min(rows - clients, wanted));
+  return RowSplit{std::vector<std::size_t>(order.begin() + held_out, order.end()),
+                  std::vector<std::size_t>(order.begin(), order.begin() + held_out)};
 }
 
 }  // namespace cairn::learn

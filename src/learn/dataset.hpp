@@ -97,9 +97,28 @@ struct CsvDataset {
   Dataset data;
   CsvIssues issues;
   std::size_t rows_read = 0;
+  // For each row of `data`, the index of the record it came from in parse_csv_rows' result
+  // (the header, when there is one, is record 0): lets a caller copy kept rows verbatim.
+  std::vector<std::size_t> source_rows;
 };
 // Numbers become one feature each; categories one-hot encode. Rows whose label is missing
 // or unknown, or whose column count is wrong, are rejected and counted.
 [[nodiscard]] Result<CsvDataset> read_csv(std::string_view text, const CsvSchema& schema);
+
+// ---- the seeded train/test split ----
+// A dataset without its own test set (a CSV) is split by seed, the same way by everyone
+// who splits it: `cairn learn partition` holds out exactly the rows `cairn learn simulate`
+// tests on for the same seed. The row indices [0, rows) are shuffled (Rng, seed stream
+// derive_seed(seed, kSplitPurpose)) and the first `test_rows` of the shuffle are held out;
+// test_rows 0 means a fifth of the rows (at least one). At least `clients` rows are left for
+// training, so fewer than 2 * clients rows is an Errc::invalid_argument.
+inline constexpr std::uint64_t kSplitPurpose = 4;  // simulate's seed purposes are 1 to 5
+inline constexpr double kDefaultTestFraction = 0.2;
+struct RowSplit {
+  std::vector<std::size_t> train;  // in shuffled order
+  std::vector<std::size_t> test;   // in shuffled order
+};
+[[nodiscard]] Result<RowSplit> split_rows(std::size_t rows, std::size_t clients, std::uint64_t seed,
+                                          std::size_t test_rows = 0);
 
 }  // namespace cairn::learn

@@ -22,6 +22,7 @@
 #include "base/error.hpp"
 #include "chain/address.hpp"
 #include "chain/sender.hpp"
+#include "market/deployment.hpp"
 #include "store/repo.hpp"
 
 namespace cairn::market {
@@ -46,16 +47,6 @@ class Metrics {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, double> values_;
-};
-
-// The deployment a node works against (the contracts `cairn chain deploy` recorded).
-struct Deployment {
-  std::uint64_t chain_id = 0;
-  chain::Address registry;
-  chain::Address training_task;
-  chain::Address anchor;
-  chain::Address data_transfer;
-  std::uint64_t start_block = 0;  // event scans begin here
 };
 
 // What a role may touch: its node's store (served by its node's gateway), its node's chain

@@ -16,6 +16,7 @@
 #include "learn/rng.hpp"
 #include "learn/torch/model.hpp"
 #include "learn/torch/train.hpp"
+#include "market/data_exchange.hpp"
 #include "market/directory.hpp"
 #include "market/passport.hpp"
 #include "store/repo.hpp"
@@ -338,17 +339,11 @@ Result<ByteArray<32>> load_or_create_key(const NodeContext& context, const std::
 
 Result<store::Cid> put_raw_block(NodeContext& context, ByteView bytes, std::string_view label) {
   if (context.repo == nullptr) return fail(Errc::invalid_argument, "the node has no store");
-  const store::Cid cid = store::Cid::of(store::codec::kRaw, bytes);
-  CAIRN_TRY(context.repo->blocks().put(cid, bytes));
-  CAIRN_TRY(context.repo->blocks().pin(cid, label));
-  return cid;
+  return put_pinned_raw_block(context.repo->blocks(), bytes, label);
 }
 
 store::Cid raw_cid_of_digest(const ByteArray<32>& digest) {
-  store::Multihash hash;
-  hash.code = store::multihash_code::kSha2_256;
-  hash.digest = Bytes(digest.begin(), digest.end());
-  return store::Cid::v1(store::codec::kRaw, hash);
+  return cid_of_digest(store::codec::kRaw, digest);
 }
 
 Result<ByteArray<32>> multihash_digest(const store::Cid& cid) {

@@ -15,76 +15,24 @@ using nlohmann::json;
 
 namespace {
 
-// Reads one JSON object, remembering which keys were used so that the rest can be
-// refused as unknown. Every message names the key's full path.
-class ObjectReader {
- public:
-  ObjectReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {}
-
-  std::string where(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
-  bool has(std::string_view key) const { return object_.contains(std::string(key)); }
-  const json* find(std::string_view key) {
-    used_.insert(std::string(key));
-    auto it = object_.find(std::string(key));
-    return it == object_.end() ? nullptr : &*it;
-  }
-
-  Result<std::optional<std::string>> optional_string(std::string_view key) {
-    const json* value = find(key);
-    if (value == nullptr) return std::optional<std::string>{};
-    if (!value->is_string()) return fail(Errc::parse, where(key) + ": must be a string");
-    auto text = value->get<std::string>();
-    if (text.empty()) return fail(Errc::parse, where(key) + ": must not be empty");
-    return std::optional<std::string>{std::move(text)};
-  }
-  Result<std::string> string(std::string_view key) {
-    CAIRN_TRY_ASSIGN(auto text, optional_string(key));
-    if (!text) return fail(Errc::parse, where(key) + ": missing");
-    return *text;
-  }
-  Result<std::optional<std::int64_t>> optional_integer(std::string_view key, std::int64_t min,
-                                                       std::int64_t max) {
-    const json* value = find(key);
-    if (value == nullptr) return std::optional<std::int64_t>{};
-    if (!value->is_number_integer()) return fail(Errc::parse, where(key) + ": must be an integer");
-    // nlohmann keeps numbers above INT64_MAX unsigned; they are out of every range here.
-    if (value->is_number_unsigned() &&
-        value->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
-      return fail(Errc::parse, fmt::format("{}: must be between {} and {}", where(key), min, max));
-    }
-    const auto number = value->get<std::int64_t>();
-    if (number < min || number > max) {
-      return fail(Errc::parse, fmt::format("{}: must be between {} and {}", where(key), min, max));
-    }
-    return std::optional<std::int64_t>{number};
-  }
-  Result<std::optional<bool>> optional_bool(std::string_view key) {
-    const json* value = find(key);
-    if (value == nullptr) return std::optional<bool>{};
-    if (!value->is_boolean()) return fail(Errc::parse, where(key) + ": must be true or false");
-    return std::optional<bool>{value->get<bool>()};
-  }
-  Result<ObjectReader> object(std::string_view key) {
-    const json* value = find(key);
-    if (value == nullptr) return fail(Errc::parse, where(key) + ": missing");
-    if (!value->is_object()) return fail(Errc::parse, where(key) + ": must be an object");
-    return ObjectReader(*value, where(key));
-  }
-  // Refuses keys nobody asked for: a misspelt key is an error, not a silent default.
-  Status no_other_keys() const {
-    for (const auto& [key, value] : object_.items()) {
-      if (!used_.contains(key)) return fail(Errc::parse, where(key) + ": unknown key");
-    }
-    return {};
-  }
-
- private:
-  const json& object_;
-  std::string path_;
-  std::set<std::string> used_;
-};
+// A required string that must not be empty, and its optional form.
+Result<std::string> required_text(JsonObject& object, std::string_view key) {
+  CAIRN_TRY_ASSIGN(JsonNode node, object.required(key));
+  return node.non_empty_string();
+}
+Result<std::optional<std::string>> optional_text(JsonObject& object, std::string_view key) {
+  auto node = object.optional(key);
+  if (!node) return std::optional<std::string>{};
+  CAIRN_TRY_ASSIGN(std::string value, node->non_empty_string());
+  return std::optional<std::string>{std::move(value)};
+}
+Result<std::optional<std::int64_t>> optional_integer(JsonObject& object, std::string_view key,
+                                                     std::int64_t min, std::int64_t max) {
+  auto node = object.optional(key);
+  if (!node) return std::optional<std::int64_t>{};
+  CAIRN_TRY_ASSIGN(std::int64_t value, node->i64(min, max));
+  return std::optional<std::int64_t>{value};
+}
 
 std::filesystem::path resolve(const std::filesystem::path& base, const std::string& text) {
   const std::filesystem::path path(text);
@@ -189,68 +137,68 @@ Result<NodeConfig> parse_node_config(ByteView text, const std::filesystem::path&
     NodeConfig config;
     config.config_file = std::filesystem::absolute(config_file).lexically_normal();
     const auto base = config.config_file.parent_path();
-    ObjectReader top(doc, "");
+    CAIRN_TRY_ASSIGN(JsonObject top, JsonObject::of(doc));
 
-    CAIRN_TRY_ASSIGN(config.name, top.string("name"));
+    CAIRN_TRY_ASSIGN(config.name, required_text(top, "name"));
     if (config.name.size() > 64 || !std::all_of(config.name.begin(), config.name.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
         })) {
       return fail(Errc::parse, "name: 1..64 letters, digits, '-', '_' or '.'");
     }
-    CAIRN_TRY_ASSIGN(std::string repo, top.string("repo"));
+    CAIRN_TRY_ASSIGN(std::string repo, required_text(top, "repo"));
     config.repo = resolve(base, repo);
 
     {
-      CAIRN_TRY_ASSIGN(ObjectReader chain, top.object("chain"));
-      CAIRN_TRY_ASSIGN(config.rpc, chain.string("rpc"));
+      CAIRN_TRY_ASSIGN(JsonObject chain, top.object("chain"));
+      CAIRN_TRY_ASSIGN(config.rpc, required_text(chain, "rpc"));
       if (!config.rpc.starts_with("http://") && !config.rpc.starts_with("https://")) {
         return fail(Errc::parse, "chain.rpc: must be an http:// or https:// URL");
       }
-      CAIRN_TRY_ASSIGN(std::string deployment, chain.string("deployment"));
+      CAIRN_TRY_ASSIGN(std::string deployment, required_text(chain, "deployment"));
       config.deployment_file = resolve(base, deployment);
-      CAIRN_TRY(chain.no_other_keys());
+      CAIRN_TRY(chain.close());
     }
     {
-      CAIRN_TRY_ASSIGN(ObjectReader account, top.object("account"));
+      CAIRN_TRY_ASSIGN(JsonObject account, top.object("account"));
       const bool dev = account.has("dev_account");
       const bool keystore = account.has("keystore");
       if (dev == keystore) {
         return fail(Errc::parse, "account: give either dev_account or keystore with password_file");
       }
       if (dev) {
-        CAIRN_TRY_ASSIGN(auto index, account.optional_integer("dev_account", 0, 9));
+        CAIRN_TRY_ASSIGN(auto index, optional_integer(account, "dev_account", 0, 9));
         config.account.dev_account = static_cast<std::size_t>(*index);
       } else {
-        CAIRN_TRY_ASSIGN(std::string file, account.string("keystore"));
+        CAIRN_TRY_ASSIGN(std::string file, required_text(account, "keystore"));
         config.account.keystore = resolve(base, file);
-        CAIRN_TRY_ASSIGN(std::string password, account.string("password_file"));
+        CAIRN_TRY_ASSIGN(std::string password, required_text(account, "password_file"));
         config.account.password_file = resolve(base, password);
       }
-      CAIRN_TRY(account.no_other_keys());
+      CAIRN_TRY(account.close());
     }
     {
-      CAIRN_TRY_ASSIGN(ObjectReader gateway, top.object("gateway"));
-      CAIRN_TRY_ASSIGN(std::string listen, gateway.string("listen"));
+      CAIRN_TRY_ASSIGN(JsonObject gateway, top.object("gateway"));
+      CAIRN_TRY_ASSIGN(std::string listen, required_text(gateway, "listen"));
       auto address = parse_listen_address(listen);
       if (!address) return std::unexpected(std::move(address).error().context("gateway.listen"));
       config.gateway = *address;
-      CAIRN_TRY(gateway.no_other_keys());
+      CAIRN_TRY(gateway.close());
     }
     {
-      CAIRN_TRY_ASSIGN(ObjectReader api, top.object("api"));
-      CAIRN_TRY_ASSIGN(std::string listen, api.string("listen"));
+      CAIRN_TRY_ASSIGN(JsonObject api, top.object("api"));
+      CAIRN_TRY_ASSIGN(std::string listen, required_text(api, "listen"));
       auto address = parse_listen_address(listen);
       if (!address) return std::unexpected(std::move(address).error().context("api.listen"));
       config.api = *address;
-      CAIRN_TRY_ASSIGN(std::string token_file, api.string("token_file"));
+      CAIRN_TRY_ASSIGN(std::string token_file, required_text(api, "token_file"));
       config.token_file = resolve(base, token_file);
-      CAIRN_TRY(api.no_other_keys());
+      CAIRN_TRY(api.close());
     }
     if (top.has("seal")) {
-      CAIRN_TRY_ASSIGN(ObjectReader seal, top.object("seal"));
+      CAIRN_TRY_ASSIGN(JsonObject seal, top.object("seal"));
       SealConfig sealing;
-      CAIRN_TRY_ASSIGN(sealing.url, seal.optional_string("url"));
-      CAIRN_TRY_ASSIGN(auto serve, seal.optional_string("serve"));
+      CAIRN_TRY_ASSIGN(sealing.url, optional_text(seal, "url"));
+      CAIRN_TRY_ASSIGN(auto serve, optional_text(seal, "serve"));
       if (sealing.url.has_value() == serve.has_value()) {
         return fail(Errc::parse, "seal: give either url (a signing service) or serve (run one)");
       }
@@ -263,29 +211,28 @@ Result<NodeConfig> parse_node_config(ByteView text, const std::filesystem::path&
         if (!address) return std::unexpected(std::move(address).error().context("seal.serve"));
         sealing.serve = *address;
       }
-      CAIRN_TRY_ASSIGN(auto anchor, seal.optional_bool("anchor"));
+      CAIRN_TRY_ASSIGN(auto anchor, seal.optional_boolean("anchor"));
       if (anchor && !serve) return fail(Errc::parse, "seal.anchor: only with seal.serve");
       sealing.anchor = anchor.value_or(false);
-      CAIRN_TRY_ASSIGN(auto round_ms, seal.optional_integer("round_ms", 10, 60000));
+      CAIRN_TRY_ASSIGN(auto round_ms, optional_integer(seal, "round_ms", 10, 60000));
       if (round_ms && !serve) return fail(Errc::parse, "seal.round_ms: only with seal.serve");
       if (round_ms) sealing.round = std::chrono::milliseconds(*round_ms);
-      CAIRN_TRY(seal.no_other_keys());
+      CAIRN_TRY(seal.close());
       config.seal = sealing;
     }
-    CAIRN_TRY_ASSIGN(auto poll_ms, top.optional_integer("poll_ms", 10, 600000));
+    CAIRN_TRY_ASSIGN(auto poll_ms, optional_integer(top, "poll_ms", 10, 600000));
     if (poll_ms) config.poll = std::chrono::milliseconds(*poll_ms);
     {
-      CAIRN_TRY_ASSIGN(ObjectReader roles, top.object("roles"));
-      const json& roles_object = doc["roles"];
+      CAIRN_TRY_ASSIGN(JsonObject roles, top.object("roles"));
       for (const auto& kind : role_kinds()) {
-        const json* value = roles.find(kind);
-        if (value == nullptr) continue;
-        CAIRN_TRY_ASSIGN(config.roles[kind], role_object(kind, *value, "roles." + kind, base));
+        auto value = roles.optional(kind);
+        if (!value) continue;
+        CAIRN_TRY_ASSIGN(config.roles[kind], role_object(kind, value->raw(), value->path(), base));
       }
-      CAIRN_TRY(roles.no_other_keys());
-      if (roles_object.empty()) return fail(Errc::parse, "roles: the node has no role");
+      CAIRN_TRY(roles.close());
+      if (config.roles.empty()) return fail(Errc::parse, "roles: the node has no role");
     }
-    CAIRN_TRY(top.no_other_keys());
+    CAIRN_TRY(top.close());
     return config;
   }());
 }
@@ -293,56 +240,6 @@ Result<NodeConfig> parse_node_config(ByteView text, const std::filesystem::path&
 Result<NodeConfig> load_node_config(const std::filesystem::path& config_file) {
   CAIRN_TRY_ASSIGN(std::string text, read_text(config_file));
   return parse_node_config(as_bytes(text), config_file);
-}
-
-Result<DeploymentFile> parse_deployment(ByteView text, std::string_view where) {
-  auto parsed = [&]() -> Result<DeploymentFile> {
-    CAIRN_TRY_ASSIGN(json doc, parse_json_object(text, "the deployment"));
-    DeploymentFile file;
-    if (!doc.contains("rpc") || !doc["rpc"].is_string()) {
-      return fail(Errc::parse, "rpc: missing or not a string");
-    }
-    file.rpc = doc["rpc"].get<std::string>();
-    if (!doc.contains("chainId") || !doc["chainId"].is_number_unsigned()) {
-      return fail(Errc::parse, "chainId: missing or not an unsigned integer");
-    }
-    file.deployment.chain_id = doc["chainId"].get<std::uint64_t>();
-    if (doc.contains("startBlock")) {
-      if (!doc["startBlock"].is_number_unsigned()) {
-        return fail(Errc::parse, "startBlock: not an unsigned integer");
-      }
-      file.deployment.start_block = doc["startBlock"].get<std::uint64_t>();
-    }
-    if (!doc.contains("contracts") || !doc["contracts"].is_object()) {
-      return fail(Errc::parse, "contracts: missing or not an object");
-    }
-    const json& contracts = doc["contracts"];
-    const std::pair<const char*, chain::Address*> wanted[] = {
-        {"Registry", &file.deployment.registry},
-        {"TrainingTask", &file.deployment.training_task},
-        {"Anchor", &file.deployment.anchor},
-        {"DataTransfer", &file.deployment.data_transfer}};
-    for (const auto& [name, target] : wanted) {
-      if (!contracts.contains(name) || !contracts[name].is_string()) {
-        return fail(Errc::parse,
-                    fmt::format("contracts.{}: missing (deploy with `cairn chain deploy`)", name));
-      }
-      auto address = chain::Address::parse(contracts[name].get<std::string>());
-      if (!address) {
-        return std::unexpected(
-            std::move(address).error().context(fmt::format("contracts.{}", name)));
-      }
-      *target = *address;
-    }
-    return file;
-  }();
-  if (!parsed) return std::unexpected(std::move(parsed).error().context(where));
-  return parsed;
-}
-
-Result<DeploymentFile> load_deployment(const std::filesystem::path& file) {
-  CAIRN_TRY_ASSIGN(std::string text, read_text(file));
-  return parse_deployment(as_bytes(text), file.string());
 }
 
 namespace {

@@ -17,6 +17,7 @@
 
 #include "base/bytes.hpp"
 #include "base/error.hpp"
+#include "market/deployment.hpp"
 #include "market/role.hpp"
 
 namespace cairn::node {
@@ -66,15 +67,8 @@ struct NodeConfig {
                                                    const std::filesystem::path& config_file);
 [[nodiscard]] Result<NodeConfig> load_node_config(const std::filesystem::path& config_file);
 
-// The deployment file `cairn chain deploy --out` writes:
-//   {"rpc": URL, "chainId": N, "startBlock": N,
-//    "contracts": {"Registry": ADDR, "TrainingTask": ADDR, "Anchor": ADDR, "DataTransfer": ADDR}}
-struct DeploymentFile {
-  std::string rpc;
-  market::Deployment deployment;
-};
-[[nodiscard]] Result<DeploymentFile> parse_deployment(ByteView text, std::string_view where);
-[[nodiscard]] Result<DeploymentFile> load_deployment(const std::filesystem::path& file);
+// The deployment file a config names (chain.deployment) is market's (market/deployment.hpp):
+// market::load_deployment reads it.
 
 // A skeleton configuration for `cairn node init`: the given roles with the keys their
 // role expects, paths relative to the config file.

@@ -171,7 +171,8 @@ struct Node::Impl {
 };
 
 Status Node::Impl::open_chain() {
-  CAIRN_TRY_ASSIGN(DeploymentFile deployment, load_deployment(config.deployment_file));
+  CAIRN_TRY_ASSIGN(market::DeploymentFile deployment,
+                   market::load_deployment(config.deployment_file));
   if (config.account.dev_account) {
     CAIRN_TRY(with_context(chain::check_dev_account_allowed(deployment.deployment.chain_id),
                            "account.dev_account"));
@@ -209,11 +210,7 @@ Status Node::Impl::open_chain() {
   if (!resumed.empty()) {
     log(fmt::format("resumed {} journaled transaction(s) from before the restart", resumed.size()));
   }
-  for (const auto& [name, address] :
-       {std::pair{"Registry", deployment.deployment.registry},
-        std::pair{"TrainingTask", deployment.deployment.training_task},
-        std::pair{"Anchor", deployment.deployment.anchor},
-        std::pair{"DataTransfer", deployment.deployment.data_transfer}}) {
+  for (const auto& [name, address] : deployment.deployment.contracts()) {
     CAIRN_TRY_ASSIGN(Bytes code, client.code(address));
     if (code.empty()) {
       return fail(Errc::not_found,

@@ -2,12 +2,14 @@
 // counts and hashes matching the files, determinism by seed, CSV shards, bad arguments.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "base/encoding.hpp"
 #include "crypto/hash.hpp"
 #include "learn/dataset.hpp"
+#include "learn/torch/simulate.hpp"
 #include "testing/testing.hpp"
 
 namespace cairn {
@@ -159,6 +161,55 @@ TEST(LearnPartitionCli, CsvShardsKeepTheHeaderAndReadWithTheSchema) {
   check(json["test"]);
   EXPECT_EQ(total, 40u);
   EXPECT_TRUE(std::filesystem::exists(dir / "out" / "schema.txt"));
+}
+
+// `learn partition` and `learn simulate` hold out exactly the same test rows of a CSV for
+// the same seed (both split with learn::split_rows), and another seed holds out others.
+TEST(LearnPartitionCli, CsvTestRowsAreTheOnesSimulateTestsOn) {
+  testing::TempDir dir;
+  const std::string schema = "x:number\ny:label:a|b\n";
+  std::string csv = "x,y\n";
+  for (int i = 0; i < 60; ++i) {
+    csv += std::to_string(i) + "," + (i % 2 ? "a" : "b") + "\n";
+    if (i % 10 == 3) csv += "bad,zzz\n";  // rejected rows shift nothing
+  }
+  testing::write_file(dir / "schema.txt", as_bytes(std::string_view(schema)));
+  testing::write_file(dir / "data.csv", as_bytes(std::string_view(csv)));
+  const auto parsed_schema = learn::parse_csv_schema(schema);
+  ASSERT_TRUE(parsed_schema);
+  auto xs = [](const learn::Dataset& data) {
+    std::vector<float> out;
+    for (std::size_t r = 0; r < data.rows(); ++r)
+      out.push_back(data.features[r * data.feature_size()]);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  std::vector<std::vector<float>> held_out;
+  for (const int seed : {5, 6}) {
+    SCOPED_TRACE(seed);
+    const auto out = dir / ("out-" + std::to_string(seed));
+    const auto run =
+        testing::run_command(cairn_learn() + " --dataset " + (dir / "data.csv").string() +
+                             " --schema " + (dir / "schema.txt").string() + " --clients 3 --seed " +
+                             std::to_string(seed) + " --json --out " + out.string());
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const auto shard =
+        learn::read_csv(as_chars(testing::read_file(out / "test" / "data.csv")), *parsed_schema);
+    ASSERT_TRUE(shard) << shard.error().message;
+    EXPECT_EQ(shard->data.rows(), 12u);  // a fifth of 60
+
+    learn::SimulationConfig config;
+    config.dataset = (dir / "data.csv").string();
+    config.csv_schema = dir / "schema.txt";
+    config.clients = 3;
+    config.seed = static_cast<std::uint64_t>(seed);
+    const auto data = learn::simulation_data(config);
+    ASSERT_TRUE(data) << data.error().to_string();
+    EXPECT_EQ(xs(data->test), xs(shard->data));
+    EXPECT_EQ(data->train.rows(), 48u);
+    held_out.push_back(xs(shard->data));
+  }
+  EXPECT_NE(held_out[0], held_out[1]);
 }
 
 TEST(LearnPartitionCli, BadArguments) {

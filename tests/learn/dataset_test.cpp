@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <numeric>
+#include <span>
+
 #include "learn/quality.hpp"
+#include "learn/rng.hpp"
 #include "testing/testing.hpp"
 
 namespace cairn::learn {
@@ -119,6 +124,8 @@ TEST(Csv, ReadsRowsAgainstSchema) {
   EXPECT_EQ(csv->data.rows(), 5u);
   EXPECT_EQ(csv->data.feature_shape, (std::vector<std::int64_t>{5}));
   EXPECT_EQ(csv->data.labels, (std::vector<std::int64_t>{0, 1, 2, 0, 0}));
+  // The records the kept rows came from (the header is record 0).
+  EXPECT_EQ(csv->source_rows, (std::vector<std::size_t>{1, 2, 3, 4, 7}));
   EXPECT_FLOAT_EQ(csv->data.features[5 + 0], 6.0f);
   EXPECT_FLOAT_EQ(csv->data.features[5 + 4], 1.0f);  // blue one-hot
   EXPECT_EQ(csv->issues.missing_values, 1u);
@@ -129,6 +136,54 @@ TEST(Csv, ReadsRowsAgainstSchema) {
   EXPECT_EQ(report.rejected_rows, 2u);
   EXPECT_NEAR(report.schema_conformance, 5.0 / 7.0, 1e-12);
   EXPECT_EQ(report.label_counts, (std::vector<std::size_t>{3, 1, 1}));
+}
+
+TEST(SplitRows, HoldsOutAFifthBySeedAndKeepsEveryRowOnce) {
+  const auto split = split_rows(103, 5, 42);
+  ASSERT_TRUE(split) << split.error().to_string();
+  EXPECT_EQ(split->test.size(), 20u);  // floor(0.2 * 103)
+  EXPECT_EQ(split->train.size(), 83u);
+  std::vector<std::size_t> all = split->train;
+  all.insert(all.end(), split->test.begin(), split->test.end());
+  std::sort(all.begin(), all.end());
+  for (std::size_t i = 0; i < all.size(); ++i)
+    ASSERT_EQ(all[i], i);
+  // Deterministic per seed, different across seeds.
+  const auto again = split_rows(103, 5, 42);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->test, split->test);
+  EXPECT_EQ(again->train, split->train);
+  const auto other = split_rows(103, 5, 43);
+  ASSERT_TRUE(other);
+  EXPECT_NE(other->test, split->test);
+  // The shuffle is the documented one: xoshiro256** on derive_seed(seed, kSplitPurpose).
+  std::vector<std::size_t> order(103);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  Rng rng(derive_seed(42, kSplitPurpose));
+  rng.shuffle(std::span(order));
+  EXPECT_EQ(split->test, std::vector<std::size_t>(order.begin(), order.begin() + 20));
+}
+
+TEST(SplitRows, TestRowsAreCappedAndTooFewRowsRefused) {
+  const auto asked = split_rows(50, 3, 1, 7);
+  ASSERT_TRUE(asked);
+  EXPECT_EQ(asked->test.size(), 7u);
+  // The same seed holds out the same first rows of its shuffle, whatever the count.
+  const auto more = split_rows(50, 3, 1, 10);
+  ASSERT_TRUE(more);
+  EXPECT_EQ(asked->test, std::vector<std::size_t>(more->test.begin(), more->test.begin() + 7));
+  // At least one row per client stays for training.
+  const auto capped = split_rows(50, 3, 1, 1000);
+  ASSERT_TRUE(capped);
+  EXPECT_EQ(capped->train.size(), 3u);
+  EXPECT_EQ(capped->test.size(), 47u);
+  // A tiny dataset still tests on one row.
+  EXPECT_EQ(split_rows(4, 2, 1)->test.size(), 1u);
+  const auto too_few = split_rows(5, 3, 1);
+  ASSERT_FALSE(too_few);
+  EXPECT_EQ(too_few.error().code, Errc::invalid_argument);
+  EXPECT_NE(too_few.error().message.find("too few for 3 clients"), std::string::npos);
+  EXPECT_FALSE(split_rows(10, 0, 1));
 }
 
 TEST(Csv, RejectsHeaderThatDoesNotMatchSchema) {

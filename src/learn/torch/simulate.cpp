@@ -8,7 +8,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <numeric>
 #include <set>
 #include <thread>
 
@@ -29,16 +28,13 @@ double since(Clock::time_point start) {
 constexpr std::uint64_t kTrainPurpose = 1;
 constexpr std::uint64_t kDropoutPurpose = 2;
 constexpr std::uint64_t kNoisePurpose = 3;
-constexpr std::uint64_t kSplitPurpose = 4;
+// 4 is the train/test split's (kSplitPurpose, split_rows in learn/dataset.hpp).
 constexpr std::uint64_t kModelPurpose = 5;
 
-struct Data {
-  Dataset train;
-  Dataset test;
-};
+}  // namespace
 
-Result<Data> load_data(const SimulationConfig& config) {
-  Data out;
+Result<TrainTest> simulation_data(const SimulationConfig& config) {
+  TrainTest out;
   if (config.dataset == "fashion-mnist") {
     // Inflating and converting 70 000 images takes seconds; keep them for later runs in
     // the same process (tests, benchmarks).
@@ -64,26 +60,18 @@ Result<Data> load_data(const SimulationConfig& config) {
     CAIRN_TRY_ASSIGN(const auto schema, parse_csv_schema(as_chars(schema_bytes)));
     CAIRN_TRY_ASSIGN(const auto csv_bytes, read_maybe_gzip(config.dataset));
     CAIRN_TRY_ASSIGN(auto csv, read_csv(as_chars(csv_bytes), schema));
-    if (csv.data.rows() < 2 * config.clients) {
-      return fail(Errc::invalid_argument,
-                  fmt::format("{} has {} usable rows, too few for {} clients", config.dataset,
-                              csv.data.rows(), config.clients));
-    }
-    std::vector<std::size_t> order(csv.data.rows());
-    std::iota(order.begin(), order.end(), 0);
-    Rng rng(derive_seed(config.seed, kSplitPurpose));
-    rng.shuffle(std::span(order));
-    const auto test_rows = std::max<std::size_t>(
-        1, static_cast<std::size_t>(config.csv_test_fraction * static_cast<double>(order.size())));
-    out.test = csv.data.subset(std::vector<std::size_t>(
-        order.begin(), order.begin() + static_cast<std::ptrdiff_t>(test_rows)));
-    out.train = csv.data.subset(std::vector<std::size_t>(
-        order.begin() + static_cast<std::ptrdiff_t>(test_rows), order.end()));
+    CAIRN_TRY_ASSIGN(const auto split, with_context(split_rows(csv.data.rows(), config.clients,
+                                                               config.seed, config.csv_test_rows),
+                                                    config.dataset));
+    out.test = csv.data.subset(split.test);
+    out.train = csv.data.subset(split.train);
   }
   if (config.train_limit > 0) out.train = out.train.head(config.train_limit);
   if (config.test_limit > 0) out.test = out.test.head(config.test_limit);
   return out;
 }
+
+namespace {
 
 // What a client sends, in each mode.
 struct Message {
@@ -323,7 +311,7 @@ Result<SimulationResult> simulate(const SimulationConfig& config, const RoundCal
             config.rule.to_string(), secure_mode_name(config.secure)));
   }
   set_torch_threads(config.threads);
-  CAIRN_TRY_ASSIGN(auto data, load_data(config));
+  CAIRN_TRY_ASSIGN(auto data, simulation_data(config));
   CAIRN_TRY_ASSIGN(const auto parts, partition_rows(data.train.labels, data.train.num_classes,
                                                     config.clients, config.partition, config.seed));
   InputSpec input{data.train.feature_shape, data.train.num_classes};

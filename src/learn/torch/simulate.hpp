@@ -16,6 +16,7 @@
 #include "base/error.hpp"
 #include "learn/aggregate.hpp"
 #include "learn/contribution.hpp"
+#include "learn/dataset.hpp"
 #include "learn/partition.hpp"
 #include "learn/torch/train.hpp"
 
@@ -50,7 +51,9 @@ struct FaultySpec {
 struct SimulationConfig {
   std::string dataset = "fashion-mnist";  // or a CSV file (with csv_schema)
   std::optional<std::filesystem::path> csv_schema;
-  double csv_test_fraction = 0.2;
+  // CSV rows held out for testing (0: a fifth), split by seed as `learn partition` does
+  // (split_rows in learn/dataset.hpp).
+  std::size_t csv_test_rows = 0;
   std::filesystem::path fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
   std::size_t clients = 10;
   int rounds = 1;
@@ -134,6 +137,11 @@ struct SimulationResult {
 using RoundCallback = std::function<void(const RoundRecord&)>;
 
 // Runs the simulation; `final_model` (if given) receives the trained model.
+// The simulation's training and test data: Fashion-MNIST's own sets, or a CSV split by
+// split_rows (the rows `cairn learn partition` holds out for the same seed); then cut to
+// train_limit and test_limit.
+[[nodiscard]] Result<TrainTest> simulation_data(const SimulationConfig& config);
+
 [[nodiscard]] Result<SimulationResult> simulate(const SimulationConfig& config,
                                                 const RoundCallback& on_round = {},
                                                 std::optional<Model>* final_model = nullptr);
