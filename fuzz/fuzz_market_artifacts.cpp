@@ -1,10 +1,13 @@
 // The market's artifact readers (market/artifacts.hpp), one chosen by the first input byte:
 // task spec, dataset manifest, aggregate manifest, round record, compute offer,
-// contribution report. Each refuses what is malformed without an exception, and whatever
-// it accepts is accepted again after a canonical re-serialization (the same document).
+// contribution report; and the data market's schema (market/data_exchange.hpp), what a
+// buyer reads before paying. Each refuses what is malformed without an exception, and
+// whatever it accepts is accepted again after a canonical re-serialization (the same
+// document).
 #include <cstdlib>
 
 #include "market/artifacts.hpp"
+#include "market/data_exchange.hpp"
 
 namespace {
 
@@ -20,8 +23,16 @@ constexpr Parser kParsers[] = {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const Parser parse = kParsers[data[0] % std::size(kParsers)];
   const cairn::ByteView input(reinterpret_cast<const std::byte*>(data + 1), size - 1);
+  if (data[0] % (std::size(kParsers) + 1) == std::size(kParsers)) {
+    const auto schema = cairn::market::DataSchema::parse(input);
+    if (!schema) return 0;
+    const std::string text = schema->to_json();
+    const auto reparsed = cairn::market::DataSchema::parse(cairn::as_bytes(text));
+    if (!reparsed || reparsed->to_json() != text) std::abort();
+    return 0;
+  }
+  const Parser parse = kParsers[data[0] % std::size(kParsers)];
   const auto document = parse(input, "fuzz");
   if (!document) return 0;
   const cairn::Bytes again = cairn::market::canonical_json_bytes(*document);
