@@ -104,39 +104,6 @@ Result<std::vector<SignedTransaction>> read_journal(const std::filesystem::path&
 
 }  // namespace
 
-Result<std::vector<SignedTransaction>> parse_transaction_journal(ByteView bytes, bool legacy_entry,
-                                                                 std::string_view where_file) {
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  std::vector<SignedTransaction> versions;
-  std::size_t start = 0;
-  int line_number = 0;
-  while (start < text.size()) {
-    const auto end = text.find('\n', start);
-    if (end == std::string_view::npos) break;  // torn by a crash before the broadcast
-    ++line_number;
-    const std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    if (line.empty()) continue;
-    const std::string where = fmt::format("journal entry {} line {}", where_file, line_number);
-    Bytes raw;
-    if (legacy_entry) {
-      auto hex = from_hex(line);
-      if (!hex) return fail(Errc::parse, where + " is not hex");
-      raw = std::move(*hex);
-    } else {
-      CAIRN_TRY_ASSIGN(auto doc, parse_json(line, where));
-      CAIRN_TRY_ASSIGN(auto object, JsonObject::of(doc, where));
-      CAIRN_TRY_ASSIGN(auto raw_node, object.required("raw"));
-      CAIRN_TRY_ASSIGN(raw, raw_node.hex_bytes());
-      CAIRN_TRY(object.close());
-    }
-    auto decoded = decode_signed_transaction(raw);
-    if (!decoded) return std::unexpected(std::move(decoded).error().context(where));
-    versions.push_back(std::move(*decoded));
-  }
-  return versions;
-}
-
 Result<Fees> bump_fees(const Fees& current, const Fees& floor) {
   Fees bumped;
   bumped.eip1559 = current.eip1559;
