@@ -39,9 +39,19 @@ class Aggregator final : public Role {
       ++mine;
       if (task.state != TaskState::open || task.current_round >= task.rounds) continue;
       ++open;
-      if (!task.started) continue;
-      CAIRN_TRY_ASSIGN(bool posted, serve_round(task));
-      did = did || posted;
+      if (!task.started || !task_errors_.due(task.id)) continue;
+      // One task's failure is recorded against it and retried after a backoff; the
+      // aggregator's other tasks go on.
+      auto posted = serve_round(task);
+      if (!posted) {
+        if (task_errors_.failed(task.id, posted.error()) && context_.log) {
+          context_.log(fmt::format("aggregator: task {}: {} (retried later; other tasks go on)",
+                                   task.id, posted.error().to_string()));
+        }
+        continue;
+      }
+      task_errors_.succeeded(task.id);
+      did = did || *posted;
       if (context_.stopping && context_.stopping->load()) break;
     }
     {
@@ -59,7 +69,8 @@ class Aggregator final : public Role {
         {"behaviour", wrong_round_ ? fmt::format("wrong-aggregate:{}", *wrong_round_) : "honest"},
         {"tasks", tasks_seen_},
         {"open_tasks", tasks_open_},
-        {"aggregates_posted", posted_}};
+        {"aggregates_posted", posted_},
+        {"task_errors", task_errors_.to_json()}};
   }
 
   bool finished() const override {
@@ -178,6 +189,7 @@ class Aggregator final : public Role {
 
   NodeContext& context_;
   std::optional<std::uint64_t> wrong_round_;
+  TaskErrors task_errors_;
   bool announced_ = false;
   mutable std::mutex mutex_;
   std::size_t tasks_seen_ = 0, tasks_open_ = 0, posted_ = 0;

@@ -186,6 +186,7 @@ class DataProvider final : public Role {
                            {"settled", deal_settled_}};
     }
     if (!last_error_.empty()) out["last_error"] = last_error_;
+    out["task_errors"] = task_errors_.to_json();
     return out;
   }
 
@@ -220,10 +221,18 @@ class DataProvider final : public Role {
     CAIRN_TRY_ASSIGN(bool joined, discover_tasks());
     if (joined) return true;
     for (auto& [id, task] : tasks_) {
-      if (task.done) continue;
+      if (task.done || !task_errors_.due(id)) continue;
       if (context_.should_stop()) return false;
-      CAIRN_TRY_ASSIGN(bool acted, advance(task));
-      if (acted) return true;
+      auto acted = advance(task);
+      if (!acted) {
+        if (task_errors_.failed(id, acted.error())) {
+          say(fmt::format("{}: task {}: {} (retried later; other tasks go on)", context_.name, id,
+                          acted.error().to_string()));
+        }
+        continue;
+      }
+      task_errors_.succeeded(id);
+      if (*acted) return true;
     }
     if (config_.delegate_to && !deal_settled_) {
       CAIRN_TRY_ASSIGN(bool acted, settle_deal());
@@ -450,59 +459,76 @@ class DataProvider final : public Role {
 
   // ---- tasks ----
 
+  // One task's failure (its spec cannot be fetched now, its owner's gateway is gone) is
+  // recorded against it and retried after a backoff; the role's other tasks go on.
   Result<bool> discover_tasks() {
     CAIRN_TRY_ASSIGN(auto ids, task_ids(context_));
     CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
     for (std::uint64_t id : ids) {
-      if (tasks_.contains(id) || ignored_.contains(id)) continue;
-      CAIRN_TRY_ASSIGN(auto membership,
-                       tasks.call("participants", {Value(id), Value(context_.signer.address)}));
-      CAIRN_TRY_ASSIGN(bool joined, membership.at(0).as_bool());
-      auto task = read_task(context_, id);
-      auto spec = task ? fetch_spec(context_, *task) : Result<json>(std::unexpected(task.error()));
-      if (!spec) {
-        // A task whose spec CID does not parse, or whose spec is not what the chain committed
-        // to or not a spec, is never joined; an owner's gateway that cannot be reached now is
-        // tried again next step.
-        const Errc code = spec.error().code;
-        if (joined || (code != Errc::integrity && code != Errc::parse)) {
-          return std::unexpected(std::move(spec).error());
+      if (tasks_.contains(id) || ignored_.contains(id) || !task_errors_.due(id)) continue;
+      auto joined = discover(tasks, id);
+      if (!joined) {
+        if (task_errors_.failed(id, joined.error())) {
+          say(fmt::format("{}: task {}: {} (retried later; other tasks go on)", context_.name, id,
+                          joined.error().to_string()));
         }
-        say(fmt::format("{}: task {} ignored: {}", context_.name, id, spec.error().to_string()));
-        ignored_.insert(id);
         continue;
       }
-      if (!joined) {
-        const json wanted = spec->contains("schema") ? (*spec)["schema"] : json::object();
-        if (!schema_fits(manifest_["schema"], wanted)) {
-          say(fmt::format("{}: task {} ignored: its schema does not fit this dataset",
-                          context_.name, id));
-          ignored_.insert(id);
-          continue;
-        }
-        CAIRN_TRY_ASSIGN(chain::BlockHeader head, context_.sender->rpc().block(std::nullopt));
-        if (task->started || task->state != TaskState::open ||
-            task->participant_count >= task->max_participants || head.timestamp >= task->deadline) {
-          say(fmt::format("{}: task {} ignored: started, closed, full or past its deadline",
-                          context_.name, id));
-          ignored_.insert(id);
-          continue;
-        }
-        CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(*manifest_cid_));
-        CAIRN_TRY(
-            tasks.transact(context_.signer, "join",
-                           {Value(id), Value(digest), Value::text(manifest_cid_->to_string())}));
-        say(fmt::format("{}: joined task {} with manifest {}", context_.name, id,
-                        manifest_cid_->to_string()));
-      }
-      TrackedTask tracked;
-      tracked.info = std::move(*task);
-      tracked.spec = std::move(*spec);
-      std::lock_guard lock(mutex_);
-      tasks_.emplace(id, std::move(tracked));
-      if (!joined) return true;
+      task_errors_.succeeded(id);
+      if (*joined) return true;
     }
     return false;
+  }
+
+  // Looks at task `id`: ignores it for good, joins it, or tracks it (joined before a
+  // restart). True when it joined now.
+  Result<bool> discover(const chain::Contract& tasks, std::uint64_t id) {
+    CAIRN_TRY_ASSIGN(auto membership,
+                     tasks.call("participants", {Value(id), Value(context_.signer.address)}));
+    CAIRN_TRY_ASSIGN(bool joined, membership.at(0).as_bool());
+    auto task = read_task(context_, id);
+    auto spec = task ? fetch_spec(context_, *task) : Result<json>(std::unexpected(task.error()));
+    if (!spec) {
+      // A task whose spec CID does not parse, or whose spec is not what the chain committed
+      // to or not a spec, is never joined; an owner's gateway that cannot be reached now is
+      // tried again later.
+      const Errc code = spec.error().code;
+      if (joined || (code != Errc::integrity && code != Errc::parse)) {
+        return std::unexpected(std::move(spec).error());
+      }
+      say(fmt::format("{}: task {} ignored: {}", context_.name, id, spec.error().to_string()));
+      ignored_.insert(id);
+      return false;
+    }
+    if (!joined) {
+      const json wanted = spec->contains("schema") ? (*spec)["schema"] : json::object();
+      if (!schema_fits(manifest_["schema"], wanted)) {
+        say(fmt::format("{}: task {} ignored: its schema does not fit this dataset", context_.name,
+                        id));
+        ignored_.insert(id);
+        return false;
+      }
+      CAIRN_TRY_ASSIGN(chain::BlockHeader head, context_.sender->rpc().block(std::nullopt));
+      if (task->started || task->state != TaskState::open ||
+          task->participant_count >= task->max_participants || head.timestamp >= task->deadline) {
+        say(fmt::format("{}: task {} ignored: started, closed, full or past its deadline",
+                        context_.name, id));
+        ignored_.insert(id);
+        return false;
+      }
+      CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(*manifest_cid_));
+      CAIRN_TRY(
+          tasks.transact(context_.signer, "join",
+                         {Value(id), Value(digest), Value::text(manifest_cid_->to_string())}));
+      say(fmt::format("{}: joined task {} with manifest {}", context_.name, id,
+                      manifest_cid_->to_string()));
+    }
+    TrackedTask tracked;
+    tracked.info = std::move(*task);
+    tracked.spec = std::move(*spec);
+    std::lock_guard lock(mutex_);
+    tasks_.emplace(id, std::move(tracked));
+    return !joined;
   }
 
   Result<bool> advance(TrackedTask& task) {
@@ -697,6 +723,7 @@ class DataProvider final : public Role {
   bool deal_settled_ = false;
   std::map<std::uint64_t, TrackedTask> tasks_;
   std::set<std::uint64_t> ignored_;
+  TaskErrors task_errors_;
   std::string last_error_;
 };
 

@@ -10,6 +10,7 @@
 // in a loop on its own thread; `cairn task run` drives every role of a task in one
 // process, each with its own store and gateway.
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -81,6 +82,36 @@ class Role {
   [[nodiscard]] virtual nlohmann::json status() const = 0;
   // Nothing is left to do (the role's tasks are closed and paid).
   [[nodiscard]] virtual bool finished() const = 0;
+};
+
+// Failures recorded against one task, so that one bad task (a spec that cannot be fetched,
+// an owner whose gateway is gone, a record that does not parse) never stops a role's other
+// tasks: a failing task is skipped until its backoff has passed (`base` × 2^(failures − 1),
+// at most `max`), and its last error is shown in the role's status. Thread-safe.
+class TaskErrors {
+ public:
+  explicit TaskErrors(std::chrono::milliseconds base = std::chrono::seconds(1),
+                      std::chrono::milliseconds max = std::chrono::seconds(30))
+      : base_(base), max_(max) {}
+  // Whether the task may be worked on now (no failure, or its backoff has passed).
+  [[nodiscard]] bool due(std::uint64_t task) const;
+  // Records a failure. True when it is news for the log: the first failure, or a message
+  // other than the last one (the same error every backoff is logged once).
+  bool failed(std::uint64_t task, const Error& error);
+  void succeeded(std::uint64_t task);
+  // {"<task id>": {"last_error", "failures", "retry_in_ms"}} for the failing tasks.
+  [[nodiscard]] nlohmann::json to_json() const;
+
+ private:
+  struct Entry {
+    std::string message;
+    std::uint32_t failures = 0;
+    std::chrono::steady_clock::time_point retry_at;
+  };
+  std::chrono::milliseconds base_;
+  std::chrono::milliseconds max_;
+  mutable std::mutex mutex_;
+  std::map<std::uint64_t, Entry> entries_;
 };
 
 // The role `kind` configured by `config` (the node config's roles.<kind> object).

@@ -24,6 +24,7 @@
 #include "chain/anvil.hpp"
 #include "chain/contract.hpp"
 #include "market/passport.hpp"
+#include "store/cid.hpp"
 #include "testing/testing.hpp"
 
 namespace cairn::node {
@@ -345,6 +346,29 @@ class PlatformTest : public ::testing::Test {
             (*values)[2].as_uint().value()};
   }
 
+  // A task nobody can work on, created before the real one: its owner (dev account 9)
+  // announced no gateway, so its spec cannot be fetched. Before tasks' failures were kept
+  // apart, every step of every data provider failed on it and none joined the real task.
+  void create_unfetchable_task() {
+    auto rpc = chain::RpcClient::create(anvil_->url()).value();
+    auto sender = chain::TransactionSender::create(rpc).value();
+    const json deployment = json::parse(slurp(dir_ / "deployment.json"));
+    const auto address =
+        chain::Address::parse(deployment["contracts"]["TrainingTask"].get<std::string>()).value();
+    auto contract = chain::Contract::at(sender, "TrainingTask", address).value();
+    const auto spec = store::Cid::of(store::codec::kRaw, to_bytes("a spec nobody serves"));
+    ByteArray<32> digest{};
+    std::copy(spec.hash().digest.begin(), spec.hash().digest.end(), digest.begin());
+    const auto head = rpc.block(std::nullopt).value();
+    using chain::abi::Value;
+    const auto created =
+        contract.transact(chain::Signer::from_key(chain::dev_account_key(9)), "createTask",
+                          {Value(digest), Value::text(spec.to_string()), Value(std::uint64_t{1}),
+                           Value(std::uint64_t{3}), Value(std::uint64_t{1}),
+                           Value(head.timestamp + 3600), Value(dev(8))});
+    ASSERT_TRUE(created) << created.error().to_string();
+  }
+
   static chain::Address dev(std::size_t index) {
     return chain::Address::from_secret_key(chain::dev_account_key(index));
   }
@@ -427,6 +451,28 @@ TEST_F(PlatformTest, Clean) {
   expect_honest_paid(p, {0, 1, 2});
   stop_all();
   expect_no_secret_in_output();
+}
+
+// Liveness: a task whose spec cannot be fetched is recorded against itself and retried
+// with a backoff; the data providers join and finish the real task beside it.
+TEST_F(PlatformTest, AnUnfetchableTaskStopsNobody) {
+  ASSERT_NO_FATAL_FAILURE(create_unfetchable_task());
+  ASSERT_NO_FATAL_FAILURE(start_nodes({}));
+  ASSERT_NO_FATAL_FAILURE(wait_for_task_end());
+  const auto p = passport();
+  EXPECT_EQ(p.body.task.task_id, 2u);
+  for (const auto& round : p.body.rounds) {
+    EXPECT_TRUE(round.accepted) << round.reason;
+    EXPECT_EQ(round.updates.size(), 3u);
+  }
+  expect_honest_paid(p, {0, 1, 2});
+  stop_all();
+  // Each data provider logged the bad task's error against it, once per distinct error.
+  for (const char* name : {"provider-1", "provider-2", "provider-3"}) {
+    const std::string log = slurp(dir_ / "logs" / (std::string(name) + ".log"));
+    EXPECT_NE(log.find("task 1: "), std::string::npos) << name << ":\n" << log;
+    EXPECT_NE(log.find("(retried later; other tasks go on)"), std::string::npos) << log;
+  }
 }
 
 TEST_F(PlatformTest, Poisoned) {
