@@ -1,17 +1,22 @@
-// The market's commands: `passport verify` (an auditor's check of a model's whole lineage)
-// and `task run` (the training-task protocol end to end, in one process).
+// The market's commands: `passport verify` (an auditor's check of a model's whole lineage),
+// `passport trust` (the trust root such a check pins) and `task run` (the training-task
+// protocol end to end, in one process).
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <iostream>
 
+#include "base/json.hpp"
 #include "cli/command.hpp"
 #include "crypto/paillier.hpp"
 #include "learn/partition.hpp"
 #include "learn/torch/model.hpp"
+#include "market/deployment.hpp"
 #include "market/passport.hpp"
 #include "market/task_protocol.hpp"
+#include "market/trust_root.hpp"
+#include "seal/publication.hpp"
 #include "store/repo.hpp"
 
 namespace cairn::cli {
@@ -31,6 +36,12 @@ int run_passport_verify(Context& ctx, const Args& args) {
                                            "reading " + passport_path.string());
   market::VerifyOptions options;
   options.rpc_url = args.get("--rpc");
+  options.strict = args.has("--strict");
+  std::optional<market::TrustRoot> trust;
+  if (const auto trust_file = args.get("--trust")) {
+    trust = unwrap(market::parse_trust_root(read_binary_file(*trust_file, "--trust"), *trust_file));
+    options.trust = &*trust;
+  }
   // The store is consulted only when it exists: verifying needs nothing but the passport
   // and the model, and an absent repository must not be created by an audit.
   std::unique_ptr<store::Repo> repo;
@@ -52,8 +63,9 @@ int run_passport_verify(Context& ctx, const Args& args) {
     ctx.print(fmt::format("{:4}  {}: {}", link.ok ? "ok" : (link.skipped ? "skip" : "FAIL"),
                           link.link, link.message));
   }
-  ctx.print(fmt::format("{} links hold, {} failed, {} skipped{}", held, failed, skipped,
-                        options.rpc_url ? "" : " (offline: give --rpc to check the chain)"));
+  ctx.print(fmt::format("{} links hold, {} failed, {} skipped{}{}", held, failed, skipped,
+                        options.strict && skipped > 0 ? " (--strict: a skipped link fails)" : "",
+                        options.trust ? "" : " (nothing pinned: give --trust)"));
   ctx.result = report.to_json();
   return report.ok() ? 0 : 1;
 }
@@ -62,13 +74,88 @@ const CommandRegistration passport_verify_command{Command{
     "passport",
     "verify",
     "verify a model passport: every CID, seal, anchor and (with --rpc) on-chain record",
-    "MODEL PASSPORT [--rpc URL] [--repo DIR]",
-    {{"--rpc", true,
-      "an Ethereum JSON-RPC URL: also check anchors, task and commitments on chain"}},
+    "MODEL PASSPORT [--rpc URL] [--trust FILE] [--strict] [--repo DIR]",
+    {{"--rpc", true, "an Ethereum JSON-RPC URL: also check anchors, task and commitments on chain"},
+     {"--trust", true,
+      "a trust root (`passport trust`): pin the chain, contracts, calendar keys and anchor "
+      "signers instead of taking the passport's word"},
+     {"--strict", false, "a link that could not be checked fails"}},
     "Artifacts found in the repository (--repo) are re-hashed against their CIDs; the ones\n"
-    "it does not hold are listed as skipped. Exit 0 only when every checked link holds.\n"
-    "With --json the last line lists each link with its status (ok, fail, skipped).",
+    "it does not hold are listed as skipped. Without --trust the seals are checked against\n"
+    "the calendar certificate the passport brings, and the three \"trust:\" links say so\n"
+    "(skipped); without --rpc the chain is skipped. Exit 0 only when every checked link\n"
+    "holds, and with --strict only when nothing was skipped either. With --json the last line\n"
+    "lists each link with its status (ok, fail, skipped).",
     run_passport_verify}};
+
+// A calendar certificate as its operator hands it over: PEM, or DER.
+Bytes read_certificate(const std::string& path) {
+  Bytes bytes = read_binary_file(path, "--calendar-cert");
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (text.find("-----BEGIN") != std::string_view::npos) {
+    bytes = usage_unwrap(seal::pem_to_der(text), "--calendar-cert " + path);
+  }
+  usage_unwrap(seal::certificate_info(bytes), "--calendar-cert " + path);
+  return bytes;
+}
+
+int run_passport_trust(Context& ctx, const Args& args) {
+  args.expect_positional(0, 0);
+  const std::string deployment_path = args.require("--deployment");
+  const market::DeploymentFile deployment =
+      unwrap(market::load_deployment(deployment_path), "reading --deployment");
+  market::TrustRoot trust;
+  trust.chain_id = deployment.deployment.chain_id;
+  trust.training_task = deployment.deployment.training_task;
+  trust.registry = deployment.deployment.registry;
+  trust.anchor = deployment.deployment.anchor;
+  for (const auto& path : args.all("--calendar-cert")) {
+    Bytes der = read_certificate(path);
+    if (!trust.pins_certificate(der)) trust.calendar_certificates.push_back(std::move(der));
+  }
+  for (const auto& text : args.all("--anchor-signer")) {
+    const chain::Address signer = usage_unwrap(chain::Address::parse(text), "--anchor-signer");
+    if (!trust.pins_signer(signer)) trust.anchor_signers.push_back(signer);
+  }
+  if (trust.calendar_certificates.empty()) throw UsageError("--calendar-cert is required");
+  if (trust.anchor_signers.empty()) throw UsageError("--anchor-signer is required");
+  trust.max_anchor_delay_s = static_cast<std::uint64_t>(args.get_int_or(
+      "--max-anchor-delay", market::kDefaultMaxAnchorDelaySeconds, 1, 365ll * 24 * 3600));
+  const std::string text = market::format_trust_root(trust);
+  // The file is read back as a verifier will read it: what is written is what parses.
+  static_cast<void>(unwrap(market::parse_trust_root(as_bytes(text), "the trust root")));
+  const fs::path out = args.require("--out");
+  write_file(out, std::string_view(text));
+  ctx.print(fmt::format(
+      "{}: chain {}, TrainingTask {}, {} calendar certificate(s), {} anchor "
+      "signer(s), anchors at most {} s late",
+      out.string(), trust.chain_id, trust.training_task.to_checksum(),
+      trust.calendar_certificates.size(), trust.anchor_signers.size(), trust.max_anchor_delay_s));
+  ctx.result = unwrap(parse_json(std::string_view(text), "the trust root"));
+  ctx.result["file"] = out.string();
+  return 0;
+}
+
+const CommandRegistration passport_trust_command{Command{
+    "passport",
+    "trust",
+    "write the trust root `passport verify --trust` pins",
+    "--deployment FILE --calendar-cert PEM... --anchor-signer ADDR... -o FILE "
+    "[--max-anchor-delay S]",
+    {{"--deployment", true, "the deployment file (`chain deploy --out`): chain id and contracts"},
+     {"--calendar-cert", true,
+      "the signing service's calendar certificate (PEM or DER; <node repo>/node/seal/"
+      "keys/calendar-cert.pem on its operator's machine)",
+      "", true},
+     {"--anchor-signer", true, "an account allowed to anchor the calendar's publications", "",
+      true},
+     {"--max-anchor-delay", true,
+      "seconds an anchor may follow the publication time it claims (default 3600)"},
+     {"--out", true, "where to write it", "-o"}},
+    "Take each of these from a source you trust, not from a passport: the deployment you\n"
+    "deployed or were given, the certificate from the signing service's operator, the\n"
+    "operator's anchoring account. docs/platform.md describes what each one pins.",
+    run_passport_trust}};
 
 int run_task_run(Context& ctx, const Args& args) {
   args.expect_positional(0, 0);
@@ -117,12 +204,15 @@ int run_task_run(Context& ctx, const Args& args) {
   fs::copy_file(outcome.passport_path, out / "passport.json", fs::copy_options::overwrite_existing);
   fs::copy_file(outcome.accuracy_svg_path, out / "accuracy.svg",
                 fs::copy_options::overwrite_existing);
+  write_file(out / "trust.json", std::string_view(market::format_trust_root(outcome.trust)));
   market::VerifyOptions options;
   options.rpc_url = outcome.rpc_url;
+  options.trust = &outcome.trust;
   const auto report = market::verify_passport(out / "model.pt", outcome.passport, options);
   ctx.print(fmt::format("model:    {} ({})", (out / "model.pt").string(),
                         outcome.passport.body.model.sealed.cid.to_string()));
   ctx.print(fmt::format("passport: {}", (out / "passport.json").string()));
+  ctx.print(fmt::format("trust root: {} (passport verify --trust)", (out / "trust.json").string()));
   ctx.print(fmt::format("initial test accuracy {:.4f}", outcome.initial_accuracy));
   for (const auto& round : outcome.passport.body.rounds) {
     ctx.print(fmt::format(
@@ -140,6 +230,7 @@ int run_task_run(Context& ctx, const Args& args) {
   ctx.result = {{"model", (out / "model.pt").string()},
                 {"model_cid", outcome.passport.body.model.sealed.cid.to_string()},
                 {"passport", (out / "passport.json").string()},
+                {"trust", (out / "trust.json").string()},
                 {"accuracy", outcome.accuracy},
                 {"audited", outcome.audit_ok},
                 {"verified", report.ok()}};

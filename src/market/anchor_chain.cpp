@@ -127,4 +127,23 @@ Status verify_anchor_on_chain(const chain::RpcClient& rpc, const AnchoredPublica
               "the transaction emitted no Published event for this signer, time and root");
 }
 
+Status check_anchor_time(const chain::RpcClient& rpc, const AnchoredPublication& anchored,
+                         std::uint64_t max_delay_s, std::uint64_t clock_skew_s) {
+  CAIRN_TRY_ASSIGN(const chain::BlockHeader block, rpc.block(anchored.block));
+  const std::uint64_t claimed = anchored.publication_time;
+  if (block.timestamp + clock_skew_s < claimed) {
+    return fail(Errc::integrity,
+                fmt::format("block {} is from time {}, {} s before the publication time {} it "
+                            "anchors",
+                            block.number, block.timestamp, claimed - block.timestamp, claimed));
+  }
+  if (block.timestamp > claimed && block.timestamp - claimed > max_delay_s) {
+    return fail(Errc::integrity,
+                fmt::format("anchored at block time {}, {} s after the publication time {} "
+                            "(at most {} s allowed): the publication may be backdated",
+                            block.timestamp, block.timestamp - claimed, claimed, max_delay_s));
+  }
+  return {};
+}
+
 }  // namespace cairn::market

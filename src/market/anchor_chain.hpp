@@ -65,4 +65,11 @@ class ChainAnchor final : public seal::PublicationAnchor {
 [[nodiscard]] Status verify_anchor_on_chain(const chain::RpcClient& rpc,
                                             const AnchoredPublication& anchored);
 
+// The block that holds the anchor was made between `publication_time - clock_skew_s` and
+// `publication_time + max_delay_s`: an anchor says "this root existed at this time" only
+// when it was made near that time. The error names both times.
+[[nodiscard]] Status check_anchor_time(const chain::RpcClient& rpc,
+                                       const AnchoredPublication& anchored,
+                                       std::uint64_t max_delay_s, std::uint64_t clock_skew_s);
+
 }  // namespace cairn::market

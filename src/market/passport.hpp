@@ -28,6 +28,7 @@
 #include "chain/address.hpp"
 #include "chain/u256.hpp"
 #include "market/anchor_chain.hpp"
+#include "market/trust_root.hpp"
 #include "seal/signature.hpp"
 #include "store/block.hpp"
 #include "store/cid.hpp"
@@ -192,22 +193,32 @@ struct LinkResult {
 struct VerifyOptions {
   store::BlockSource* store = nullptr;  // fetch artifacts from here to re-hash them
   std::optional<std::string> rpc_url;   // check the chain too
+  // What the verifier pins: the chain, the contracts, the calendar keys the seals are checked
+  // against and the accounts allowed to anchor. Without one, the passport's own certificate
+  // and names are used and the "trust: ..." links say so (skipped).
+  const TrustRoot* trust = nullptr;
+  bool strict = false;  // a skipped link fails the verification
 };
 
 struct VerifyReport {
   std::vector<LinkResult> links;
-  bool ok() const;  // every link held (skipped ones do not count against)
-  // The failed links, one "link: message" per line.
+  bool strict = false;
+  // Every link held; a skipped one counts against only when strict.
+  bool ok() const;
+  // The links that count against, one "link: message" per line.
   std::string failures() const;
   nlohmann::json to_json() const;
 };
 
 // Checks every link of the passport: the model file's bytes against its CID; every inline
 // artifact and every artifact the store holds against its CID; every keyless signature
-// against its artifact (internal policy and the calendar certificate) and its calendar root
-// against the anchor of its publication time; the closing seal against the body; and, with
-// an RPC URL, the anchors, the task, the participants, the datasets, every commitment and
-// the contribution report against the chain.
+// against its artifact (internal policy and the calendar certificate: the trust root's when
+// given, else the passport's own) and its calendar root against the anchor of its
+// publication time; the closing seal against the body; the passport's chain, contracts,
+// certificate and anchor signers against the trust root; and, with an RPC URL, the anchors
+// (each in a block whose time agrees with its publication time), the task, the
+// participants, the datasets, every commitment and the contribution report against the
+// chain.
 [[nodiscard]] VerifyReport verify_passport(const std::filesystem::path& model_path,
                                            const Passport& passport,
                                            const VerifyOptions& options = {});

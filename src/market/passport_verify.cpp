@@ -18,9 +18,17 @@
 namespace cairn::market {
 using nlohmann::json;
 
+namespace {
+
+bool counts_against(const LinkResult& link, bool strict) {
+  return !link.ok && (!link.skipped || strict);
+}
+
+}  // namespace
+
 bool VerifyReport::ok() const {
   for (const auto& link : links) {
-    if (!link.ok && !link.skipped) return false;
+    if (counts_against(link, strict)) return false;
   }
   return !links.empty();
 }
@@ -28,7 +36,9 @@ bool VerifyReport::ok() const {
 std::string VerifyReport::failures() const {
   std::string out;
   for (const auto& link : links) {
-    if (!link.ok && !link.skipped) out += link.link + ": " + link.message + "\n";
+    if (counts_against(link, strict)) {
+      out += link.link + ": " + (link.skipped ? "skipped (strict): " : "") + link.message + "\n";
+    }
   }
   return out;
 }
@@ -40,7 +50,7 @@ json VerifyReport::to_json() const {
                      {"status", link.ok ? "ok" : (link.skipped ? "skipped" : "fail")},
                      {"message", link.message}});
   }
-  return {{"ok", ok()}, {"links", std::move(items)}};
+  return {{"ok", ok()}, {"strict", strict}, {"links", std::move(items)}};
 }
 
 namespace {
@@ -51,8 +61,17 @@ class Verifier {
       : passport_(passport), body_(passport.body), options_(options) {}
 
   VerifyReport run(const std::filesystem::path& model_path) {
-    certificate_.certificates.push_back(
-        {certificate_id(body_.calendar_certificate), body_.calendar_certificate});
+    report_.strict = options_.strict;
+    // The seals are checked against the calendar keys the verifier pins; only without a
+    // trust root against the one the passport brings (and the trust links say so).
+    if (options_.trust != nullptr) {
+      for (const Bytes& der : options_.trust->calendar_certificates)
+        certificate_.certificates.push_back({certificate_id(der), der});
+    } else {
+      certificate_.certificates.push_back(
+          {certificate_id(body_.calendar_certificate), body_.calendar_certificate});
+    }
+    check_trust();
     check_model(model_path);
     check_inline("task spec", body_.task.spec, body_.task.spec_cid);
     for (std::size_t i = 0; i < body_.datasets.size(); ++i) {
@@ -85,7 +104,11 @@ class Verifier {
     check_seal("evaluation report seal", body_.evaluation.sealed);
     check_seal("model seal", body_.model.sealed);
     check_closing();
-    if (options_.rpc_url) check_chain();
+    if (options_.rpc_url) {
+      check_chain();
+    } else {
+      skipped("chain", "the anchors, the task and its records are not checked: give --rpc");
+    }
     return std::move(report_);
   }
 
@@ -105,6 +128,81 @@ class Verifier {
     } else {
       failed(std::move(link), status.error().message);
     }
+  }
+
+  // The anchors the passport lists, the closing one last.
+  std::vector<const AnchorRecord*> all_anchors() const {
+    std::vector<const AnchorRecord*> anchors;
+    for (const auto& anchor : body_.anchors)
+      anchors.push_back(&anchor);
+    anchors.push_back(&passport_.closing_anchor);
+    return anchors;
+  }
+
+  static std::string anchor_name(std::size_t index, std::size_t count) {
+    return index + 1 == count ? "the closing anchor" : fmt::format("anchor {}", index);
+  }
+
+  // What the passport says about where it lives and who vouches for it, against what the
+  // verifier pins. Without a trust root every such name is the passport's own word.
+  void check_trust() {
+    const TrustRoot* trust = options_.trust;
+    if (trust == nullptr) {
+      skipped("trust: chain and contracts",
+              "only as the passport names them: give --trust to pin the chain and contracts");
+      skipped("trust: calendar certificate",
+              "the seals are checked against the certificate the passport brings: give --trust "
+              "to pin the signing service's");
+      skipped("trust: anchor signers",
+              "anchors are accepted from whichever accounts the passport names: give --trust");
+      return;
+    }
+    const auto anchors = all_anchors();
+    const std::string contracts = [&]() -> std::string {
+      if (body_.task.chain_id != trust->chain_id) {
+        return fmt::format("the task is on chain {}, the trust root pins chain {}",
+                           body_.task.chain_id, trust->chain_id);
+      }
+      if (body_.task.training_task != trust->training_task) {
+        return "TrainingTask is " + body_.task.training_task.to_checksum() +
+               ", the trust root pins " + trust->training_task.to_checksum();
+      }
+      if (body_.task.registry != trust->registry) {
+        return "Registry is " + body_.task.registry.to_checksum() + ", the trust root pins " +
+               trust->registry.to_checksum();
+      }
+      for (std::size_t i = 0; i < anchors.size(); ++i) {
+        if (anchors[i]->contract != trust->anchor) {
+          return fmt::format("{} is on the contract {}, the trust root pins Anchor {}",
+                             anchor_name(i, anchors.size()), anchors[i]->contract.to_checksum(),
+                             trust->anchor.to_checksum());
+        }
+      }
+      return "";
+    }();
+    if (contracts.empty()) {
+      pass("trust: chain and contracts",
+           fmt::format("chain {} and its contracts as pinned", trust->chain_id));
+    } else {
+      failed("trust: chain and contracts", contracts);
+    }
+    if (trust->pins_certificate(body_.calendar_certificate)) {
+      pass("trust: calendar certificate", "the passport's calendar certificate is pinned");
+    } else {
+      failed("trust: calendar certificate",
+             fmt::format("the passport brings a calendar certificate (id {}) the trust root does "
+                         "not pin; every seal is checked against the pinned ones",
+                         to_hex(certificate_id(body_.calendar_certificate))));
+    }
+    for (std::size_t i = 0; i < anchors.size(); ++i) {
+      if (!trust->pins_signer(anchors[i]->signer)) {
+        return failed(
+            "trust: anchor signers",
+            fmt::format("{} was made by {}, which the trust root does not allow",
+                        anchor_name(i, anchors.size()), anchors[i]->signer.to_checksum()));
+      }
+    }
+    pass("trust: anchor signers", fmt::format("{} anchors by pinned signers", anchors.size()));
   }
 
   static Bytes certificate_id(ByteView der) {
@@ -398,7 +496,9 @@ class Verifier {
     auto client = chain::RpcClient::create(*options_.rpc_url);
     if (!client) return failed("chain", client.error().message);
     rpc_.emplace(std::move(*client));
-    auto anchor_status = [&](const AnchorRecord& anchor) {
+    const std::uint64_t max_delay = options_.trust != nullptr ? options_.trust->max_anchor_delay_s
+                                                              : kDefaultMaxAnchorDelaySeconds;
+    auto anchor_status = [&](const AnchorRecord& anchor) -> Status {
       AnchoredPublication anchored;
       anchored.publication_time = anchor.publication_time;
       anchored.root = anchor.root;
@@ -407,11 +507,16 @@ class Verifier {
       anchored.signer = anchor.signer;
       anchored.transaction = anchor.tx;
       anchored.block = anchor.block;
-      return verify_anchor_on_chain(*rpc_, anchored);
+      CAIRN_TRY(verify_anchor_on_chain(*rpc_, anchored));
+      // A root anchored long after the time its publication claims could have been made
+      // after the fact: the anchor vouches for the time only when the two agree.
+      return check_anchor_time(*rpc_, anchored, max_delay, kAnchorClockSkewSeconds);
     };
     for (std::size_t i = 0; i < body_.anchors.size(); ++i)
-      record(fmt::format("anchor {}", i), anchor_status(body_.anchors[i]), "on chain");
-    record("closing anchor", anchor_status(passport_.closing_anchor), "on chain");
+      record(fmt::format("anchor {}", i), anchor_status(body_.anchors[i]),
+             "on chain at a time that agrees");
+    record("closing anchor", anchor_status(passport_.closing_anchor),
+           "on chain at a time that agrees");
     record("task on chain", check_task_on_chain(), "on chain");
     const chain::Address& tasks = body_.task.training_task;
     const chain::abi::Value task_id(body_.task.task_id);

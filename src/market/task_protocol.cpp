@@ -127,6 +127,13 @@ class TaskDriver {
     CAIRN_TRY(seal_server_->start("127.0.0.1", 0));
     seal_url_ = fmt::format("http://127.0.0.1:{}", seal_server_->port());
     say("signing service " + seal_url_);
+    TrustRoot& trust = outcome_.trust;
+    trust.chain_id = outcome_.deployment.chain_id;
+    trust.training_task = outcome_.deployment.training_task;
+    trust.registry = outcome_.deployment.registry;
+    trust.anchor = outcome_.deployment.anchor;
+    trust.calendar_certificates = {signing_->keys().calendar_cert_der};
+    trust.anchor_signers = {account(seal_operator_index()).address};
     return {};
   }
 

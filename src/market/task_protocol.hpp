@@ -23,6 +23,7 @@
 #include "chain/u256.hpp"
 #include "market/passport.hpp"
 #include "market/role.hpp"
+#include "market/trust_root.hpp"
 
 namespace cairn::market {
 
@@ -67,6 +68,9 @@ struct TaskOutcome {
   std::filesystem::path audit_dir;     // the auditor's copy of passport and model, verify.json
   bool audit_ok = false;               // the auditor's verify_passport held
   Passport passport;
+  // What a verifier of this run pins: its deployment, the signing service's calendar
+  // certificate and the operator's anchoring account.
+  TrustRoot trust;
   std::vector<double> accuracy;  // after each round
   double initial_accuracy = 0;
   // Step errors per party (logged and retried, as a node does): a clean run has none from

@@ -1,6 +1,7 @@
 // seal's publication anchoring on chain's Anchor contract, on a real anvil.
 #include "market/anchor_chain.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "base/encoding.hpp"
@@ -108,6 +109,38 @@ TEST_F(AnchorChainTest, SeveralPublicationsEachGetTheirOwnAnchor) {
   EXPECT_FALSE(anchor->anchored()[0].root == anchor->anchored()[1].root);
   for (const auto& anchored : anchor->anchored())
     EXPECT_TRUE(verify_anchor_on_chain(*rpc, anchored));
+}
+
+// A publication anchored long after the time it claims: the anchor transaction, its event and
+// the stored root all check out (verify_anchor_on_chain holds, as it did before the time
+// rule), but the block's time shows the root was put on chain two hours after the time the
+// calendar claims for it, so it proves nothing about that time.
+TEST_F(AnchorChainTest, AnAnchorMadeLongAfterItsPublicationTimeIsRefused) {
+  sign("on time");
+  ASSERT_TRUE(signing->publish());
+  const AnchoredPublication on_time = anchor->anchored().back();
+  EXPECT_TRUE(check_anchor_time(*rpc, on_time, 3600, 300));
+
+  sign("backdated");
+  advance_time(7200);  // the chain's clock, as if the root were anchored two hours later
+  ASSERT_TRUE(signing->publish());
+  const AnchoredPublication late = anchor->anchored().back();
+  ASSERT_TRUE(verify_anchor_on_chain(*rpc, late));  // everything but the time holds
+  const auto block = rpc->block(late.block).value();
+  ASSERT_GE(block.timestamp, late.publication_time + 7200);
+  EXPECT_FAILS_WITH(check_anchor_time(*rpc, late, 3600, 300), "may be backdated");
+  EXPECT_FAILS_WITH(check_anchor_time(*rpc, late, 3600, 300),
+                    fmt::format("after the publication time {}", late.publication_time));
+  // Within a delay the verifier allows, the same anchor holds.
+  EXPECT_TRUE(check_anchor_time(*rpc, late, 4 * 3600, 300));
+
+  // A block older than the publication it claims to anchor (beyond the clock skew).
+  AnchoredPublication from_the_future = on_time;
+  from_the_future.publication_time += 1000;
+  EXPECT_FAILS_WITH(check_anchor_time(*rpc, from_the_future, 3600, 300),
+                    "before the publication time");
+  from_the_future.publication_time = on_time.publication_time + 200;  // within the skew
+  EXPECT_TRUE(check_anchor_time(*rpc, from_the_future, 3600, 300));
 }
 
 TEST(AnchorWordTest, OnlySha256RootsFitTheContract) {

@@ -7,12 +7,20 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <regex>
 
 #include "base/encoding.hpp"
+#include "chain/anvil.hpp"
+#include "chain/contract.hpp"
 #include "chain/rpc.hpp"
+#include "chain/sender.hpp"
 #include "market/passport.hpp"
+#include "seal/keys.hpp"
+#include "seal/service.hpp"
 #include "store/repo.hpp"
 #include "testing/testing.hpp"
 
@@ -119,6 +127,8 @@ TEST_F(TaskProtocolTest, PassportVerifiesOfflineWithTheStoreAndAgainstTheChain) 
   VerifyOptions options;
   options.store = &(*repo)->blocks();
   options.rpc_url = outcome_->rpc_url;
+  options.trust = &outcome_->trust;
+  options.strict = true;  // nothing may be left unchecked
   const VerifyReport report = verify_passport(outcome_->model_path, *parsed, options);
   EXPECT_TRUE(report.ok()) << report.failures();
   std::size_t skipped = 0, chain_links = 0, stored = 0;
@@ -131,9 +141,23 @@ TEST_F(TaskProtocolTest, PassportVerifiesOfflineWithTheStoreAndAgainstTheChain) 
   EXPECT_GE(chain_links, 3u + 3u + 6u + 2u + 1u);  // task, participants, datasets, updates, ...
   // Per round: global model, updates, aggregate manifest, sum used, result model.
   EXPECT_EQ(stored, 2u * (1 + 3 + 1 + 1 + 1));
-  // Offline, without a store: the artifacts are skipped, everything else holds.
+  // Offline, without a store or a trust root: the artifacts, the chain and the trust links
+  // are skipped, everything else holds; --strict counts the skips against.
   const VerifyReport offline = verify_passport(outcome_->model_path, *parsed);
   EXPECT_TRUE(offline.ok()) << offline.failures();
+  for (const char* link : {"trust: chain and contracts", "trust: calendar certificate",
+                           "trust: anchor signers", "chain"}) {
+    EXPECT_TRUE(std::ranges::any_of(offline.links, [&](const LinkResult& result) {
+      return result.link == link && result.skipped;
+    })) << link;
+  }
+  VerifyOptions strict;
+  strict.strict = true;
+  const VerifyReport strict_offline = verify_passport(outcome_->model_path, *parsed, strict);
+  EXPECT_FALSE(strict_offline.ok());
+  EXPECT_NE(strict_offline.failures().find("trust: calendar certificate: skipped (strict)"),
+            std::string::npos)
+      << strict_offline.failures();
 }
 
 // The gas each TrainingTask v2 function took in the run (from the receipts of the
@@ -385,6 +409,148 @@ TEST_F(TaskProtocolTest, ParserNamesMissingUnknownAndMistypedFields) {
   }
 }
 
+// Someone who runs a signing service of their own seals every artifact of a passport again
+// and writes it for a model of their choosing, with a reward of their choosing.
+class Forger {
+ public:
+  explicit Forger(seal::PublicationAnchor* anchor = nullptr) {
+    seal::ServiceOptions options;
+    options.round = std::chrono::hours(1);  // rounds close on tick() only
+    service_ =
+        seal::SigningService::in_memory(options, seal::ServiceKeys::generate().value()).value();
+    if (anchor != nullptr) service_->set_anchor(anchor);
+  }
+
+  const Bytes& certificate() const { return service_->keys().calendar_cert_der; }
+
+  // Every artifact, every round record's copy of its signatures and the closing seal made
+  // again with the forger's calendar: one publication for the artifacts, one for the body.
+  // `anchor_of` gives the anchor record of a publication (made on chain, or made up).
+  void reseal(Passport& passport,
+              const std::function<AnchorRecord(const seal::PublishedData&)>& anchor_of) {
+    PassportBody& body = passport.body;
+    std::vector<SealedArtifact*> artifacts{&body.model.sealed, &body.evaluation.sealed};
+    for (auto& dataset : body.datasets)
+      artifacts.push_back(&dataset.sealed);
+    for (auto& round : body.rounds) {
+      for (auto& update : round.updates)
+        artifacts.push_back(&update.sealed);
+      artifacts.push_back(&round.aggregate);
+      if (round.sum_used) artifacts.push_back(&*round.sum_used);
+      artifacts.push_back(&round.result_model);
+    }
+    std::vector<seal::Imprint> imprints;
+    for (const SealedArtifact* artifact : artifacts)
+      imprints.push_back(cid_imprint(artifact->cid).value());
+    auto [signatures, published] = sign(imprints);
+    for (std::size_t i = 0; i < artifacts.size(); ++i)
+      artifacts[i]->signature = signatures[i];
+    for (auto& round : body.rounds) {
+      json& record_signatures = round.record["signatures"];
+      for (const auto& update : round.updates)
+        record_signatures[update.sealed.cid.to_string()] = to_hex(update.sealed.signature);
+      record_signatures[round.aggregate.cid.to_string()] = to_hex(round.aggregate.signature);
+      if (round.sum_used)
+        record_signatures[round.sum_used->cid.to_string()] = to_hex(round.sum_used->signature);
+      record_signatures[round.result_model.cid.to_string()] = to_hex(round.result_model.signature);
+      round.record_cid = unixfs_cid(canonical_json_bytes(round.record)).value();
+    }
+    body.anchors = {anchor_of(published)};
+    body.calendar_certificate = certificate();
+    auto [closing, closing_published] = sign({body_imprint(body)});
+    passport.closing_signature = closing.front();
+    passport.closing_anchor = anchor_of(closing_published);
+  }
+
+ private:
+  std::pair<std::vector<Bytes>, seal::PublishedData> sign(
+      const std::vector<seal::Imprint>& imprints) {
+    std::vector<std::future<Result<seal::Signature>>> futures;
+    for (const auto& imprint : imprints)
+      futures.push_back(service_->submit(imprint));
+    service_->tick(true);
+    std::vector<Bytes> signatures;
+    for (auto& future : futures)
+      signatures.push_back(future.get().value().serialize());
+    return {std::move(signatures), service_->publish().value().data};
+  }
+
+  std::unique_ptr<seal::SigningService> service_;
+};
+
+// Another model, and one participant's reward raised by one wei.
+Passport altered_lineage(const Passport& genuine, const fs::path& altered_model) {
+  Passport forged = genuine;
+  forged.body.model.sealed.cid = unixfs_cid_of_file(altered_model).value();
+  forged.body.model.size = fs::file_size(altered_model);
+  RewardRecord& reward = forged.body.evaluation.rewards.front();
+  reward.amount = reward.amount.checked_add(1).value();
+  return forged;
+}
+
+// The attack: a passport resealed by the forger's own calendar verifies when the verifier
+// believes the certificate the passport brings (what every verification did before trust
+// roots). Pinning the signing service's certificate refuses it, and names the link.
+TEST_F(TaskProtocolTest, APassportSealedByAnotherCalendarFailsAgainstThePinnedKey) {
+  Bytes model = cairn::testing::read_file(outcome_->model_path);
+  model[model.size() / 2] ^= std::byte{0x01};
+  const fs::path altered = dir_->path() / "forged-model.pt";
+  cairn::testing::write_file(altered, model);
+  Passport forged = altered_lineage(outcome_->passport, altered);
+  Forger forger;
+  forger.reseal(forged, [&](const seal::PublishedData& published) {
+    AnchorRecord anchor = outcome_->passport.body.anchors.front();  // offline: never looked up
+    anchor.publication_time = published.publication_time;
+    anchor.root = published.published_hash;
+    return anchor;
+  });
+
+  // Believed: every seal checks out against the certificate the forger brought.
+  const VerifyReport believed = verify_passport(altered, forged);
+  EXPECT_TRUE(believed.ok()) << believed.failures();
+
+  VerifyOptions pinned;
+  pinned.trust = &outcome_->trust;
+  const VerifyReport refused = verify_passport(altered, forged, pinned);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(failed_link_matches(refused, std::regex("^trust: calendar certificate$")))
+      << refused.failures();
+  for (const char* link : {"^model seal$", "^closing seal$", "^round 1 aggregate seal$"}) {
+    EXPECT_TRUE(failed_link_matches(refused, std::regex(link))) << link << refused.failures();
+  }
+  // The genuine passport holds against the same trust root.
+  const VerifyReport genuine = verify_passport(outcome_->model_path, outcome_->passport, pinned);
+  EXPECT_TRUE(genuine.ok()) << genuine.failures();
+}
+
+TEST_F(TaskProtocolTest, TheTrustRootPinsTheChainTheContractsAndTheAnchorSigners) {
+  const auto verify_with = [&](const TrustRoot& trust) {
+    VerifyOptions options;
+    options.trust = &trust;
+    return verify_passport(outcome_->model_path, outcome_->passport, options);
+  };
+  TrustRoot other_chain = outcome_->trust;
+  other_chain.chain_id = 1;
+  EXPECT_TRUE(
+      failed_link_matches(verify_with(other_chain), std::regex("^trust: chain and contracts$")));
+  TrustRoot other_task_contract = outcome_->trust;
+  other_task_contract.training_task = outcome_->trust.registry;
+  EXPECT_NE(verify_with(other_task_contract).failures().find("TrainingTask is"), std::string::npos);
+  TrustRoot other_anchor_contract = outcome_->trust;
+  other_anchor_contract.anchor = outcome_->trust.registry;
+  EXPECT_NE(verify_with(other_anchor_contract).failures().find("anchor 0 is on the contract"),
+            std::string::npos);
+  // Anyone may publish on the Anchor contract: only the pinned accounts' anchors count.
+  TrustRoot other_signer = outcome_->trust;
+  other_signer.anchor_signers = {outcome_->passport.body.task.owner};
+  const VerifyReport refused = verify_with(other_signer);
+  EXPECT_TRUE(failed_link_matches(refused, std::regex("^trust: anchor signers$")));
+  EXPECT_NE(refused.failures().find("anchor 0 was made by " +
+                                    outcome_->passport.body.anchors[0].signer.to_checksum()),
+            std::string::npos)
+      << refused.failures();
+}
+
 TEST_F(TaskProtocolTest, CliVerifiesAndExitsNonZeroForAnAlteredModel) {
   const std::string cairn = cairn::testing::cairn_binary().string();
   const std::string common =
@@ -406,6 +572,54 @@ TEST_F(TaskProtocolTest, CliVerifiesAndExitsNonZeroForAnAlteredModel) {
                                          outcome_->passport_path.string() + common);
   EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
   EXPECT_NE(bad.out.find("FAIL  model: CID mismatch"), std::string::npos) << bad.out;
+}
+
+// Last in the suite: it moves the chain's clock two hours on.
+// The calendar's operator (its key and anchoring account both pinned) reseals a changed
+// lineage and anchors it now, under publication times two hours older than the blocks that
+// hold them. Every anchor is on chain from a pinned signer and every seal holds: only the
+// blocks' times show that the roots did not exist when the publications claim.
+TEST_F(TaskProtocolTest, ABackdatedAnchorIsRefusedByItsBlockTime) {
+  auto rpc = chain::RpcClient::create(outcome_->rpc_url).value();
+  auto sender = chain::TransactionSender::create(rpc).value();
+  const chain::Signer operator_account =
+      chain::Signer::from_key(chain::dev_account_key(3 + 2));  // the seal operator (3 providers)
+  ASSERT_EQ(operator_account.address, outcome_->trust.anchor_signers.front());
+  ChainAnchor anchor(chain::Contract::at(sender, "Anchor", outcome_->deployment.anchor).value(),
+                     operator_account);
+  Forger forger(&anchor);
+  ASSERT_TRUE(rpc.call("evm_increaseTime", json::array({7200})));
+  Passport forged = altered_lineage(outcome_->passport, outcome_->model_path);
+  forged.body.model.sealed.cid = outcome_->passport.body.model.sealed.cid;
+  forger.reseal(forged, [&](const seal::PublishedData&) {
+    const AnchoredPublication& anchored = anchor.anchored().back();
+    AnchorRecord record;
+    record.publication_time = anchored.publication_time;
+    record.root = anchored.root;
+    record.contract = anchored.contract;
+    record.signer = anchored.signer;
+    record.tx = anchored.transaction;
+    record.block = anchored.block;
+    return record;
+  });
+  TrustRoot operator_key = outcome_->trust;
+  operator_key.calendar_certificates = {forger.certificate()};
+  VerifyOptions options;
+  options.rpc_url = outcome_->rpc_url;
+  options.trust = &operator_key;
+  const VerifyReport refused = verify_passport(outcome_->model_path, forged, options);
+  for (const char* link : {"^anchor 0$", "^closing anchor$"}) {
+    EXPECT_TRUE(failed_link_matches(refused, std::regex(link))) << link << refused.failures();
+  }
+  EXPECT_NE(refused.failures().find("may be backdated"), std::string::npos) << refused.failures();
+  EXPECT_TRUE(std::ranges::any_of(refused.links, [](const LinkResult& link) {
+    return link.link == "closing seal" && link.ok;
+  })) << "the seals themselves hold";
+  // Before the time rule (here: a delay of a day allowed) the same anchors were accepted.
+  operator_key.max_anchor_delay_s = 24 * 3600;
+  const VerifyReport believed = verify_passport(outcome_->model_path, forged, options);
+  EXPECT_FALSE(failed_link_matches(believed, std::regex("^(anchor 0|closing anchor)$")))
+      << believed.failures();
 }
 
 }  // namespace
