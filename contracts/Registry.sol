@@ -5,6 +5,9 @@ pragma solidity ^0.8.24;
 /// @notice An entry is an owner, a kind, the digest of the thing (a dataset manifest, a
 /// model, a compute offer, a device's public key) and its metadata CID. Storage keeps the
 /// owner, kind and digest; the metadata CID travels in events only.
+/// A digest is unique per (owner, kind), not globally: were it global, anyone who saw a
+/// node's endpoint URL or a manifest's digest could register it first and lock its owner
+/// out. Readers look an entry up by the owner they expect (`entryOf`).
 contract Registry {
     enum Kind {
         Dataset,
@@ -25,8 +28,8 @@ contract Registry {
 
     uint256 public nextEntryId = 1;
     mapping(uint256 => Entry) private entries;
-    /// The entry registered for a digest, so that a digest is registered at most once.
-    mapping(bytes32 => uint256) public entryOfDigest;
+    /// owner => kind => digest => entry id: each owner registers a digest once per kind.
+    mapping(address => mapping(Kind => mapping(bytes32 => uint256))) private entryIds;
 
     event Registered(uint256 indexed entryId, address indexed owner, Kind indexed kind, bytes32 digest, string metadataCid);
     event Updated(uint256 indexed entryId, bytes32 digest, string metadataCid);
@@ -36,18 +39,20 @@ contract Registry {
     error UnknownEntry(uint256 entryId);
     error NotOwner(address caller);
     error ZeroDigest();
-    error DigestAlreadyRegistered(uint256 entryId);
+    /// The caller (or the new owner of a transfer) already holds an entry for this kind and digest.
+    error AlreadyRegistered(uint256 entryId);
     error InvalidOwner();
 
     function register(Kind kind, bytes32 digest, string calldata metadataCid) external returns (uint256 entryId) {
         if (digest == bytes32(0)) revert ZeroDigest();
-        if (entryOfDigest[digest] != 0) revert DigestAlreadyRegistered(entryOfDigest[digest]);
+        uint256 existing = entryIds[msg.sender][kind][digest];
+        if (existing != 0) revert AlreadyRegistered(existing);
         entryId = nextEntryId;
         unchecked {
             nextEntryId = entryId + 1;
         }
         entries[entryId] = Entry({owner: msg.sender, kind: kind, active: true, digest: digest});
-        entryOfDigest[digest] = entryId;
+        entryIds[msg.sender][kind][digest] = entryId;
         emit Registered(entryId, msg.sender, kind, digest, metadataCid);
     }
 
@@ -55,16 +60,21 @@ contract Registry {
     function update(uint256 entryId, bytes32 digest, string calldata metadataCid) external {
         Entry storage entry = _owned(entryId);
         if (digest == bytes32(0)) revert ZeroDigest();
-        if (entryOfDigest[digest] != 0) revert DigestAlreadyRegistered(entryOfDigest[digest]);
-        delete entryOfDigest[entry.digest];
+        mapping(bytes32 => uint256) storage mine = entryIds[msg.sender][entry.kind];
+        if (mine[digest] != 0) revert AlreadyRegistered(mine[digest]);
+        delete mine[entry.digest];
         entry.digest = digest;
-        entryOfDigest[digest] = entryId;
+        mine[digest] = entryId;
         emit Updated(entryId, digest, metadataCid);
     }
 
     function transfer(uint256 entryId, address to) external {
         Entry storage entry = _owned(entryId);
         if (to == address(0)) revert InvalidOwner();
+        uint256 held = entryIds[to][entry.kind][entry.digest];
+        if (held != 0) revert AlreadyRegistered(held);
+        delete entryIds[msg.sender][entry.kind][entry.digest];
+        entryIds[to][entry.kind][entry.digest] = entryId;
         entry.owner = to;
         emit Transferred(entryId, msg.sender, to);
     }
@@ -74,6 +84,11 @@ contract Registry {
         Entry storage entry = _owned(entryId);
         entry.active = false;
         emit Retired(entryId);
+    }
+
+    /// The entry `owner` registered for `kind` and `digest`, or 0 when there is none.
+    function entryOf(address owner, Kind kind, bytes32 digest) external view returns (uint256) {
+        return entryIds[owner][kind][digest];
     }
 
     function getEntry(uint256 entryId) external view returns (address owner, Kind kind, bool active, bytes32 digest) {

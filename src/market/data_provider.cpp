@@ -311,11 +311,11 @@ class DataProvider final : public Role {
       acted = true;
     }
     signature_cid_ = offer["signature"].get<std::string>();
-    // Registered once: the Registry refuses a digest twice, so look before sending.
+    // Registered once: the Registry refuses an owner's digest twice, so look before sending.
     CAIRN_TRY_ASSIGN(chain::Contract registry, registry_contract(context_));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(*manifest_cid));
-    CAIRN_TRY_ASSIGN(auto holder, registry.call("entryOfDigest", {Value(digest)}));
-    CAIRN_TRY_ASSIGN(std::uint64_t entry, holder.at(0).as_u64());
+    CAIRN_TRY_ASSIGN(std::uint64_t entry, registry_entry_of(registry, context_.signer.address,
+                                                            RegistryKind::dataset, digest));
     if (entry == 0) {
       CAIRN_TRY_ASSIGN(auto tx,
                        registry.transact(context_.signer, "register",

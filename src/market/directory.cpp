@@ -32,6 +32,17 @@ Result<chain::Contract> registry_contract(const NodeContext& context) {
   return chain::Contract(context.sender, context.deployment.registry, std::move(abi));
 }
 
+Result<std::uint64_t> registry_entry_of(const chain::Contract& registry,
+                                        const chain::Address& owner, RegistryKind kind,
+                                        const ByteArray<32>& digest) {
+  CAIRN_TRY_ASSIGN(const auto answer,
+                   registry.call("entryOf", {Value(owner), Value(static_cast<std::uint64_t>(kind)),
+                                             Value(digest)}));
+  CAIRN_TRY_ASSIGN(const chain::U256 entry, answer.at(0).as_uint());
+  if (!entry.fits_u64()) return fail(Errc::parse, "a Registry entry id beyond 64 bits");
+  return entry.low64();
+}
+
 Result<std::vector<ContractEvent>> find_events(
     const NodeContext& context, std::string_view contract_name, const chain::Address& address,
     std::string_view event_name, const std::vector<std::optional<ByteArray<32>>>& indexed) {
@@ -134,14 +145,16 @@ Status announce_endpoint(NodeContext& context) {
   if (!entries.empty() && entries.back().url == context.gateway_url) return {};
   CAIRN_TRY_ASSIGN(chain::Contract registry, registry_contract(context));
   const auto digest = crypto::sha256(as_bytes(context.gateway_url));
-  CAIRN_TRY_ASSIGN(auto holder, registry.call("entryOfDigest", {Value(digest)}));
-  CAIRN_TRY_ASSIGN(chain::U256 held_by, holder.at(0).as_uint());
-  if (held_by != chain::U256{}) {
-    // Another entry names this URL: a different owner (a gateway that moved ports), or an
-    // entry of ours that is no longer the latest. Either way it cannot be registered again.
+  // Only our own entries count: another account may have registered this URL's digest (a
+  // squatter, or a node that had the port before), and that entry is not ours.
+  CAIRN_TRY_ASSIGN(const std::uint64_t held_by, registry_entry_of(registry, context.signer.address,
+                                                                  RegistryKind::endpoint, digest));
+  if (held_by != 0) {
+    // An entry of ours that is no longer the latest names this URL: it cannot be
+    // registered again.
     return fail(Errc::conflict,
-                fmt::format("{}'s gateway URL {} is already registered (entry {})", context.name,
-                            context.gateway_url, held_by.to_decimal()));
+                fmt::format("{}'s gateway URL {} is already registered by it (entry {})",
+                            context.name, context.gateway_url, held_by));
   }
   if (entries.empty()) {
     CAIRN_TRY(registry.transact(context.signer, "register",

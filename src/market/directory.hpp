@@ -87,4 +87,12 @@ struct ContractEvent {
 [[nodiscard]] Result<chain::Contract> training_task_contract(const NodeContext& context);
 [[nodiscard]] Result<chain::Contract> registry_contract(const NodeContext& context);
 
+// The Registry entry `owner` holds for `kind` and `digest`, or 0 when it holds none. Entries
+// are unique per (owner, kind, digest), not per digest: a lookup names the owner it expects,
+// and another account's entry for the same digest (a squatter's) is never taken for it.
+[[nodiscard]] Result<std::uint64_t> registry_entry_of(const chain::Contract& registry,
+                                                      const chain::Address& owner,
+                                                      RegistryKind kind,
+                                                      const ByteArray<32>& digest);
+
 }  // namespace cairn::market

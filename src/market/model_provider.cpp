@@ -956,9 +956,9 @@ class ModelProvider final : public Role {
     CAIRN_TRY_ASSIGN(store::Cid passport_cid, put_artifact(context_, passport_bytes, "passport"));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(passport.body.model.sealed.cid));
     CAIRN_TRY_ASSIGN(chain::Contract registry, registry_contract(context_));
-    CAIRN_TRY_ASSIGN(auto holder, registry.call("entryOfDigest", {Value(digest)}));
-    CAIRN_TRY_ASSIGN(chain::U256 entry, holder.at(0).as_uint());
-    if (entry != chain::U256{}) return {};
+    CAIRN_TRY_ASSIGN(const std::uint64_t entry, registry_entry_of(registry, context_.signer.address,
+                                                                  RegistryKind::model, digest));
+    if (entry != 0) return {};
     CAIRN_TRY(registry.transact(context_.signer, "register",
                                 {Value(static_cast<std::uint64_t>(RegistryKind::model)),
                                  Value(digest), Value::text(passport_cid.to_string())}));
@@ -1001,11 +1001,12 @@ class ModelProvider final : public Role {
                        fetch_artifact(context_, join.participant, join.manifest_cid, kDocumentCap));
       CAIRN_TRY_ASSIGN(dataset.manifest, parse_dataset_manifest(bytes));
       CAIRN_TRY_ASSIGN(dataset.sealed, sealed_from(first_record, join.manifest_cid.to_string()));
-      CAIRN_TRY_ASSIGN(auto holder, registry.call("entryOfDigest", {Value(join.manifest)}));
-      CAIRN_TRY_ASSIGN(chain::U256 entry, holder.at(0).as_uint());
-      if (entry != chain::U256{}) {
-        if (!entry.fits_u64()) return fail(Errc::parse, "a Registry entry id beyond 64 bits");
-        const std::uint64_t id = entry.low64();
+      // The participant's own entry for its manifest: another account's entry for the same
+      // digest says nothing about this dataset's owner.
+      CAIRN_TRY_ASSIGN(
+          const std::uint64_t id,
+          registry_entry_of(registry, join.participant, RegistryKind::dataset, join.manifest));
+      if (id != 0) {
         CAIRN_TRY_ASSIGN(auto registered,
                          find_events(context_, "Registry", context_.deployment.registry,
                                      "Registered", {topic_word(id)}));

@@ -62,13 +62,27 @@ TEST_F(RegistryTest, RegistersUpdatesTransfersAndRetires) {
   auto entry = registry.call("getEntry", {Value(id)}).value();
   EXPECT_EQ(entry[0].as_address().value(), accounts[1].address);
   EXPECT_EQ(entry[3].as_bytes32().value(), digest("dataset v1"));
-  EXPECT_EQ(
-      registry.call("entryOfDigest", {Value(digest("dataset v1"))}).value()[0].as_uint().value(),
-      id);
+  const auto entry_of = [&](const Signer& owner, std::uint64_t kind, std::string_view text) {
+    return registry.call("entryOf", {Value(owner.address), Value(kind), Value(digest(text))})
+        .value()[0]
+        .as_uint()
+        .value();
+  };
+  EXPECT_EQ(entry_of(accounts[1], 0, "dataset v1"), id);
 
-  EXPECT_FAILS_WITH(registry.transact(accounts[2], "register",
-                                      {Value(1), Value(digest("dataset v1")), Value::text("")}),
-                    "DigestAlreadyRegistered(1)");
+  // The same owner, kind and digest once only...
+  EXPECT_FAILS_WITH(registry.transact(accounts[1], "register",
+                                      {Value(0), Value(digest("dataset v1")), Value::text("")}),
+                    "AlreadyRegistered(1)");
+  // ...but another account registering that digest first locks nobody out: its entry is its
+  // own (a squatter's), and the owner's lookup never finds it.
+  ASSERT_TRUE(registry.transact(accounts[2], "register",
+                                {Value(0), Value(digest("dataset v1")), Value::text("squat")}));
+  EXPECT_EQ(entry_of(accounts[1], 0, "dataset v1"), id);
+  EXPECT_EQ(entry_of(accounts[2], 0, "dataset v1"), U256(2));
+  ASSERT_TRUE(registry.transact(accounts[1], "register",
+                                {Value(1), Value(digest("dataset v1")), Value::text("")}));
+  EXPECT_EQ(entry_of(accounts[1], 1, "dataset v1"), U256(3));
   EXPECT_FAILS_WITH(registry.transact(accounts[2], "register",
                                       {Value(1), Value(ByteArray<32>{}), Value::text("")}),
                     "ZeroDigest()");
@@ -77,14 +91,24 @@ TEST_F(RegistryTest, RegistersUpdatesTransfersAndRetires) {
       "NotOwner(");
   ASSERT_TRUE(registry.transact(accounts[1], "update",
                                 {Value(id), Value(digest("dataset v2")), Value::text("bafy2")}));
-  EXPECT_EQ(
-      registry.call("entryOfDigest", {Value(digest("dataset v1"))}).value()[0].as_uint().value(),
-      U256(0));
+  EXPECT_EQ(entry_of(accounts[1], 0, "dataset v1"), U256(0));
+  EXPECT_EQ(entry_of(accounts[1], 0, "dataset v2"), id);
+  EXPECT_FAILS_WITH(registry.transact(accounts[1], "update",
+                                      {Value(id), Value(digest("dataset v2")), Value::text("")}),
+                    "AlreadyRegistered(1)");
   EXPECT_FAILS_WITH(registry.transact(accounts[1], "transfer", {Value(id), Value(Address{})}),
                     "InvalidOwner()");
-  ASSERT_TRUE(registry.transact(accounts[1], "transfer", {Value(id), Value(accounts[2].address)}));
+  // The new owner must not hold that kind and digest already.
+  ASSERT_TRUE(registry.transact(accounts[2], "register",
+                                {Value(0), Value(digest("dataset v2")), Value::text("")}));
+  EXPECT_FAILS_WITH(
+      registry.transact(accounts[1], "transfer", {Value(id), Value(accounts[2].address)}),
+      "AlreadyRegistered(4)");
+  ASSERT_TRUE(registry.transact(accounts[1], "transfer", {Value(id), Value(accounts[3].address)}));
+  EXPECT_EQ(entry_of(accounts[1], 0, "dataset v2"), U256(0));
+  EXPECT_EQ(entry_of(accounts[3], 0, "dataset v2"), id);
   EXPECT_FAILS_WITH(registry.transact(accounts[1], "retire", {Value(id)}), "NotOwner(");
-  ASSERT_TRUE(registry.transact(accounts[2], "retire", {Value(id)}));
+  ASSERT_TRUE(registry.transact(accounts[3], "retire", {Value(id)}));
   EXPECT_FALSE(registry.call("getEntry", {Value(id)}).value()[2].as_bool().value());
   EXPECT_FAILS_WITH(registry.call("getEntry", {Value(99)}), "UnknownEntry(99)");
   // Device keys are entries too (kind 3).

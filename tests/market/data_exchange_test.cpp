@@ -8,6 +8,7 @@
 #include "base/encoding.hpp"
 #include "chain/anvil_fixture.hpp"
 #include "crypto/hash.hpp"
+#include "market/directory.hpp"
 #include "market/passport.hpp"
 #include "store/blockstore.hpp"
 #include "testing/testing.hpp"
@@ -189,19 +190,32 @@ TEST_F(DataExchangeTest, MissingBlocksAreNotFound) {
   EXPECT_EQ(sealed.error().code, Errc::not_found);
 }
 
-class DataOfferRegistryTest : public AnvilTest {};
+// A Registry and a schema of accounts[2]'s, stored.
+class DataOfferRegistryTest : public AnvilTest {
+ protected:
+  void SetUp() override {
+    AnvilTest::SetUp();
+    if (HasFatalFailure()) return;
+    auto registry = chain::Contract::deploy(sender, accounts[0], "Registry");
+    ASSERT_TRUE(registry) << registry.error().to_string();
+    deployed.emplace(std::move(*registry));
+    auto opened = store::Blockstore::open(dir.path() / "blocks");
+    ASSERT_TRUE(opened);
+    blocks = std::move(*opened);
+    const auto schema = DataSchema::describe("a.csv", as_bytes(std::string_view("x,y\n1,2\n")), "",
+                                             chain::U256(1), accounts[2].address);
+    auto schema_stored = store_schema(*blocks, schema);
+    ASSERT_TRUE(schema_stored);
+    stored.emplace(*schema_stored);
+  }
+
+  std::optional<chain::Contract> deployed;
+  testing::TempDir dir;
+  std::unique_ptr<store::Blockstore> blocks;
+  std::optional<StoredSchema> stored;
+};
 
 TEST_F(DataOfferRegistryTest, RegisteredOffersAreCheckedByOwner) {
-  const auto deployed = chain::Contract::deploy(sender, accounts[0], "Registry");
-  ASSERT_TRUE(deployed) << deployed.error().to_string();
-  testing::TempDir dir;
-  auto blocks = store::Blockstore::open(dir.path() / "blocks");
-  ASSERT_TRUE(blocks);
-  const auto schema = DataSchema::describe("a.csv", as_bytes(std::string_view("x,y\n1,2\n")), "",
-                                           chain::U256(1), accounts[2].address);
-  const auto stored = store_schema(**blocks, schema);
-  ASSERT_TRUE(stored);
-
   const auto never = check_offer(*deployed, stored->cid, accounts[2].address);
   ASSERT_FALSE(never);
   EXPECT_EQ(never.error().code, Errc::not_found);
@@ -219,10 +233,31 @@ TEST_F(DataOfferRegistryTest, RegisteredOffersAreCheckedByOwner) {
   EXPECT_TRUE(check_offer(*deployed, stored->cid, accounts[2].address));
   const auto other = check_offer(*deployed, stored->cid, accounts[3].address);
   ASSERT_FALSE(other);
-  EXPECT_EQ(other.error().code, Errc::rejected);
-  EXPECT_NE(other.error().message.find("was offered by " + accounts[2].address.to_checksum()),
+  EXPECT_EQ(other.error().code, Errc::not_found);
+  EXPECT_NE(other.error().message.find("registered by " + accounts[3].address.to_checksum()),
             std::string::npos)
       << other.error().message;
+}
+
+// The attack: a stranger who reads a provider's schema digest (from its store, or a
+// transaction in the pool) registers it first. With digests unique across the Registry the
+// provider's own registration was then taken for done and every buyer's check named the
+// stranger as the one who offered it, so the offer could never be bought. Per owner, the
+// stranger's entry is its own and the provider's offer goes through.
+TEST_F(DataOfferRegistryTest, AStrangerWhoRegistersTheSchemaFirstLocksNobodyOut) {
+  const chain::Signer& stranger = accounts[7];
+  ASSERT_TRUE(deployed->transact(
+      stranger, "register",
+      {chain::abi::Value(static_cast<std::uint64_t>(RegistryKind::dataset)),
+       chain::abi::Value(stored->digest), chain::abi::Value::text(stored->cid.to_string())}));
+
+  const auto entry = register_offer(*deployed, accounts[2], *stored);
+  ASSERT_TRUE(entry) << entry.error().to_string();
+  ASSERT_TRUE(entry->has_value()) << "the provider's offer was taken for the stranger's";
+  const auto offered = check_offer(*deployed, stored->cid, accounts[2].address);
+  EXPECT_TRUE(offered) << offered.error().to_string();
+  const auto fields = deployed->call("getEntry", {chain::abi::Value(**entry)}).value();
+  EXPECT_EQ(fields.at(0).as_address().value(), accounts[2].address);
 }
 
 }  // namespace

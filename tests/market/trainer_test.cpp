@@ -184,6 +184,7 @@ class TrainerTaskTest : public ::testing::Test {
   }
 
   static Result<chain::Contract> tasks() { return training_task_contract(owner_context()); }
+  static chain::Signer stranger() { return chain::Signer::from_key(chain::dev_account_key(9)); }
   static NodeContext& owner_context() { return node("owner").context; }
 
   static Result<Bytes> write_shard(const learn::Dataset& data, const std::string& name) {
@@ -223,6 +224,16 @@ class TrainerTaskTest : public ::testing::Test {
     CAIRN_TRY(start_infrastructure());
     CAIRN_TRY_ASSIGN(learn::TrainTest fashion, learn::load_fashion_mnist());
     CAIRN_TRY(open_node("owner", 0, "", json::object()));
+    // A stranger registers the owner's gateway URL as an Endpoint of its own before the
+    // owner announces it. While digests were unique across the Registry this locked the
+    // owner out: announce_endpoint failed ("already registered") and nobody could fetch
+    // from it. Entries are unique per owner now, and the owner's announcement goes through.
+    CAIRN_TRY_ASSIGN(chain::Contract squatted_registry, registry_contract(owner_context()));
+    CAIRN_TRY(
+        squatted_registry.transact(stranger(), "register",
+                                   {Value(static_cast<std::uint64_t>(RegistryKind::endpoint)),
+                                    Value(crypto::sha256(as_bytes(owner_context().gateway_url))),
+                                    Value::text(owner_context().gateway_url)}));
     CAIRN_TRY(announce_endpoint(owner_context()));
     const std::vector<std::pair<std::string, std::string>> providers = {
         {"honest", "honest"}, {"poison", "poison:scale:4"}, {"garbage", "garbage"},
@@ -585,6 +596,23 @@ TEST_F(TrainerTaskTest, OfferIsSealedRegisteredOnceAndItsShardsAreEncrypted) {
     EXPECT_EQ(signature->document_hash().hex(), cid_imprint(cid)->hex());
     EXPECT_EQ(status["offer"]["manifest"], cid_text);
   }
+}
+
+TEST_F(TrainerTaskTest, AStrangersEntryForTheOwnersGatewayUrlLocksNobodyOut) {
+  NodeContext& owner = owner_context();
+  auto registry = registry_contract(owner);
+  ASSERT_TRUE(registry);
+  const auto digest = crypto::sha256(as_bytes(owner.gateway_url));
+  auto squat = registry_entry_of(*registry, stranger().address, RegistryKind::endpoint, digest);
+  ASSERT_TRUE(squat) << squat.error().to_string();
+  EXPECT_NE(*squat, 0u) << "the stranger's entry is there";
+  auto own = registry_entry_of(*registry, owner.signer.address, RegistryKind::endpoint, digest);
+  ASSERT_TRUE(own) << own.error().to_string();
+  EXPECT_NE(*own, 0u);
+  EXPECT_NE(*own, *squat);
+  auto gateway = gateway_of(owner, owner.signer.address);
+  ASSERT_TRUE(gateway) << gateway.error().to_string();
+  EXPECT_EQ(*gateway, owner.gateway_url);
 }
 
 TEST_F(TrainerTaskTest, ARestartedProviderResumesAndNeverSubmitsTwice) {
