@@ -3,12 +3,14 @@
 // the format (passport.cpp) so the parser links without the chain's RPC client.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
 #include "base/encoding.hpp"
 #include "chain/contract.hpp"
 #include "crypto/hash.hpp"
+#include "market/directory.hpp"
 #include "market/passport.hpp"
 #include "seal/publication.hpp"
 #include "seal/verify.hpp"
@@ -492,6 +494,90 @@ class Verifier {
     return transaction_succeeded(body_.task.create_tx);
   }
 
+  struct TaskEvent {
+    chain::abi::ValueList values;
+    ByteArray<32> transaction{};
+  };
+
+  // Every `event_name` the task's contract emitted for this task (and `round`, when given)
+  // since the block the task was created in.
+  Result<std::vector<TaskEvent>> task_events(std::string_view event_name,
+                                             std::optional<std::uint64_t> round) const {
+    CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi("TrainingTask"));
+    const chain::abi::Event* event = abi->event(event_name);
+    if (event == nullptr) return fail(Errc::internal, "no event " + std::string(event_name));
+    CAIRN_TRY_ASSIGN(auto created, rpc_->receipt(body_.task.create_tx));
+    if (!created) return fail(Errc::integrity, "the task's create transaction is not on chain");
+    chain::LogFilter filter;
+    filter.addresses = {body_.task.training_task};
+    filter.from_block = created->block_number;
+    filter.topics = {event->topic0(), topic_word(body_.task.task_id)};
+    if (round) filter.topics.emplace_back(topic_word(*round));
+    CAIRN_TRY_ASSIGN(const auto logs, rpc_->logs(filter));
+    std::vector<TaskEvent> events;
+    for (const auto& log : logs) {
+      if (log.removed) continue;
+      CAIRN_TRY_ASSIGN(auto values, event->decode_log(log.topics, log.data));
+      events.push_back({std::move(values), log.transaction_hash});
+    }
+    return events;
+  }
+
+  // Nobody who joined on chain is left out of the passport, and neither is their dataset:
+  // the per-participant links check only those the passport chose to list.
+  Status participants_complete() const {
+    CAIRN_TRY_ASSIGN(const auto joined, task_events("ParticipantJoined", std::nullopt));
+    for (const auto& event : joined) {
+      CAIRN_TRY_ASSIGN(const chain::Address participant, event.values.at(1).as_address());
+      CAIRN_TRY_ASSIGN(const ByteArray<32> manifest, event.values.at(2).as_bytes32());
+      const bool listed = std::ranges::any_of(body_.participants, [&](const Participant& p) {
+        return p.address == participant && p.join_tx.has_value();
+      });
+      if (!listed) {
+        return fail(
+            Errc::integrity,
+            fmt::format("{} joined the task on chain (tx {}) and the passport leaves it out",
+                        participant.to_checksum(), hash_hex(event.transaction)));
+      }
+      const bool dataset = std::ranges::any_of(body_.datasets, [&](const DatasetRecord& d) {
+        const auto digest = cid_commitment(d.sealed.cid);
+        return d.owner == participant && digest && *digest == manifest;
+      });
+      if (!dataset) {
+        return fail(Errc::integrity,
+                    fmt::format("the dataset {} joined with (manifest 0x{}) is not in the passport",
+                                participant.to_checksum(), to_hex(manifest)));
+      }
+    }
+    return {};
+  }
+
+  // Every update committed on chain in the round is in the passport (or among its
+  // exclusions): none can be dropped from the lineage.
+  Status updates_complete(const RoundRecord& round) const {
+    CAIRN_TRY_ASSIGN(const auto committed, task_events("UpdateCommitted", round.round));
+    for (const auto& event : committed) {
+      CAIRN_TRY_ASSIGN(const chain::Address participant, event.values.at(2).as_address());
+      CAIRN_TRY_ASSIGN(const ByteArray<32> commitment, event.values.at(3).as_bytes32());
+      const bool listed =
+          std::ranges::any_of(round.updates,
+                              [&](const UpdateRecord& update) {
+                                const auto digest = cid_commitment(update.sealed.cid);
+                                return update.participant == participant && digest &&
+                                       *digest == commitment;
+                              }) ||
+          std::ranges::any_of(round.excluded, [&](const ExclusionRecord& exclusion) {
+            return exclusion.participant == participant;
+          });
+      if (!listed) {
+        return fail(Errc::integrity,
+                    fmt::format("{}'s update committed on chain (tx {}) is not in the passport",
+                                participant.to_checksum(), hash_hex(event.transaction)));
+      }
+    }
+    return {};
+  }
+
   void check_chain() {
     auto client = chain::RpcClient::create(*options_.rpc_url);
     if (!client) return failed("chain", client.error().message);
@@ -545,7 +631,11 @@ class Verifier {
       }();
       record(fmt::format("dataset {} on chain", i), status, "registered");
     }
+    record("participants complete", participants_complete(),
+           "every participant that joined on chain is listed, with its dataset");
     for (const auto& round : body_.rounds) {
+      record(fmt::format("round {} updates complete", round.round), updates_complete(round),
+             "every update committed on chain is listed");
       for (std::size_t k = 0; k < round.updates.size(); ++k) {
         const auto& update = round.updates[k];
         auto status = [&]() -> Status {

@@ -457,7 +457,13 @@ class Forger {
     }
     body.anchors = {anchor_of(published)};
     body.calendar_certificate = certificate();
-    auto [closing, closing_published] = sign({body_imprint(body)});
+    seal_closing(passport, anchor_of);
+  }
+
+  // Only the closing seal made again: the body may change anywhere no other seal covers.
+  void seal_closing(Passport& passport,
+                    const std::function<AnchorRecord(const seal::PublishedData&)>& anchor_of) {
+    auto [closing, closing_published] = sign({body_imprint(passport.body)});
     passport.closing_signature = closing.front();
     passport.closing_anchor = anchor_of(closing_published);
   }
@@ -574,34 +580,89 @@ TEST_F(TaskProtocolTest, CliVerifiesAndExitsNonZeroForAnAlteredModel) {
   EXPECT_NE(bad.out.find("FAIL  model: CID mismatch"), std::string::npos) << bad.out;
 }
 
+// The record of what was anchored on chain, as a passport lists it.
+AnchorRecord anchor_record(const AnchoredPublication& anchored) {
+  AnchorRecord record;
+  record.publication_time = anchored.publication_time;
+  record.root = anchored.root;
+  record.contract = anchored.contract;
+  record.signer = anchored.signer;
+  record.tx = anchored.transaction;
+  record.block = anchored.block;
+  return record;
+}
+
+// The calendar operator's anchoring account on the task's Anchor contract.
+std::unique_ptr<ChainAnchor> operator_anchor(const TaskOutcome& outcome) {
+  auto rpc = chain::RpcClient::create(outcome.rpc_url).value();
+  auto sender = chain::TransactionSender::create(rpc).value();
+  const chain::Signer operator_account =
+      chain::Signer::from_key(chain::dev_account_key(3 + 2));  // the seal operator (3 providers)
+  EXPECT_EQ(operator_account.address, outcome.trust.anchor_signers.front());
+  return std::make_unique<ChainAnchor>(
+      chain::Contract::at(sender, "Anchor", outcome.deployment.anchor).value(), operator_account);
+}
+
+// The attack: the model provider (who runs the calendar in the demo) leaves a data provider
+// out of the passport: its participant entry, dataset, updates and reward. Every remaining
+// link holds, the closing seal included (the operator seals the new body with a key the
+// trust root pins and anchors it from its own account), so before the verifier enumerated
+// the chain's events nothing noticed. ParticipantJoined and UpdateCommitted now name who is
+// missing.
+TEST_F(TaskProtocolTest, APassportThatLeavesOutAParticipantFailsAgainstTheChain) {
+  const Passport& genuine = outcome_->passport;
+  const chain::Address left_out = genuine.body.datasets.at(1).owner;
+  Passport forged = genuine;
+  PassportBody& body = forged.body;
+  std::erase_if(body.participants, [&](const Participant& p) { return p.address == left_out; });
+  std::erase_if(body.datasets, [&](const DatasetRecord& d) { return d.owner == left_out; });
+  for (auto& round : body.rounds)
+    std::erase_if(round.updates, [&](const UpdateRecord& u) { return u.participant == left_out; });
+  std::erase_if(body.evaluation.rewards,
+                [&](const RewardRecord& r) { return r.participant == left_out; });
+  ASSERT_EQ(body.participants.size() + 1, genuine.body.participants.size());
+
+  auto anchor = operator_anchor(*outcome_);
+  Forger operator_calendar(anchor.get());
+  operator_calendar.seal_closing(
+      forged, [&](const seal::PublishedData&) { return anchor_record(anchor->anchored().back()); });
+  TrustRoot trust = outcome_->trust;
+  trust.calendar_certificates.push_back(operator_calendar.certificate());
+
+  VerifyOptions options;
+  options.rpc_url = outcome_->rpc_url;
+  options.trust = &trust;
+  const VerifyReport report = verify_passport(outcome_->model_path, forged, options);
+  std::vector<std::string> failed;
+  for (const auto& link : report.links) {
+    if (!link.ok && !link.skipped) failed.push_back(link.link);
+  }
+  // Only the enumerations fail: every other link, the closing seal and anchor included, holds.
+  const std::vector<std::string> expected = {"participants complete", "round 0 updates complete",
+                                             "round 1 updates complete"};
+  EXPECT_EQ(failed, expected) << report.failures();
+  EXPECT_NE(report.failures().find(left_out.to_checksum() + " joined the task on chain"),
+            std::string::npos)
+      << report.failures();
+  EXPECT_NE(report.failures().find(left_out.to_checksum() + "'s update committed on chain"),
+            std::string::npos)
+      << report.failures();
+}
+
 // Last in the suite: it moves the chain's clock two hours on.
 // The calendar's operator (its key and anchoring account both pinned) reseals a changed
 // lineage and anchors it now, under publication times two hours older than the blocks that
 // hold them. Every anchor is on chain from a pinned signer and every seal holds: only the
 // blocks' times show that the roots did not exist when the publications claim.
 TEST_F(TaskProtocolTest, ABackdatedAnchorIsRefusedByItsBlockTime) {
+  auto anchor = operator_anchor(*outcome_);
+  Forger forger(anchor.get());
   auto rpc = chain::RpcClient::create(outcome_->rpc_url).value();
-  auto sender = chain::TransactionSender::create(rpc).value();
-  const chain::Signer operator_account =
-      chain::Signer::from_key(chain::dev_account_key(3 + 2));  // the seal operator (3 providers)
-  ASSERT_EQ(operator_account.address, outcome_->trust.anchor_signers.front());
-  ChainAnchor anchor(chain::Contract::at(sender, "Anchor", outcome_->deployment.anchor).value(),
-                     operator_account);
-  Forger forger(&anchor);
   ASSERT_TRUE(rpc.call("evm_increaseTime", json::array({7200})));
   Passport forged = altered_lineage(outcome_->passport, outcome_->model_path);
   forged.body.model.sealed.cid = outcome_->passport.body.model.sealed.cid;
-  forger.reseal(forged, [&](const seal::PublishedData&) {
-    const AnchoredPublication& anchored = anchor.anchored().back();
-    AnchorRecord record;
-    record.publication_time = anchored.publication_time;
-    record.root = anchored.root;
-    record.contract = anchored.contract;
-    record.signer = anchored.signer;
-    record.tx = anchored.transaction;
-    record.block = anchored.block;
-    return record;
-  });
+  forger.reseal(
+      forged, [&](const seal::PublishedData&) { return anchor_record(anchor->anchored().back()); });
   TrustRoot operator_key = outcome_->trust;
   operator_key.calendar_certificates = {forger.certificate()};
   VerifyOptions options;
