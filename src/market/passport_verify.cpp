@@ -10,6 +10,8 @@
 #include "base/encoding.hpp"
 #include "chain/contract.hpp"
 #include "crypto/hash.hpp"
+#include "crypto/paillier.hpp"
+#include "learn/secure_paillier.hpp"
 #include "market/directory.hpp"
 #include "market/passport.hpp"
 #include "seal/publication.hpp"
@@ -57,6 +59,9 @@ json VerifyReport::to_json() const {
 
 namespace {
 
+// An encrypted sum: a model's worth of Paillier ciphertexts at most.
+constexpr std::uint64_t kSumCap = 1ull << 30;
+
 class Verifier {
  public:
   Verifier(const Passport& passport, const VerifyOptions& options)
@@ -98,6 +103,7 @@ class Verifier {
       }
       check_inline(prefix + " record", round.record, round.record_cid);
       check_round_record(prefix + " record", round);
+      check_sum_recomputed(prefix + " sum recomputed", round);
       check_stored(prefix + " result model", round.result_model.cid);
       check_seal(prefix + " result model seal", round.result_model);
     }
@@ -254,6 +260,90 @@ class Verifier {
     });
     if (!exported) return failed(link, "CID mismatch: " + exported.error().message);
     pass(link, fmt::format("{} bytes fetched and re-hashed", bytes));
+  }
+
+  // The bytes of a stored artifact (nullopt: the store does not hold it), at most `cap`.
+  Result<std::optional<Bytes>> read_stored(const store::Cid& cid, std::uint64_t cap) const {
+    CAIRN_TRY_ASSIGN(const bool present, options_.store->has(cid));
+    if (!present) return std::optional<Bytes>{};
+    Bytes bytes;
+    CAIRN_TRY(store::export_file(cid, *options_.store, [&](ByteView chunk) -> Status {
+      if (bytes.size() + chunk.size() > cap) {
+        return fail(Errc::rejected,
+                    fmt::format("{} is larger than {} bytes", cid.to_string(), cap));
+      }
+      bytes.insert(bytes.end(), chunk.begin(), chunk.end());
+      return {};
+    }));
+    return std::optional<Bytes>{std::move(bytes)};
+  }
+
+  // The sum the round applied is the homomorphic sum of the updates it included (its
+  // updates less its exclusions), computed again here from the store's copies under the
+  // spec's public key. Re-hashing the sum only shows it is the bytes the passport names,
+  // not that they add up what the round says they do.
+  void check_sum_recomputed(const std::string& link, const RoundRecord& round) {
+    std::vector<const UpdateRecord*> included;
+    for (const auto& update : round.updates) {
+      const bool excluded = std::ranges::any_of(round.excluded, [&](const ExclusionRecord& e) {
+        return e.participant == update.participant;
+      });
+      if (!excluded) included.push_back(&update);
+    }
+    if (!round.sum_used) {
+      if (included.empty()) return pass(link, "no update was included, no sum applied");
+      return failed(
+          link, fmt::format("{} updates were included and no sum was applied", included.size()));
+    }
+    if (included.empty()) return failed(link, "a sum was applied and no update was included");
+    if (options_.store == nullptr) return skipped(link, "no store given");
+    const auto key_hex = body_.task.spec.find("paillier_public_key");
+    if (key_hex == body_.task.spec.end() || !key_hex->is_string()) {
+      return failed(link, "the task spec has no paillier_public_key");
+    }
+    const auto key_bytes = from_hex(key_hex->get<std::string>());
+    if (!key_bytes) return failed(link, "the task spec's paillier_public_key is not hex");
+    auto key = crypto::decode_public_key(*key_bytes);
+    if (!key) return failed(link, "the task spec's key: " + key.error().message);
+    auto sum_bytes = read_stored(round.sum_used->cid, kSumCap);
+    if (!sum_bytes) return failed(link, sum_bytes.error().message);
+    if (!*sum_bytes) return skipped(link, "the sum used is not in the store");
+    auto sum = learn::decode_encrypted_vector(**sum_bytes);
+    if (!sum) return failed(link, "the sum used does not decode: " + sum.error().message);
+    // Each update is the sum's size exactly (same key, parameters and length).
+    const std::uint64_t update_cap = (*sum_bytes)->size();
+    std::vector<learn::EncryptedVector> parts;
+    for (const UpdateRecord* update : included) {
+      auto bytes = read_stored(update->sealed.cid, update_cap);
+      if (!bytes)
+        return failed(link,
+                      update->participant.to_checksum() + "'s update: " + bytes.error().message);
+      if (!*bytes) {
+        return skipped(link, update->participant.to_checksum() + "'s update is not in the store");
+      }
+      auto vector = learn::decode_encrypted_vector(**bytes);
+      if (!vector) {
+        return failed(link, fmt::format("{}'s update was included and does not decode: {}",
+                                        update->participant.to_checksum(), vector.error().message));
+      }
+      parts.push_back(std::move(*vector));
+    }
+    std::vector<const learn::EncryptedVector*> pointers;
+    for (const auto& part : parts)
+      pointers.push_back(&part);
+    auto recomputed = learn::sum_encrypted(*key, pointers);
+    if (!recomputed) {
+      return failed(link, "the included updates do not add up: " + recomputed.error().message);
+    }
+    auto expected = unixfs_cid(learn::encode_encrypted_vector(*key, *recomputed));
+    if (!expected) return failed(link, expected.error().message);
+    if (!(*expected == round.sum_used->cid)) {
+      return failed(
+          link, fmt::format("the sum used ({}) is not the sum of the {} included updates "
+                            "({})",
+                            round.sum_used->cid.to_string(), parts.size(), expected->to_string()));
+    }
+    pass(link, fmt::format("the homomorphic sum of the {} included updates", parts.size()));
   }
 
   const AnchorRecord* anchor_at(std::uint64_t time) const {

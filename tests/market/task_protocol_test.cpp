@@ -18,9 +18,14 @@
 #include "chain/contract.hpp"
 #include "chain/rpc.hpp"
 #include "chain/sender.hpp"
+#include "crypto/paillier.hpp"
+#include "learn/secure_paillier.hpp"
 #include "market/passport.hpp"
 #include "seal/keys.hpp"
 #include "seal/service.hpp"
+#include "store/exporter.hpp"
+#include "store/importer.hpp"
+#include "store/memory_blockstore.hpp"
 #include "store/repo.hpp"
 #include "testing/testing.hpp"
 
@@ -647,6 +652,103 @@ TEST_F(TaskProtocolTest, APassportThatLeavesOutAParticipantFailsAgainstTheChain)
   EXPECT_NE(report.failures().find(left_out.to_checksum() + "'s update committed on chain"),
             std::string::npos)
       << report.failures();
+}
+
+// Blocks from `top` first, then `bottom`: a store holding the auditor's artifacts plus a few.
+class LayeredSource final : public store::BlockSource {
+ public:
+  LayeredSource(store::BlockSource& top, store::BlockSource& bottom) : top_(top), bottom_(bottom) {}
+  Result<Bytes> get(const store::Cid& cid) override {
+    auto found = top_.get(cid);
+    if (found || found.error().code != Errc::not_found) return found;
+    return bottom_.get(cid);
+  }
+  Result<bool> has(const store::Cid& cid) override {
+    CAIRN_TRY_ASSIGN(const bool on_top, top_.has(cid));
+    return on_top ? Result<bool>(true) : bottom_.has(cid);
+  }
+
+ private:
+  store::BlockSource& top_;
+  store::BlockSource& bottom_;
+};
+
+Bytes exported(const store::Cid& cid, store::BlockSource& source) {
+  Bytes bytes;
+  EXPECT_TRUE(store::export_file(cid, source, [&](ByteView chunk) -> Status {
+    bytes.insert(bytes.end(), chunk.begin(), chunk.end());
+    return {};
+  }));
+  return bytes;
+}
+
+// The attack: the sum a round applied is not the sum of the updates it says it included
+// (here: two of the three, so the third participant's data shaped nothing while the
+// passport credits it). Its bytes are in the store and re-hash, its seal and the round
+// record agree (the calendar's operator sealed them again), so every link held before the
+// verifier added the updates up itself.
+TEST_F(TaskProtocolTest, ASumUsedThatIsNotTheSumOfTheIncludedUpdatesIsCaught) {
+  auto repo = store::Repo::open(outcome_->auditor_repo, store::RepoAccess::read);
+  ASSERT_TRUE(repo) << repo.error().to_string();
+  store::BlockSource& auditor = (*repo)->blocks();
+  const RoundRecord& genuine_round = outcome_->passport.body.rounds.at(1);
+  ASSERT_EQ(genuine_round.updates.size(), 3u);
+  const auto key = crypto::decode_public_key(
+      from_hex(outcome_->passport.body.task.spec["paillier_public_key"].get<std::string>())
+          .value());
+  ASSERT_TRUE(key);
+  std::vector<learn::EncryptedVector> first_two;
+  for (std::size_t k = 0; k < 2; ++k) {
+    auto vector =
+        learn::decode_encrypted_vector(exported(genuine_round.updates[k].sealed.cid, auditor));
+    ASSERT_TRUE(vector) << vector.error().to_string();
+    first_two.push_back(std::move(*vector));
+  }
+  const std::vector<const learn::EncryptedVector*> parts{&first_two[0], &first_two[1]};
+  const auto rigged = learn::sum_encrypted(*key, parts);
+  ASSERT_TRUE(rigged);
+  store::MemoryBlockStore extra;
+  const auto rigged_file =
+      store::import_bytes(learn::encode_encrypted_vector(*key, *rigged), extra);
+  ASSERT_TRUE(rigged_file);
+
+  Passport forged = outcome_->passport;
+  RoundRecord& round = forged.body.rounds.at(1);
+  round.sum_used->cid = rigged_file->cid;
+  round.record["aggregate"]["used"] = rigged_file->cid.to_string();
+  Forger operator_calendar;
+  operator_calendar.reseal(forged, [&](const seal::PublishedData& published) {
+    AnchorRecord anchor = outcome_->passport.body.anchors.front();  // offline: never looked up
+    anchor.publication_time = published.publication_time;
+    anchor.root = published.published_hash;
+    return anchor;
+  });
+  TrustRoot trust = outcome_->trust;
+  trust.calendar_certificates = {operator_calendar.certificate()};
+
+  LayeredSource store(extra, auditor);
+  VerifyOptions options;
+  options.store = &store;
+  options.trust = &trust;
+  const VerifyReport report = verify_passport(outcome_->model_path, forged, options);
+  std::vector<std::string> failed;
+  for (const auto& link : report.links) {
+    if (!link.ok && !link.skipped) failed.push_back(link.link);
+  }
+  EXPECT_EQ(failed, std::vector<std::string>{"round 1 sum recomputed"}) << report.failures();
+  EXPECT_NE(report.failures().find("is not the sum of the 3 included updates"), std::string::npos)
+      << report.failures();
+  // The genuine passport's sums are the sums of their rounds' included updates.
+  VerifyOptions genuine_options;
+  genuine_options.store = &auditor;
+  const VerifyReport genuine =
+      verify_passport(outcome_->model_path, outcome_->passport, genuine_options);
+  for (const char* link : {"round 0 sum recomputed", "round 1 sum recomputed"}) {
+    EXPECT_TRUE(std::ranges::any_of(
+        genuine.links, [&](const LinkResult& result) { return result.link == link && result.ok; }))
+        << link << "\n"
+        << genuine.failures();
+  }
 }
 
 // Last in the suite: it moves the chain's clock two hours on.
