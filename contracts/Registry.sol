@@ -16,7 +16,11 @@ contract Registry {
         DeviceKey,
         /// A node's gateway URL: digest = sha256(url), metadataCid = the URL itself. A
         /// party's gateway is its latest active Endpoint entry.
-        Endpoint
+        Endpoint,
+        /// A signing service's calendar certificate: digest = sha256(DER), metadataCid = the
+        /// DER in hex. The owner is the account that anchors the calendar's publications, so
+        /// one entry tells a verifier both what to pin.
+        CalendarKey
     }
 
     struct Entry {

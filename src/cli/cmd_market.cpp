@@ -8,6 +8,8 @@
 #include <iostream>
 
 #include "base/json.hpp"
+#include "chain/rpc.hpp"
+#include "chain/sender.hpp"
 #include "cli/command.hpp"
 #include "crypto/paillier.hpp"
 #include "learn/partition.hpp"
@@ -16,6 +18,7 @@
 #include "market/passport.hpp"
 #include "market/task_protocol.hpp"
 #include "market/trust_root.hpp"
+#include "net/url.hpp"
 #include "seal/publication.hpp"
 #include "store/repo.hpp"
 
@@ -109,6 +112,18 @@ int run_passport_trust(Context& ctx, const Args& args) {
   trust.training_task = deployment.deployment.training_task;
   trust.registry = deployment.deployment.registry;
   trust.anchor = deployment.deployment.anchor;
+  if (const auto operator_text = args.get("--operator")) {
+    // The operator's registered calendar keys, and the operator as the anchor signer.
+    const chain::Address operator_account =
+        usage_unwrap(chain::Address::parse(*operator_text), "--operator");
+    const std::string url = args.get("--rpc").value_or(deployment.rpc);
+    const chain::RpcClient rpc = unwrap(chain::RpcClient::create(url), "--rpc");
+    auto sender = unwrap(chain::TransactionSender::create(rpc, {}, deployment.deployment.chain_id),
+                         "connecting to " + net::redact_url(url));
+    trust =
+        unwrap(market::trust_root_from_registry(sender, deployment.deployment, operator_account),
+               "reading the Registry");
+  }
   for (const auto& path : args.all("--calendar-cert")) {
     Bytes der = read_certificate(path);
     if (!trust.pins_certificate(der)) trust.calendar_certificates.push_back(std::move(der));
@@ -117,8 +132,10 @@ int run_passport_trust(Context& ctx, const Args& args) {
     const chain::Address signer = usage_unwrap(chain::Address::parse(text), "--anchor-signer");
     if (!trust.pins_signer(signer)) trust.anchor_signers.push_back(signer);
   }
-  if (trust.calendar_certificates.empty()) throw UsageError("--calendar-cert is required");
-  if (trust.anchor_signers.empty()) throw UsageError("--anchor-signer is required");
+  if (trust.calendar_certificates.empty()) {
+    throw UsageError("--operator or --calendar-cert is required");
+  }
+  if (trust.anchor_signers.empty()) throw UsageError("--operator or --anchor-signer is required");
   trust.max_anchor_delay_s = static_cast<std::uint64_t>(args.get_int_or(
       "--max-anchor-delay", market::kDefaultMaxAnchorDelaySeconds, 1, 365ll * 24 * 3600));
   const std::string text = market::format_trust_root(trust);
@@ -140,9 +157,13 @@ const CommandRegistration passport_trust_command{Command{
     "passport",
     "trust",
     "write the trust root `passport verify --trust` pins",
-    "--deployment FILE --calendar-cert PEM... --anchor-signer ADDR... -o FILE "
-    "[--max-anchor-delay S]",
+    "--deployment FILE (--operator ADDR [--rpc URL] | --calendar-cert PEM... --anchor-signer "
+    "ADDR...) -o FILE [--max-anchor-delay S]",
     {{"--deployment", true, "the deployment file (`chain deploy --out`): chain id and contracts"},
+     {"--operator", true,
+      "the signing service's operator: pin the calendar keys it registered in the Registry and "
+      "it as the anchor signer"},
+     {"--rpc", true, "where to read the Registry (default: the deployment file's rpc)"},
      {"--calendar-cert", true,
       "the signing service's calendar certificate (PEM or DER; <node repo>/node/seal/"
       "keys/calendar-cert.pem on its operator's machine)",
@@ -153,8 +174,9 @@ const CommandRegistration passport_trust_command{Command{
       "seconds an anchor may follow the publication time it claims (default 3600)"},
      {"--out", true, "where to write it", "-o"}},
     "Take each of these from a source you trust, not from a passport: the deployment you\n"
-    "deployed or were given, the certificate from the signing service's operator, the\n"
-    "operator's anchoring account. docs/platform.md describes what each one pins.",
+    "deployed or were given, and the operator's account (a node that serves a signing\n"
+    "service registers its calendar key under the account it anchors with), or the\n"
+    "certificate and account out of band. docs/platform.md describes what each one pins.",
     run_passport_trust}};
 
 int run_task_run(Context& ctx, const Args& args) {

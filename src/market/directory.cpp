@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/encoding.hpp"
 #include "crypto/hash.hpp"
 #include "store/exporter.hpp"
 #include "store/gateway_client.hpp"
@@ -43,10 +44,55 @@ Result<std::uint64_t> registry_entry_of(const chain::Contract& registry,
   return entry.low64();
 }
 
+Status announce_calendar_key(const chain::Contract& registry, const chain::Signer& signer,
+                             ByteView certificate_der) {
+  const auto digest = crypto::sha256(certificate_der);
+  CAIRN_TRY_ASSIGN(const std::uint64_t held,
+                   registry_entry_of(registry, signer.address, RegistryKind::calendar_key, digest));
+  if (held != 0) return {};
+  CAIRN_TRY(registry.transact(signer, "register",
+                              {Value(static_cast<std::uint64_t>(RegistryKind::calendar_key)),
+                               Value(digest), Value::text(to_hex(certificate_der))}));
+  return {};
+}
+
+Result<std::vector<Bytes>> registered_calendar_keys(const chain::Contract& registry,
+                                                    std::uint64_t from_block,
+                                                    const chain::Address& owner) {
+  CAIRN_TRY_ASSIGN(
+      const auto registered,
+      read_events(registry.sender()->rpc(), from_block, "Registry", registry.address(),
+                  "Registered",
+                  {std::nullopt, topic_word(owner),
+                   topic_word(static_cast<std::uint64_t>(RegistryKind::calendar_key))}));
+  std::vector<Bytes> certificates;
+  for (const auto& event : registered) {
+    CAIRN_TRY_ASSIGN(const chain::U256 id, event.values.at(0).as_uint());
+    CAIRN_TRY_ASSIGN(const auto current, registry.call("getEntry", {Value(id)}));
+    CAIRN_TRY_ASSIGN(const chain::Address current_owner, current.at(0).as_address());
+    CAIRN_TRY_ASSIGN(const bool active, current.at(2).as_bool());
+    CAIRN_TRY_ASSIGN(const ByteArray<32> digest, current.at(3).as_bytes32());
+    if (current_owner != owner || !active) continue;
+    CAIRN_TRY_ASSIGN(const std::string metadata, event.values.at(4).as_string());
+    auto der = from_hex(metadata);
+    if (!der || crypto::sha256(*der) != digest) continue;
+    certificates.push_back(std::move(*der));
+  }
+  return certificates;
+}
+
 Result<std::vector<ContractEvent>> find_events(
     const NodeContext& context, std::string_view contract_name, const chain::Address& address,
     std::string_view event_name, const std::vector<std::optional<ByteArray<32>>>& indexed) {
   if (!context.sender) return fail(Errc::invalid_argument, "the node has no chain connection");
+  return read_events(context.sender->rpc(), context.deployment.start_block, contract_name, address,
+                     event_name, indexed);
+}
+
+Result<std::vector<ContractEvent>> read_events(
+    const chain::RpcClient& rpc, std::uint64_t from_block, std::string_view contract_name,
+    const chain::Address& address, std::string_view event_name,
+    const std::vector<std::optional<ByteArray<32>>>& indexed) {
   CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi(contract_name));
   const chain::abi::Event* event = abi->event(event_name);
   if (event == nullptr) {
@@ -54,11 +100,11 @@ Result<std::vector<ContractEvent>> find_events(
   }
   chain::LogFilter filter;
   filter.addresses = {address};
-  filter.from_block = context.deployment.start_block;
+  filter.from_block = from_block;
   filter.topics.push_back(event->topic0());
   for (const auto& word : indexed)
     filter.topics.push_back(word);
-  CAIRN_TRY_ASSIGN(std::vector<chain::Log> logs, context.sender->rpc().logs(filter));
+  CAIRN_TRY_ASSIGN(std::vector<chain::Log> logs, rpc.logs(filter));
   std::vector<ContractEvent> events;
   events.reserve(logs.size());
   for (auto& log : logs) {

@@ -34,7 +34,8 @@ enum class RegistryKind : std::uint8_t {
   model = 1,
   compute_offer = 2,
   device_key = 3,
-  endpoint = 4
+  endpoint = 4,
+  calendar_key = 5
 };
 
 // The gateway URL `party` announced (the latest active Endpoint entry it owns).
@@ -76,9 +77,13 @@ struct ContractEvent {
 [[nodiscard]] ByteArray<32> topic_word(std::uint64_t value);
 [[nodiscard]] ByteArray<32> topic_word(const chain::Address& address);
 
-// Every `event` of the embedded contract `contract_name` at `address` since the
-// deployment's start block, in chain order. `indexed` filters the indexed inputs in order
-// (nullopt: any value).
+// Every `event` of the embedded contract `contract_name` at `address` since `from_block`, in
+// chain order. `indexed` filters the indexed inputs in order (nullopt: any value).
+[[nodiscard]] Result<std::vector<ContractEvent>> read_events(
+    const chain::RpcClient& rpc, std::uint64_t from_block, std::string_view contract_name,
+    const chain::Address& address, std::string_view event,
+    const std::vector<std::optional<ByteArray<32>>>& indexed = {});
+// The same through a node's chain connection, since its deployment's start block.
 [[nodiscard]] Result<std::vector<ContractEvent>> find_events(
     const NodeContext& context, std::string_view contract_name, const chain::Address& address,
     std::string_view event, const std::vector<std::optional<ByteArray<32>>>& indexed = {});
@@ -94,5 +99,17 @@ struct ContractEvent {
                                                       const chain::Address& owner,
                                                       RegistryKind kind,
                                                       const ByteArray<32>& digest);
+
+// A signing service's calendar key in the Registry (kind CalendarKey: digest = SHA-256 of
+// the certificate's DER, metadata = that DER in hex), registered by the account that
+// anchors the calendar's publications: what a verifier pins (`passport trust --operator`).
+// Idempotent: nothing is sent when `signer` already holds the entry.
+[[nodiscard]] Status announce_calendar_key(const chain::Contract& registry,
+                                           const chain::Signer& signer, ByteView certificate_der);
+// The calendar certificates `owner` registered and has not retired, in registration order.
+// An entry whose metadata is not the certificate its digest commits to is left out.
+[[nodiscard]] Result<std::vector<Bytes>> registered_calendar_keys(const chain::Contract& registry,
+                                                                  std::uint64_t from_block,
+                                                                  const chain::Address& owner);
 
 }  // namespace cairn::market

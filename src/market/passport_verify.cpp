@@ -584,33 +584,16 @@ class Verifier {
     return transaction_succeeded(body_.task.create_tx);
   }
 
-  struct TaskEvent {
-    chain::abi::ValueList values;
-    ByteArray<32> transaction{};
-  };
-
   // Every `event_name` the task's contract emitted for this task (and `round`, when given)
   // since the block the task was created in.
-  Result<std::vector<TaskEvent>> task_events(std::string_view event_name,
-                                             std::optional<std::uint64_t> round) const {
-    CAIRN_TRY_ASSIGN(auto abi, chain::embedded_abi("TrainingTask"));
-    const chain::abi::Event* event = abi->event(event_name);
-    if (event == nullptr) return fail(Errc::internal, "no event " + std::string(event_name));
+  Result<std::vector<ContractEvent>> task_events(std::string_view event_name,
+                                                 std::optional<std::uint64_t> round) const {
     CAIRN_TRY_ASSIGN(auto created, rpc_->receipt(body_.task.create_tx));
     if (!created) return fail(Errc::integrity, "the task's create transaction is not on chain");
-    chain::LogFilter filter;
-    filter.addresses = {body_.task.training_task};
-    filter.from_block = created->block_number;
-    filter.topics = {event->topic0(), topic_word(body_.task.task_id)};
-    if (round) filter.topics.emplace_back(topic_word(*round));
-    CAIRN_TRY_ASSIGN(const auto logs, rpc_->logs(filter));
-    std::vector<TaskEvent> events;
-    for (const auto& log : logs) {
-      if (log.removed) continue;
-      CAIRN_TRY_ASSIGN(auto values, event->decode_log(log.topics, log.data));
-      events.push_back({std::move(values), log.transaction_hash});
-    }
-    return events;
+    std::vector<std::optional<ByteArray<32>>> indexed{topic_word(body_.task.task_id)};
+    if (round) indexed.emplace_back(topic_word(*round));
+    return read_events(*rpc_, created->block_number, "TrainingTask", body_.task.training_task,
+                       event_name, indexed);
   }
 
   // Nobody who joined on chain is left out of the passport, and neither is their dataset:
@@ -627,7 +610,7 @@ class Verifier {
         return fail(
             Errc::integrity,
             fmt::format("{} joined the task on chain (tx {}) and the passport leaves it out",
-                        participant.to_checksum(), hash_hex(event.transaction)));
+                        participant.to_checksum(), hash_hex(event.log.transaction_hash)));
       }
       const bool dataset = std::ranges::any_of(body_.datasets, [&](const DatasetRecord& d) {
         const auto digest = cid_commitment(d.sealed.cid);
@@ -662,7 +645,7 @@ class Verifier {
       if (!listed) {
         return fail(Errc::integrity,
                     fmt::format("{}'s update committed on chain (tx {}) is not in the passport",
-                                participant.to_checksum(), hash_hex(event.transaction)));
+                                participant.to_checksum(), hash_hex(event.log.transaction_hash)));
       }
     }
     return {};

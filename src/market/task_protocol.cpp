@@ -12,6 +12,7 @@
 #include "learn/dataset.hpp"
 #include "learn/partition.hpp"
 #include "market/anchor_chain.hpp"
+#include "market/directory.hpp"
 #include "market/protocol.hpp"
 #include "net/url.hpp"
 #include "seal/http/server.hpp"
@@ -134,6 +135,12 @@ class TaskDriver {
     trust.anchor = outcome_.deployment.anchor;
     trust.calendar_certificates = {signing_->keys().calendar_cert_der};
     trust.anchor_signers = {account(seal_operator_index()).address};
+    // As a node serving a signing service does: the key in the Registry, under the account
+    // that anchors.
+    CAIRN_TRY_ASSIGN(chain::Contract registry,
+                     chain::Contract::at(sender_, "Registry", outcome_.deployment.registry));
+    CAIRN_TRY(announce_calendar_key(registry, account(seal_operator_index()),
+                                    signing_->keys().calendar_cert_der));
     return {};
   }
 

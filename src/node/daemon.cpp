@@ -16,6 +16,7 @@
 #include "chain/watcher.hpp"
 #include "crypto/random.hpp"
 #include "market/anchor_chain.hpp"
+#include "market/directory.hpp"
 #include "net/server.hpp"
 #include "net/url.hpp"
 #include "node/metrics.hpp"
@@ -274,6 +275,15 @@ Status Node::Impl::open_seal() {
                      chain::Contract::at(sender, "Anchor", context.deployment.anchor));
     anchor = std::make_unique<market::ChainAnchor>(std::move(contract), context.signer);
     signing->set_anchor(anchor.get());
+    // The calendar key and, by the entry's owner, the account that anchors: what verifiers
+    // pin (`passport trust --operator`).
+    CAIRN_TRY_ASSIGN(chain::Contract registry,
+                     chain::Contract::at(sender, "Registry", context.deployment.registry));
+    if (Status registered = market::announce_calendar_key(registry, context.signer,
+                                                          signing->keys().calendar_cert_der);
+        !registered) {
+      return std::unexpected(std::move(registered).error().context("registering the calendar key"));
+    }
   }
   seal_server = std::make_unique<seal::SealServer>(*signing, 64);
   if (Status seal_up = seal_server->start(config.seal->serve->host, config.seal->serve->port);

@@ -489,6 +489,26 @@ class Forger {
   std::unique_ptr<seal::SigningService> service_;
 };
 
+// The anchor record of a publication for a check without the chain: its time and root, the
+// rest copied from the genuine passport (never looked up without an RPC).
+std::function<AnchorRecord(const seal::PublishedData&)> offline_anchor(const Passport& genuine) {
+  return [&genuine](const seal::PublishedData& published) {
+    AnchorRecord anchor = genuine.body.anchors.front();
+    anchor.publication_time = published.publication_time;
+    anchor.root = published.published_hash;
+    return anchor;
+  };
+}
+
+// The links that failed (not the skipped ones), in report order.
+std::vector<std::string> failed_links(const VerifyReport& report) {
+  std::vector<std::string> failed;
+  for (const auto& link : report.links) {
+    if (!link.ok && !link.skipped) failed.push_back(link.link);
+  }
+  return failed;
+}
+
 // Another model, and one participant's reward raised by one wei.
 Passport altered_lineage(const Passport& genuine, const fs::path& altered_model) {
   Passport forged = genuine;
@@ -509,12 +529,7 @@ TEST_F(TaskProtocolTest, APassportSealedByAnotherCalendarFailsAgainstThePinnedKe
   cairn::testing::write_file(altered, model);
   Passport forged = altered_lineage(outcome_->passport, altered);
   Forger forger;
-  forger.reseal(forged, [&](const seal::PublishedData& published) {
-    AnchorRecord anchor = outcome_->passport.body.anchors.front();  // offline: never looked up
-    anchor.publication_time = published.publication_time;
-    anchor.root = published.published_hash;
-    return anchor;
-  });
+  forger.reseal(forged, offline_anchor(outcome_->passport));
 
   // Believed: every seal checks out against the certificate the forger brought.
   const VerifyReport believed = verify_passport(altered, forged);
@@ -560,6 +575,39 @@ TEST_F(TaskProtocolTest, TheTrustRootPinsTheChainTheContractsAndTheAnchorSigners
                                     outcome_->passport.body.anchors[0].signer.to_checksum()),
             std::string::npos)
       << refused.failures();
+}
+
+// The signing service's operator registered its calendar key: the trust root read from the
+// Registry is the one the run used, and `passport trust --operator` writes it.
+TEST_F(TaskProtocolTest, TheTrustRootFromTheRegistryIsTheOneTheRunUsed) {
+  auto rpc = chain::RpcClient::create(outcome_->rpc_url).value();
+  auto sender = chain::TransactionSender::create(rpc).value();
+  const chain::Address& operator_account = outcome_->trust.anchor_signers.front();
+  const auto trust = trust_root_from_registry(sender, outcome_->deployment, operator_account);
+  ASSERT_TRUE(trust) << trust.error().to_string();
+  EXPECT_EQ(format_trust_root(*trust), format_trust_root(outcome_->trust));
+
+  const fs::path deployment = dir_->path() / "deployment.json";
+  ASSERT_TRUE(save_deployment(deployment, {outcome_->rpc_url, outcome_->deployment}));
+  const fs::path written = dir_->path() / "trust-from-registry.json";
+  const std::string cairn = cairn::testing::cairn_binary().string();
+  auto made = cairn::testing::run_command(
+      cairn + " passport trust --deployment " + deployment.string() + " --operator " +
+      operator_account.to_checksum() + " -o " + written.string());
+  ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
+  EXPECT_EQ(to_string_view(cairn::testing::read_file(written)), format_trust_root(outcome_->trust));
+  auto verified = cairn::testing::run_command(
+      cairn + " passport verify " + outcome_->model_path.string() + " " +
+      outcome_->passport_path.string() + " --repo " + outcome_->auditor_repo.string() + " --rpc " +
+      outcome_->rpc_url + " --trust " + written.string() + " --strict");
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find(", 0 failed, 0 skipped"), std::string::npos) << verified.out;
+  // Someone who registered no calendar key is no operator.
+  auto nobody = cairn::testing::run_command(
+      cairn + " passport trust --deployment " + deployment.string() + " --operator " +
+      outcome_->passport.body.task.owner.to_checksum() + " -o " + written.string() + ".2");
+  EXPECT_EQ(nobody.exit_code, 1) << nobody.out << nobody.err;
+  EXPECT_NE(nobody.err.find("registered no calendar key"), std::string::npos) << nobody.err;
 }
 
 TEST_F(TaskProtocolTest, CliVerifiesAndExitsNonZeroForAnAlteredModel) {
@@ -638,10 +686,7 @@ TEST_F(TaskProtocolTest, APassportThatLeavesOutAParticipantFailsAgainstTheChain)
   options.rpc_url = outcome_->rpc_url;
   options.trust = &trust;
   const VerifyReport report = verify_passport(outcome_->model_path, forged, options);
-  std::vector<std::string> failed;
-  for (const auto& link : report.links) {
-    if (!link.ok && !link.skipped) failed.push_back(link.link);
-  }
+  const std::vector<std::string> failed = failed_links(report);
   // Only the enumerations fail: every other link, the closing seal and anchor included, holds.
   const std::vector<std::string> expected = {"participants complete", "round 0 updates complete",
                                              "round 1 updates complete"};
@@ -717,12 +762,7 @@ TEST_F(TaskProtocolTest, ASumUsedThatIsNotTheSumOfTheIncludedUpdatesIsCaught) {
   round.sum_used->cid = rigged_file->cid;
   round.record["aggregate"]["used"] = rigged_file->cid.to_string();
   Forger operator_calendar;
-  operator_calendar.reseal(forged, [&](const seal::PublishedData& published) {
-    AnchorRecord anchor = outcome_->passport.body.anchors.front();  // offline: never looked up
-    anchor.publication_time = published.publication_time;
-    anchor.root = published.published_hash;
-    return anchor;
-  });
+  operator_calendar.reseal(forged, offline_anchor(outcome_->passport));
   TrustRoot trust = outcome_->trust;
   trust.calendar_certificates = {operator_calendar.certificate()};
 
@@ -731,10 +771,7 @@ TEST_F(TaskProtocolTest, ASumUsedThatIsNotTheSumOfTheIncludedUpdatesIsCaught) {
   options.store = &store;
   options.trust = &trust;
   const VerifyReport report = verify_passport(outcome_->model_path, forged, options);
-  std::vector<std::string> failed;
-  for (const auto& link : report.links) {
-    if (!link.ok && !link.skipped) failed.push_back(link.link);
-  }
+  const std::vector<std::string> failed = failed_links(report);
   EXPECT_EQ(failed, std::vector<std::string>{"round 1 sum recomputed"}) << report.failures();
   EXPECT_NE(report.failures().find("is not the sum of the 3 included updates"), std::string::npos)
       << report.failures();
