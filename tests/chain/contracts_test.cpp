@@ -120,7 +120,7 @@ TEST_F(RegistryTest, RegistersUpdatesTransfersAndRetires) {
       {Value(4), Value(digest("http://127.0.0.1:1")), Value::text("http://127.0.0.1:1")}));
   // An out-of-range kind is refused by the ABI decoder in the contract.
   EXPECT_FALSE(
-      registry.transact(accounts[3], "register", {Value(5), Value(digest("x")), Value::text("")}));
+      registry.transact(accounts[3], "register", {Value(6), Value(digest("x")), Value::text("")}));
 }
 
 class TrainingTaskTest : public testing::AnvilTest {
