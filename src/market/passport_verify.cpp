@@ -625,13 +625,16 @@ class Verifier {
     return {};
   }
 
-  // Every update committed on chain in the round is in the passport (or among its
-  // exclusions): none can be dropped from the lineage.
+  // Every update committed on chain in the round is in the passport: none can be dropped
+  // from the lineage. Only one whose CID text does not parse is listed among the exclusions
+  // alone (with no CID), as the model provider writes it.
   Status updates_complete(const RoundRecord& round) const {
     CAIRN_TRY_ASSIGN(const auto committed, task_events("UpdateCommitted", round.round));
     for (const auto& event : committed) {
       CAIRN_TRY_ASSIGN(const chain::Address participant, event.values.at(2).as_address());
       CAIRN_TRY_ASSIGN(const ByteArray<32> commitment, event.values.at(3).as_bytes32());
+      CAIRN_TRY_ASSIGN(const std::string cid_text, event.values.at(4).as_string());
+      const bool unparsable = !store::Cid::parse(cid_text).has_value();
       const bool listed =
           std::ranges::any_of(round.updates,
                               [&](const UpdateRecord& update) {
@@ -639,9 +642,9 @@ class Verifier {
                                 return update.participant == participant && digest &&
                                        *digest == commitment;
                               }) ||
-          std::ranges::any_of(round.excluded, [&](const ExclusionRecord& exclusion) {
-            return exclusion.participant == participant;
-          });
+          (unparsable && std::ranges::any_of(round.excluded, [&](const ExclusionRecord& e) {
+             return e.participant == participant && !e.cid.has_value();
+           }));
       if (!listed) {
         return fail(Errc::integrity,
                     fmt::format("{}'s update committed on chain (tx {}) is not in the passport",
