@@ -15,6 +15,7 @@
 #include "learn/partition.hpp"
 #include "learn/torch/model.hpp"
 #include "market/deployment.hpp"
+#include "market/directory.hpp"
 #include "market/passport.hpp"
 #include "market/task_protocol.hpp"
 #include "market/trust_root.hpp"

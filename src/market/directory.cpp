@@ -81,6 +81,28 @@ Result<std::vector<Bytes>> registered_calendar_keys(const chain::Contract& regis
   return certificates;
 }
 
+Result<TrustRoot> trust_root_from_registry(std::shared_ptr<chain::TransactionSender> sender,
+                                           const Deployment& deployment,
+                                           const chain::Address& operator_account) {
+  CAIRN_TRY(sender->rpc().expect_chain_id(deployment.chain_id));
+  CAIRN_TRY_ASSIGN(const chain::Contract registry,
+                   chain::Contract::at(std::move(sender), "Registry", deployment.registry));
+  TrustRoot trust;
+  trust.chain_id = deployment.chain_id;
+  trust.training_task = deployment.training_task;
+  trust.registry = deployment.registry;
+  trust.anchor = deployment.anchor;
+  CAIRN_TRY_ASSIGN(trust.calendar_certificates,
+                   registered_calendar_keys(registry, deployment.start_block, operator_account));
+  if (trust.calendar_certificates.empty()) {
+    return fail(Errc::not_found,
+                fmt::format("{} registered no calendar key in the Registry at {}",
+                            operator_account.to_checksum(), deployment.registry.to_checksum()));
+  }
+  trust.anchor_signers = {operator_account};
+  return trust;
+}
+
 Result<std::vector<ContractEvent>> find_events(
     const NodeContext& context, std::string_view contract_name, const chain::Address& address,
     std::string_view event_name, const std::vector<std::optional<ByteArray<32>>>& indexed) {

@@ -23,7 +23,9 @@
 #include "chain/address.hpp"
 #include "chain/contract.hpp"
 #include "chain/rpc.hpp"
+#include "market/deployment.hpp"
 #include "market/role.hpp"
+#include "market/trust_root.hpp"
 #include "store/cid.hpp"
 
 namespace cairn::market {
@@ -111,5 +113,12 @@ struct ContractEvent {
 [[nodiscard]] Result<std::vector<Bytes>> registered_calendar_keys(const chain::Contract& registry,
                                                                   std::uint64_t from_block,
                                                                   const chain::Address& owner);
+// The trust root of `deployment` for the calendar `operator_account` runs: the calendar keys
+// it registered (as above) and the account itself as the one anchor signer. Fails
+// (not_found) when it registered none. (Here, not in trust_root.cpp, so that the trust
+// root's reader links without the chain's RPC client and the store: the fuzz build.)
+[[nodiscard]] Result<TrustRoot> trust_root_from_registry(
+    std::shared_ptr<chain::TransactionSender> sender, const Deployment& deployment,
+    const chain::Address& operator_account);
 
 }  // namespace cairn::market

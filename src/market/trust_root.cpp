@@ -9,9 +9,7 @@
 #include "base/encoding.hpp"
 #include "base/file.hpp"
 #include "base/json.hpp"
-#include "chain/contract.hpp"
 #include "market/artifacts.hpp"
-#include "market/directory.hpp"
 #include "seal/publication.hpp"
 
 namespace cairn::market {
@@ -97,28 +95,6 @@ Result<TrustRoot> parse_trust_root(ByteView text, std::string_view where) {
 Result<TrustRoot> load_trust_root(const std::filesystem::path& file) {
   CAIRN_TRY_ASSIGN(const std::string text, file::read_text(file, kTrustRootFileCap));
   return parse_trust_root(as_bytes(text), file.string());
-}
-
-Result<TrustRoot> trust_root_from_registry(std::shared_ptr<chain::TransactionSender> sender,
-                                           const Deployment& deployment,
-                                           const chain::Address& operator_account) {
-  CAIRN_TRY(sender->rpc().expect_chain_id(deployment.chain_id));
-  CAIRN_TRY_ASSIGN(const chain::Contract registry,
-                   chain::Contract::at(std::move(sender), "Registry", deployment.registry));
-  TrustRoot trust;
-  trust.chain_id = deployment.chain_id;
-  trust.training_task = deployment.training_task;
-  trust.registry = deployment.registry;
-  trust.anchor = deployment.anchor;
-  CAIRN_TRY_ASSIGN(trust.calendar_certificates,
-                   registered_calendar_keys(registry, deployment.start_block, operator_account));
-  if (trust.calendar_certificates.empty()) {
-    return fail(Errc::not_found,
-                fmt::format("{} registered no calendar key in the Registry at {}",
-                            operator_account.to_checksum(), deployment.registry.to_checksum()));
-  }
-  trust.anchor_signers = {operator_account};
-  return trust;
 }
 
 std::string format_trust_root(const TrustRoot& trust) {

@@ -22,8 +22,6 @@
 #include "base/bytes.hpp"
 #include "base/error.hpp"
 #include "chain/address.hpp"
-#include "chain/sender.hpp"
-#include "market/deployment.hpp"
 
 namespace cairn::market {
 
@@ -54,11 +52,6 @@ struct TrustRoot {
 // Indented JSON ending in a newline; parse_trust_root reads it back.
 [[nodiscard]] std::string format_trust_root(const TrustRoot& trust);
 
-// The trust root of `deployment` for the calendar `operator_account` runs: the calendar keys it
-// registered (Registry kind CalendarKey, not retired) and the account itself as the one
-// anchor signer. Fails (not_found) when it registered none.
-[[nodiscard]] Result<TrustRoot> trust_root_from_registry(
-    std::shared_ptr<chain::TransactionSender> sender, const Deployment& deployment,
-    const chain::Address& operator_account);
+// Built from the Registry: trust_root_from_registry (market/directory.hpp).
 
 }  // namespace cairn::market

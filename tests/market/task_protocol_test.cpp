@@ -20,6 +20,7 @@
 #include "chain/sender.hpp"
 #include "crypto/paillier.hpp"
 #include "learn/secure_paillier.hpp"
+#include "market/directory.hpp"
 #include "market/passport.hpp"
 #include "seal/keys.hpp"
 #include "seal/service.hpp"
