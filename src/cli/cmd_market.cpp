@@ -108,11 +108,7 @@ int run_passport_trust(Context& ctx, const Args& args) {
   const std::string deployment_path = args.require("--deployment");
   const market::DeploymentFile deployment =
       unwrap(market::load_deployment(deployment_path), "reading --deployment");
-  market::TrustRoot trust;
-  trust.chain_id = deployment.deployment.chain_id;
-  trust.training_task = deployment.deployment.training_task;
-  trust.registry = deployment.deployment.registry;
-  trust.anchor = deployment.deployment.anchor;
+  market::TrustRoot trust = market::trust_root_for(deployment.deployment);
   if (const auto operator_text = args.get("--operator")) {
     // The operator's registered calendar keys, and the operator as the anchor signer.
     const chain::Address operator_account =

@@ -87,11 +87,7 @@ Result<TrustRoot> trust_root_from_registry(std::shared_ptr<chain::TransactionSen
   CAIRN_TRY(sender->rpc().expect_chain_id(deployment.chain_id));
   CAIRN_TRY_ASSIGN(const chain::Contract registry,
                    chain::Contract::at(std::move(sender), "Registry", deployment.registry));
-  TrustRoot trust;
-  trust.chain_id = deployment.chain_id;
-  trust.training_task = deployment.training_task;
-  trust.registry = deployment.registry;
-  trust.anchor = deployment.anchor;
+  TrustRoot trust = trust_root_for(deployment);
   CAIRN_TRY_ASSIGN(trust.calendar_certificates,
                    registered_calendar_keys(registry, deployment.start_block, operator_account));
   if (trust.calendar_certificates.empty()) {

@@ -129,10 +129,7 @@ class TaskDriver {
     seal_url_ = fmt::format("http://127.0.0.1:{}", seal_server_->port());
     say("signing service " + seal_url_);
     TrustRoot& trust = outcome_.trust;
-    trust.chain_id = outcome_.deployment.chain_id;
-    trust.training_task = outcome_.deployment.training_task;
-    trust.registry = outcome_.deployment.registry;
-    trust.anchor = outcome_.deployment.anchor;
+    trust = trust_root_for(outcome_.deployment);
     trust.calendar_certificates = {signing_->keys().calendar_cert_der};
     trust.anchor_signers = {account(seal_operator_index()).address};
     // As a node serving a signing service does: the key in the Registry, under the account

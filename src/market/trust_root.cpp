@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.hpp"
-#include "base/file.hpp"
 #include "base/json.hpp"
 #include "market/artifacts.hpp"
 #include "seal/publication.hpp"
@@ -18,8 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-// A few certificates and signers: kilobytes.
-constexpr std::uint64_t kTrustRootFileCap = 1 << 20;
 constexpr std::size_t kMaxPinned = 64;
 
 template <class D>
@@ -92,9 +89,13 @@ Result<TrustRoot> parse_trust_root(ByteView text, std::string_view where) {
       where);
 }
 
-Result<TrustRoot> load_trust_root(const std::filesystem::path& file) {
-  CAIRN_TRY_ASSIGN(const std::string text, file::read_text(file, kTrustRootFileCap));
-  return parse_trust_root(as_bytes(text), file.string());
+TrustRoot trust_root_for(const Deployment& deployment) {
+  TrustRoot trust;
+  trust.chain_id = deployment.chain_id;
+  trust.training_task = deployment.training_task;
+  trust.registry = deployment.registry;
+  trust.anchor = deployment.anchor;
+  return trust;
 }
 
 std::string format_trust_root(const TrustRoot& trust) {

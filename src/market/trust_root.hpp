@@ -22,6 +22,7 @@
 #include "base/bytes.hpp"
 #include "base/error.hpp"
 #include "chain/address.hpp"
+#include "market/deployment.hpp"
 
 namespace cairn::market {
 
@@ -46,9 +47,12 @@ struct TrustRoot {
   bool pins_signer(const chain::Address& signer) const;
 };
 
+// A trust root pinning `deployment`'s chain and contracts; its certificates and anchor
+// signers are still to be added.
+[[nodiscard]] TrustRoot trust_root_for(const Deployment& deployment);
+
 // `where` names the file in errors ("trust.json: anchor_signers[1]: not an address").
 [[nodiscard]] Result<TrustRoot> parse_trust_root(ByteView text, std::string_view where);
-[[nodiscard]] Result<TrustRoot> load_trust_root(const std::filesystem::path& file);
 // Indented JSON ending in a newline; parse_trust_root reads it back.
 [[nodiscard]] std::string format_trust_root(const TrustRoot& trust);
 
