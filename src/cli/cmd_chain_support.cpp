@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "base/encoding.hpp"
 #include "base/json.hpp"
 #include "base/process.hpp"
 #include "chain/keystore.hpp"
@@ -173,6 +174,12 @@ chain::Signer signer(Context& ctx, const Args& args, const Connection& connectio
     return chain::Signer::from_key(chain::dev_account_key(0));
   }
   throw UsageError("choose who signs: --keystore FILE, --from ADDRESS or --dev-account N");
+}
+
+nlohmann::json tx_json(const chain::SentTransaction& tx) {
+  return {{"tx", "0x" + to_hex(tx.signed_tx.hash)},
+          {"block", tx.receipt.block_number},
+          {"gasUsed", tx.receipt.gas_used}};
 }
 
 }  // namespace cairn::cli::chain_support

@@ -57,4 +57,7 @@ std::string read_password(const Args& args);
 // on the local anvil chain (31337) the default is dev account 0.
 chain::Signer signer(Context& ctx, const Args& args, const Connection& connection);
 
+// {"tx": "0x…", "block": N, "gasUsed": N}: a sent transaction in a command's --json result.
+nlohmann::json tx_json(const chain::SentTransaction& tx);
+
 }  // namespace cairn::cli::chain_support

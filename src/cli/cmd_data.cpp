@@ -102,12 +102,6 @@ chain::Contract registry(const Opened& opened) {
                                     opened.connection.config->deployment.registry));
 }
 
-json tx_json(const chain::SentTransaction& tx) {
-  return {{"tx", "0x" + to_hex(tx.signed_tx.hash)},
-          {"block", tx.receipt.block_number},
-          {"gasUsed", tx.receipt.gas_used}};
-}
-
 // ---- offer ----
 int run_offer(Context& ctx, const Args& args) {
   args.expect_positional(1, 1);

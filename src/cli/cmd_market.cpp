@@ -201,6 +201,12 @@ int run_task_run(Context& ctx, const Args& args) {
   config.seed = static_cast<std::uint64_t>(args.get_int_or("--seed", 1, 0, INT64_MAX));
   config.round_timeout_s =
       static_cast<std::uint64_t>(args.get_int_or("--round-timeout", 120, 1, 86400));
+  if (args.has("--commit-window")) {
+    config.commit_window_s =
+        static_cast<std::uint64_t>(args.get_int_or("--commit-window", 60, 1, 86400));
+  }
+  config.challenge_window_s =
+      static_cast<std::uint64_t>(args.get_int_or("--challenge-window", 5, 0, 30 * 86400));
   config.exclude_harmful = !args.has("--keep-harmful");
   if (auto behaviours = args.get("--behaviours")) {
     std::string_view rest = *behaviours;
@@ -274,6 +280,11 @@ const CommandRegistration task_run_command{Command{
      {"--insecure-test-key", false, "allow a Paillier key from 512 bits (tests only: breakable)"},
      {"--seed", true, "seed for partitioning, model and training (default 1)"},
      {"--round-timeout", true, "seconds the aggregator waits for missing updates (default 120)"},
+     {"--commit-window", true,
+      "seconds a round takes sealed updates before it reveals without the missing ones "
+      "(default: half the round timeout)"},
+     {"--challenge-window", true,
+      "seconds after the report before rewards can be claimed (default 5)"},
      {"--keep-harmful", false, "do not exclude updates that leave-one-out finds harmful"},
      {"--behaviours", true,
       "data providers' behaviours, comma-separated: honest, poison:scale:S, garbage, "

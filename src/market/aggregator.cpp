@@ -96,10 +96,7 @@ class Aggregator final : public Role {
     }
     const std::uint64_t timeout = spec.value("round_timeout_s", std::uint64_t{120});
     CAIRN_TRY_ASSIGN(auto opened, round_opened_at(context_, task.id, round));
-    const auto now =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
+    const auto now = unix_time_s();
     const bool timed_out = opened && now >= *opened + timeout;
     if (committed.size() < joins.size() && !timed_out) return false;  // still waiting
     CAIRN_TRY_ASSIGN(crypto::PaillierPublicKey key, spec_public_key(spec));

@@ -216,6 +216,19 @@ Status check_task_spec(const json& document, std::string_view what) {
     CAIRN_TRY(training.close());
   }
   CAIRN_TRY(wei_field(spec, "reward_wei"));
+  if (auto rule = spec.optional("reward_rule")) {
+    CAIRN_TRY_ASSIGN(std::string name, rule->string());
+    if (name.empty()) return std::unexpected(rule->error("must not be empty"));
+  }
+  if (auto admission = spec.optional("admission")) {
+    CAIRN_TRY_ASSIGN(JsonObject policy, admission->object());
+    CAIRN_TRY_ASSIGN(JsonNode list, policy.required("allowlist"));
+    CAIRN_TRY_ASSIGN(auto admitted, list.array(kMaxListItems));
+    if (admitted.empty()) return std::unexpected(list.error("must name at least one address"));
+    for (const auto& item : admitted)
+      CAIRN_TRY(read_address(item));
+    CAIRN_TRY(policy.close());
+  }
   CAIRN_TRY(u64_field(spec, "round_timeout_s", 1, 7 * 24 * 3600));
   CAIRN_TRY(bool_field(spec, "exclude_harmful"));
   if (auto standardisation = spec.optional("input_standardisation")) {
@@ -335,6 +348,9 @@ Status check_contribution_report(const json& document, std::string_view what) {
     CAIRN_TRY(reward.close());
   }
   CAIRN_TRY(string_field(report, "reward_rule"));
+  // Reports from TrainingTask v3 on name the pool and the floor the amounts were cut from.
+  if (auto pool = report.optional("pool_wei")) CAIRN_TRY(read_decimal_u256(*pool));
+  if (auto floor = report.optional("floor_wei")) CAIRN_TRY(read_decimal_u256(*floor));
   return report.close();
 }
 

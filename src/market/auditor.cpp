@@ -149,8 +149,8 @@ class Auditor final : public Role {
     if (task.state == TaskState::reported) {
       CAIRN_TRY_ASSIGN(bool verified, verify(task, snapshot));
       did = did || verified;
-    } else if (task.state == TaskState::refunded) {
-      snapshot.verified = true;  // nothing to verify: the task never finished
+    } else if (task.state == TaskState::expired || task.state == TaskState::defaulted) {
+      snapshot.verified = true;  // no report to verify: nothing the owner claims
     }
     std::lock_guard lock(mutex_);
     followed_[task.id] = snapshot;

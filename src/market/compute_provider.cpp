@@ -319,9 +319,10 @@ class ComputeProvider final : public Role {
     if (!training_over && view.started) {
       const std::uint64_t round = view.current_round;
       if (!delivered_update(*offer_, job.deal, job.task->id, round)) {
-        CAIRN_TRY_ASSIGN(ByteArray<32> committed,
-                         update_commitment(context_, job.task->id, round, job.consumer));
-        if (committed == ByteArray<32>{}) {
+        // The consumer seals what it was delivered: once sealed, the round needs nothing more.
+        CAIRN_TRY_ASSIGN(ByteArray<32> sealed,
+                         sealed_update(context_, job.task->id, round, job.consumer));
+        if (sealed == ByteArray<32>{}) {
           CAIRN_TRY(train_and_deliver(job, view, round));
           return true;
         }

@@ -88,6 +88,9 @@ struct Config {
   std::filesystem::path images, labels;
   std::string dataset = "dataset";
   chain::U256 price;
+  // The most this node stakes to join a task (TaskTerms::stake); a task asking more is
+  // ignored. Zero by default: joining never costs anything unless the operator says so.
+  chain::U256 max_stake;
   std::optional<chain::Address> delegate_to;
   DataProviderBehaviour behaviour;
 };
@@ -108,6 +111,9 @@ Result<Config> parse_config(const json& config) {
     auto parsed = chain::U256::parse(text);
     if (!parsed) return std::unexpected(price->error("must be a decimal amount of wei"));
     out.price = *parsed;
+  }
+  if (auto max_stake = object.optional("max_stake_wei")) {
+    CAIRN_TRY_ASSIGN(out.max_stake, read_decimal_u256(*max_stake));
   }
   if (auto delegate = object.optional("delegate_to"); delegate && !delegate->is_null()) {
     CAIRN_TRY_ASSIGN(auto text, delegate->string());
@@ -132,10 +138,10 @@ struct TrackedTask {
   TaskInfo info;  // as read when it was discovered (its id, owner, spec CID)
   json spec;
   bool done = false;
-  std::string outcome;                             // "claimed", "nothing owed", "refunded"
+  std::string outcome;                             // "claimed", "nothing owed"
   std::vector<TaskMember> participants;            // read once the task has started
   std::optional<TaskKey> key;                      // the spec's Paillier key and encryptor
-  std::map<std::uint64_t, std::string> submitted;  // round -> CID committed
+  std::map<std::uint64_t, std::string> submitted;  // round -> CID revealed
   std::map<std::uint64_t, std::string> notes;      // round -> what happened
 };
 
@@ -516,12 +522,24 @@ class DataProvider final : public Role {
         ignored_.insert(id);
         return false;
       }
+      if (auto refused = admission_refused(*task, *spec)) {
+        say(fmt::format("{}: task {} ignored: {}", context_.name, id, *refused));
+        ignored_.insert(id);
+        return false;
+      }
+      chain::abi::ValueList proof;
+      if (task->terms.allowlist != ByteArray<32>{}) {
+        CAIRN_TRY_ASSIGN(auto admitted, spec_allowlist(*spec));
+        for (const auto& sibling : allowlist_proof(admitted, context_.signer.address))
+          proof.push_back(Value(sibling));
+      }
       CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(*manifest_cid_));
-      CAIRN_TRY(
-          tasks.transact(context_.signer, "join",
-                         {Value(id), Value(digest), Value::text(manifest_cid_->to_string())}));
-      say(fmt::format("{}: joined task {} with manifest {}", context_.name, id,
-                      manifest_cid_->to_string()));
+      CAIRN_TRY(tasks.transact(context_.signer, "join",
+                               {Value(id), Value(digest), Value::text(manifest_cid_->to_string()),
+                                Value(std::move(proof))},
+                               task->terms.stake));
+      say(fmt::format("{}: joined task {} with manifest {} (stake {} wei)", context_.name, id,
+                      manifest_cid_->to_string(), task->terms.stake.to_decimal()));
     }
     TrackedTask tracked;
     tracked.info = std::move(*task);
@@ -531,22 +549,53 @@ class DataProvider final : public Role {
     return !joined;
   }
 
+  // Why this node does not join `task` under its terms, or nullopt when it may.
+  std::optional<std::string> admission_refused(const TaskInfo& task, const json& spec) const {
+    const TaskTerms& terms = task.terms;
+    if (terms.stake > config_.max_stake) {
+      return fmt::format("its stake of {} wei is above this node's max_stake_wei ({})",
+                         terms.stake.to_decimal(), config_.max_stake.to_decimal());
+    }
+    // The rule on chain must be the one the spec names: the payout is judged against it.
+    const std::string rule = spec.value("reward_rule", std::string());
+    if (rule.empty() || reward_rule_id(rule) != terms.rule) {
+      return "its reward rule on chain is not the one its spec names";
+    }
+    if (terms.allowlist != ByteArray<32>{}) {
+      auto admitted = spec_allowlist(spec);
+      if (!admitted || allowlist_root(*admitted) != terms.allowlist) {
+        return "its spec's allowlist is not the one committed on chain";
+      }
+      if (std::find(admitted->begin(), admitted->end(), context_.signer.address) ==
+          admitted->end()) {
+        return "this node is not on its allowlist";
+      }
+    }
+    return std::nullopt;
+  }
+
   Result<bool> advance(TrackedTask& task) {
     TaskInfo view = task.info;
     CAIRN_TRY(refresh_task(context_, view));
-    if (view.state == TaskState::refunded) {
-      std::lock_guard lock(mutex_);
-      task.done = true;
-      task.outcome = "refunded";
-      return false;
+    if (view.state == TaskState::reported || view.state == TaskState::defaulted ||
+        view.state == TaskState::expired) {
+      return claim(task, view);
     }
-    if (view.state == TaskState::reported) return claim(task);
     if (view.state != TaskState::open || !view.started || view.current_round >= view.rounds)
       return false;
     const std::uint64_t round = view.current_round;
     CAIRN_TRY_ASSIGN(ByteArray<32> committed,
                      update_commitment(context_, task.info.id, round, context_.signer.address));
     if (committed != ByteArray<32>{}) return false;  // done for this round (maybe before a restart)
+    const auto now = unix_time_s();
+    CAIRN_TRY_ASSIGN(ByteArray<32> sealed,
+                     sealed_update(context_, task.info.id, round, context_.signer.address));
+    if (sealed != ByteArray<32>{}) return reveal(task, view, round, sealed, now);
+    if (view.revealing(now)) {
+      // Sealing closed before this node had an update: the round goes on without it.
+      if (!task.notes.contains(round)) note(task, round, "too late: the round stopped sealing");
+      return false;
+    }
     const auto& behaviour = config_.behaviour;
     if (behaviour.kind == DataProviderBehaviour::Kind::dropout && round >= behaviour.from_round) {
       if (!task.notes.contains(round)) {
@@ -561,18 +610,57 @@ class DataProvider final : public Role {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - making).count();
     if (!update) return false;  // waiting (for the compute provider)
     if (context_.should_stop()) return false;
-    // Checked again right before the transaction: nothing is ever committed twice.
-    CAIRN_TRY_ASSIGN(committed,
-                     update_commitment(context_, task.info.id, round, context_.signer.address));
-    if (committed != ByteArray<32>{}) return false;
-    CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
+    // Checked again right before the transaction: nothing is ever sealed twice.
+    CAIRN_TRY_ASSIGN(sealed, sealed_update(context_, task.info.id, round, context_.signer.address));
+    if (sealed != ByteArray<32>{}) return false;
     CAIRN_TRY_ASSIGN(ByteArray<32> commitment, cid_commitment(*update));
+    // The CID is kept before the seal goes out: after a restart the node still reveals
+    // what it sealed (nobody else can: the seal hides it).
+    const std::string text = update->to_string();
+    CAIRN_TRY(write_state(context_, pending_reveal_file(task.info.id, round), as_bytes(text)));
+    CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
+    CAIRN_TRY(tasks.transact(
+        context_.signer, "sealUpdate",
+        {Value(task.info.id), Value(round),
+         Value(update_seal(context_.signer.address, task.info.id, round, commitment))}));
+    say(fmt::format("{}: task {} round {}: update {} sealed ({:.2f} s to make)", context_.name,
+                    task.info.id, round, text, made_in));
+    return true;
+  }
+
+  static std::string pending_reveal_file(std::uint64_t task_id, std::uint64_t round) {
+    return fmt::format("data_provider/task-{}-round-{}.sealed", task_id, round);
+  }
+
+  // Reveals the update sealed for `round` once the round reveals.
+  Result<bool> reveal(TrackedTask& task, const TaskInfo& view, std::uint64_t round,
+                      const ByteArray<32>& sealed, std::uint64_t now) {
+    if (!view.revealing(now)) return false;  // the others are still sealing
+    CAIRN_TRY_ASSIGN(auto kept, read_state(context_, pending_reveal_file(task.info.id, round)));
+    std::optional<store::Cid> update;
+    if (kept) {
+      auto parsed =
+          store::Cid::parse(std::string(reinterpret_cast<const char*>(kept->data()), kept->size()));
+      if (parsed) update = *parsed;
+    }
+    ByteArray<32> commitment{};
+    if (update) {
+      CAIRN_TRY_ASSIGN(commitment, cid_commitment(*update));
+    }
+    if (!update ||
+        update_seal(context_.signer.address, task.info.id, round, commitment) != sealed) {
+      if (!task.notes.contains(round))
+        note(task, round, "sealed an update this node no longer has");
+      return false;
+    }
+    if (context_.should_stop()) return false;
+    CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
     CAIRN_TRY(tasks.transact(
         context_.signer, "submitUpdate",
         {Value(task.info.id), Value(round), Value(commitment), Value::text(update->to_string())}));
     if (context_.metrics) context_.metrics->add("updates_submitted_total");
-    say(fmt::format("{}: task {} round {}: update {} committed ({:.2f} s to make)", context_.name,
-                    task.info.id, round, update->to_string(), made_in));
+    say(fmt::format("{}: task {} round {}: update {} revealed", context_.name, task.info.id, round,
+                    update->to_string()));
     std::lock_guard lock(mutex_);
     task.submitted[round] = update->to_string();
     return true;
@@ -688,20 +776,29 @@ class DataProvider final : public Role {
     task.notes[round] = std::move(text);
   }
 
-  Result<bool> claim(TrackedTask& task) {
+  // Claims the reward and stake once claims are open (after the challenge window of a
+  // report; at once under the default payout or an expiry).
+  Result<bool> claim(TrackedTask& task, const TaskInfo& view) {
     CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
     CAIRN_TRY_ASSIGN(auto membership, tasks.call("participants", {Value(task.info.id),
                                                                   Value(context_.signer.address)}));
     CAIRN_TRY_ASSIGN(bool claimed, membership.at(1).as_bool());
-    CAIRN_TRY_ASSIGN(chain::U256 owed, membership.at(2).as_uint());
+    CAIRN_TRY_ASSIGN(auto owed_now, tasks.call("claimable", {Value(task.info.id),
+                                                             Value(context_.signer.address)}));
+    CAIRN_TRY_ASSIGN(chain::U256 owed, owed_now.at(0).as_uint());
     if (claimed || owed == chain::U256{}) {
       std::lock_guard lock(mutex_);
       task.done = true;
       task.outcome = claimed ? "claimed" : "nothing owed";
       return false;
     }
+    if (view.state == TaskState::reported) {
+      const auto now = unix_time_s();
+      if (now < view.progress.phase_at + view.terms.challenge_window_s) return false;
+    }
     CAIRN_TRY(tasks.transact(context_.signer, "claim", {Value(task.info.id)}));
-    say(fmt::format("{}: task {}: claimed {} wei", context_.name, task.info.id, owed.to_decimal()));
+    say(fmt::format("{}: task {}: claimed {} wei ({})", context_.name, task.info.id,
+                    owed.to_decimal(), to_string(view.state)));
     std::lock_guard lock(mutex_);
     task.done = true;
     task.outcome = "claimed";

@@ -102,6 +102,14 @@ struct ModelProviderConfig {
   double harmful_margin = 0.02;
   fs::path out = "demo-out";
   chain::Address aggregator;
+  // The task's terms (TrainingTask.Terms). floor_wei: nullopt until parsed, then a quarter
+  // of an equal share unless configured.
+  std::optional<chain::U256> floor;
+  chain::U256 stake;
+  std::vector<chain::Address> allowlist;         // empty: anyone may join
+  std::optional<std::uint64_t> commit_window_s;  // default: half the round timeout
+  std::uint64_t report_window_s = 3600;
+  std::uint64_t challenge_window_s = 3600;
   std::uint64_t seed = 1;
   // The built-in model standardises its input with the mean and standard deviation of the
   // test set's features; the spec carries them to the trainers (input_standardisation).
@@ -185,7 +193,46 @@ Result<ModelProviderConfig> parse_config(const json& config) {
   if (!address)
     return std::unexpected(aggregator_node.error("must be an address (0x and 40 hex digits)"));
   out.aggregator = *address;
+  if (auto floor = object.optional("floor_wei")) {
+    CAIRN_TRY_ASSIGN(out.floor, read_decimal_u256(*floor));
+  }
+  if (auto stake = object.optional("stake_wei")) {
+    CAIRN_TRY_ASSIGN(out.stake, read_decimal_u256(*stake));
+  }
+  if (auto allowlist = object.optional("allowlist")) {
+    CAIRN_TRY_ASSIGN(auto items, allowlist->array(100'000));
+    if (items.empty()) return std::unexpected(allowlist->error("must name at least one address"));
+    for (const auto& item : items) {
+      CAIRN_TRY_ASSIGN(chain::Address who, read_address(item));
+      out.allowlist.push_back(who);
+    }
+  }
+  CAIRN_TRY_ASSIGN(out.commit_window_s, object.optional_u64("commit_window_s", 1, 7 * 24 * 3600));
+  CAIRN_TRY_ASSIGN(auto report_window, object.optional_u64("report_window_s", 1, 30 * 24 * 3600));
+  if (report_window) out.report_window_s = *report_window;
+  CAIRN_TRY_ASSIGN(auto challenge_window,
+                   object.optional_u64("challenge_window_s", 0, 30 * 24 * 3600));
+  if (challenge_window) out.challenge_window_s = *challenge_window;
   CAIRN_TRY(object.close());
+  // A round seals before the aggregator's timeout runs out, or nothing is ever revealed
+  // in time to be summed.
+  if (!out.commit_window_s)
+    out.commit_window_s = std::max<std::uint64_t>(1, out.round_timeout_s / 2);
+  if (*out.commit_window_s >= out.round_timeout_s) {
+    return fail(Errc::parse, fmt::format("roles.model_provider.commit_window_s ({}) must be below "
+                                         "round_timeout_s ({})",
+                                         *out.commit_window_s, out.round_timeout_s));
+  }
+  chain::U256 equal_quarter = out.reward;
+  equal_quarter.divmod_small(4 * out.participants);
+  if (!out.floor) out.floor = equal_quarter;
+  CAIRN_TRY_ASSIGN(chain::U256 floors, out.floor->checked_mul(out.participants));
+  if (floors > out.reward) {
+    return fail(Errc::parse,
+                fmt::format("roles.model_provider.floor_wei: {} participants x {} wei is above "
+                            "the reward ({} wei)",
+                            out.participants, out.floor->to_decimal(), out.reward.to_decimal()));
+  }
   return out;
 }
 
@@ -235,8 +282,15 @@ class ModelProvider final : public Role {
     }
     CAIRN_TRY_ASSIGN(TaskInfo task, read_task(context_, *task_));
     set_phase(task);
-    if (task.state == TaskState::refunded) {
-      return fail(Errc::rejected, fmt::format("task {} expired and was refunded", task.id));
+    if (task.state == TaskState::expired) {
+      return fail(Errc::rejected,
+                  fmt::format("task {} expired before its last round closed", task.id));
+    }
+    if (task.state == TaskState::defaulted && !finished_) {
+      // No report in time (or one overturned by the contributors): the chain pays by the
+      // rule's default; this node has nothing left to decide.
+      return fail(Errc::rejected,
+                  fmt::format("task {} pays the default payout (no report stands)", task.id));
     }
     if (!task.started) {
       CAIRN_TRY_ASSIGN(auto joins, task_joins(context_, task.id));
@@ -346,8 +400,15 @@ class ModelProvider final : public Role {
           {"batch_size", config_.batch_size},
           {"seed", config_.seed}}},
         {"reward_wei", config_.reward.to_decimal()},
+        {"reward_rule", kRewardRule},
         {"round_timeout_s", config_.round_timeout_s},
         {"exclude_harmful", config_.exclude_harmful}};
+    if (!config_.allowlist.empty()) {
+      json admitted = json::array();
+      for (const auto& who : config_.allowlist)
+        admitted.push_back(who.to_checksum());
+      spec_["admission"] = {{"allowlist", std::move(admitted)}};
+    }
     if (config_.standardise_input) {
       spec_["input_standardisation"] = {{"mean", input_.input_mean}, {"std", input_.input_std}};
     }
@@ -371,12 +432,12 @@ class ModelProvider final : public Role {
     CAIRN_TRY_ASSIGN(chain::Contract contract, training_task_contract(context_));
     CAIRN_TRY_ASSIGN(chain::BlockHeader head, context_.sender->rpc().block(std::nullopt));
     CAIRN_TRY_ASSIGN(
-        auto tx, contract.transact(
-                     context_.signer, "createTask",
-                     {Value(spec_digest), Value::text(spec_cid_.to_string()), Value(config_.rounds),
-                      Value(config_.participants), Value(config_.participants),
-                      Value(head.timestamp + 7 * 86400), Value(config_.aggregator)},
-                     config_.reward));
+        auto tx, contract.transact(context_.signer, "createTask",
+                                   {Value(spec_digest), Value::text(spec_cid_.to_string()),
+                                    Value(config_.rounds), Value(config_.participants),
+                                    Value(config_.participants), Value(head.timestamp + 7 * 86400),
+                                    Value(config_.aggregator), terms().to_abi()},
+                                   config_.reward));
     CAIRN_TRY_ASSIGN(auto event, contract.event_in(tx.receipt, "TaskCreated"));
     CAIRN_TRY_ASSIGN(chain::U256 id, event.at(0).as_uint());
     if (!id.fits_u64()) return fail(Errc::parse, "TaskCreated: a task id beyond 64 bits");
@@ -385,6 +446,18 @@ class ModelProvider final : public Role {
                     spec_cid_.to_string(), config_.reward.to_decimal(),
                     config_.aggregator.to_checksum()));
     return true;
+  }
+
+  TaskTerms terms() const {
+    TaskTerms out;
+    out.rule = reward_rule_id();
+    out.floor = *config_.floor;
+    out.stake = config_.stake;
+    out.allowlist = allowlist_root(config_.allowlist);
+    out.commit_window_s = *config_.commit_window_s;
+    out.report_window_s = config_.report_window_s;
+    out.challenge_window_s = config_.challenge_window_s;
+    return out;
   }
 
   // Sends `function` unless the chain already shows its effect (the caller checked).
@@ -447,6 +520,9 @@ class ModelProvider final : public Role {
     const std::uint64_t round = task.current_round;
     CAIRN_TRY_ASSIGN(auto posted, aggregate_posted(context_, task.id, round));
     if (!posted) return false;  // the aggregator has not posted yet
+    // A round closes only once it reveals and its seals had the time to be revealed
+    // (TrainingTask refuses it before).
+    if (!task.closable(unix_time_s())) return false;
     store::Cid global_cid;
     CAIRN_TRY_ASSIGN(learn::ParameterSet global, global_for(task.id, round, global_cid));
     const std::size_t n_params = global.values.size();
@@ -694,9 +770,18 @@ class ModelProvider final : public Role {
     CAIRN_TRY_ASSIGN(auto on_chain, contract.call("roundRecords", {Value(task.id), Value(round)}));
     CAIRN_TRY_ASSIGN(ByteArray<32> existing, on_chain.at(0).as_bytes32());
     if (existing != ByteArray<32>{}) return true;  // closed meanwhile (cannot happen twice)
+    // The revealed updates the record leaves out are named on chain too: they earn no
+    // share of the pool (a participant not revealed has nothing to leave out).
+    chain::abi::ValueList left_out;
+    std::set<chain::Address> named;
+    for (const auto& entry : excluded) {
+      auto who = chain::Address::parse(entry.at("participant").get<std::string>());
+      if (who && committed.count(*who) > 0 && named.insert(*who).second)
+        left_out.push_back(Value(*who));
+    }
     CAIRN_TRY(contract.transact(context_.signer, "closeRound",
                                 {Value(task.id), Value(round), Value(record_commitment),
-                                 Value::text(record_cid.to_string())}));
+                                 Value::text(record_cid.to_string()), Value(std::move(left_out))}));
     records_[round] = record;
     {
       std::lock_guard lock(mutex_);
@@ -788,47 +873,47 @@ class ModelProvider final : public Role {
     return true;
   }
 
+  // The report of kRewardRule (reward_amounts), as TrainingTask enforces it: every
+  // contributor (a participant with an accepted update on chain), in ascending address
+  // order, each at least the floor, summing to the pool.
   Status report_contributions(const TaskInfo& task, const std::vector<JoinInfo>& joins,
                               const std::vector<json>& records) {
-    // Rewards in proportion to each participant's positive Shapley total over the rounds it
-    // was included in; equal shares when nobody improved the model.
-    std::map<std::string, double> shapley, loo;
+    std::map<std::string, double> loo;
     json rounds = json::array();
     for (const auto& record : records) {
       const json& contribution = record.at("contributions");
       rounds.push_back({{"round", record.at("round")}, {"contributions", contribution}});
       if (contribution.is_null()) continue;
       const auto& clients = contribution.at("clients");
-      for (std::size_t k = 0; k < clients.size(); ++k) {
-        const std::string name = clients[k].get<std::string>();
-        shapley[name] += contribution.at("shapley").at(k).get<double>();
-        loo[name] += contribution.at("leave_one_out").at(k).get<double>();
-      }
+      for (std::size_t k = 0; k < clients.size(); ++k)
+        loo[clients[k].get<std::string>()] += contribution.at("leave_one_out").at(k).get<double>();
     }
-    double positive = 0;
-    for (const auto& join : joins)
-      positive += std::max(shapley[join.participant.to_checksum()], 0.0);
-    const std::uint64_t kScale = 1000000;
-    const std::string pool = config_.reward.to_decimal();
-    chain::U256 unit;
-    if (pool.size() > 6) {
-      CAIRN_TRY_ASSIGN(unit, chain::U256::parse(pool.substr(0, pool.size() - 6)));
-    }
-    json rewards = json::array();
-    chain::abi::ValueList who, amounts;
+    CAIRN_TRY_ASSIGN(auto shapley, shapley_totals(rounds));
+    CAIRN_TRY_ASSIGN(chain::Contract contract, training_task_contract(context_));
+    std::set<chain::Address> contributor_set;
     for (const auto& join : joins) {
-      const std::string name = join.participant.to_checksum();
-      const double share = positive > 0 ? std::max(shapley[name], 0.0) / positive
-                                        : 1.0 / static_cast<double>(joins.size());
-      const auto micro =
-          static_cast<std::uint64_t>(std::floor(share * static_cast<double>(kScale)));
-      CAIRN_TRY_ASSIGN(chain::U256 amount, unit.checked_mul(micro));
-      who.push_back(Value(join.participant));
-      amounts.push_back(Value(amount));
+      CAIRN_TRY_ASSIGN(auto member,
+                       contract.call("participants", {Value(task.id), Value(join.participant)}));
+      CAIRN_TRY_ASSIGN(std::uint64_t accepted, member.at(3).as_u64());
+      if (accepted > 0) contributor_set.insert(join.participant);
+    }
+    const std::vector<chain::Address> contributors(contributor_set.begin(), contributor_set.end());
+    CAIRN_TRY_ASSIGN(auto pool_value, contract.call("pool", {Value(task.id)}));
+    CAIRN_TRY_ASSIGN(chain::U256 pool, pool_value.at(0).as_uint());
+    const chain::U256 floor = task.terms.floor;
+    CAIRN_TRY_ASSIGN(auto amounts, reward_amounts(contributors, shapley, pool, floor));
+    json rewards = json::array();
+    chain::abi::ValueList who_list, amount_list;
+    std::size_t k = 0;
+    for (const auto& who : contributors) {
+      const std::string name = who.to_checksum();
+      who_list.push_back(Value(who));
+      amount_list.push_back(Value(amounts[k]));
       rewards.push_back({{"participant", name},
-                         {"amount_wei", amount.to_decimal()},
+                         {"amount_wei", amounts[k].to_decimal()},
                          {"shapley_total", shapley[name]},
                          {"leave_one_out_total", loo[name]}});
+      ++k;
     }
     json report = {
         {"type", kContributionsType},
@@ -839,17 +924,17 @@ class ModelProvider final : public Role {
         {"config", records.empty() ? json(nullptr) : records.front().at("contribution_config")},
         {"rounds", std::move(rounds)},
         {"rewards", std::move(rewards)},
-        {"reward_rule",
-         "pool x max(shapley,0)/sum(max(shapley,0)), equal shares when the sum is 0; "
-         "in millionths of the pool"}};
+        {"reward_rule", kRewardRule},
+        {"pool_wei", pool.to_decimal()},
+        {"floor_wei", floor.to_decimal()}};
     CAIRN_TRY_ASSIGN(store::Cid report_cid,
                      put_artifact(context_, canonical_json_bytes(report), "contributions"));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(report_cid));
-    CAIRN_TRY_ASSIGN(chain::Contract contract, training_task_contract(context_));
     CAIRN_TRY(contract.transact(context_.signer, "reportContributions",
                                 {Value(task.id), Value(digest), Value::text(report_cid.to_string()),
-                                 Value(std::move(who)), Value(std::move(amounts))}));
-    log(fmt::format("task {}: contributions reported ({})", task.id, report_cid.to_string()));
+                                 Value(std::move(who_list)), Value(std::move(amount_list))}));
+    log(fmt::format("task {}: contributions reported ({}): {} contributors share {} wei", task.id,
+                    report_cid.to_string(), contributors.size(), pool.to_decimal()));
     return {};
   }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "base/encoding.hpp"
@@ -14,6 +15,7 @@
 #include "learn/secure_paillier.hpp"
 #include "market/directory.hpp"
 #include "market/passport.hpp"
+#include "market/reward_rule.hpp"
 #include "seal/publication.hpp"
 #include "seal/verify.hpp"
 #include "store/exporter.hpp"
@@ -562,6 +564,75 @@ class Verifier {
                 fmt::format("transaction {} emitted no {}", hash_hex(hash), event_name));
   }
 
+  // The report is what the chain pays by: TrainingTask v3 replaces a report that more than
+  // half of the contributors challenged with the default payout.
+  Status report_stands() const {
+    CAIRN_TRY_ASSIGN(auto task, view("TrainingTask", body_.task.training_task, "getTask",
+                                     {chain::abi::Value(body_.task.task_id)}));
+    if (task.size() != 9) return fail(Errc::parse, "getTask: unexpected answer");
+    CAIRN_TRY_ASSIGN(std::uint64_t state, task[8].as_u64());
+    if (state == 3) {
+      return fail(Errc::integrity,
+                  "the report was overturned: the task pays the rule's default payout");
+    }
+    if (state != 2) return fail(Errc::integrity, "no report stands on chain");
+    return {};
+  }
+
+  // The amounts are replayed from the report's contributions with the rule the task
+  // committed to on chain (its id, floor and pool): every contributor on chain is paid,
+  // by reward_amounts, and nobody else.
+  Status check_reward_rule() const {
+    const chain::Address& tasks = body_.task.training_task;
+    const chain::abi::Value task_id(body_.task.task_id);
+    CAIRN_TRY_ASSIGN(auto terms_value, view("TrainingTask", tasks, "getTaskTerms", {task_id}));
+    if (terms_value.size() != 1) return fail(Errc::parse, "getTaskTerms: unexpected answer");
+    CAIRN_TRY_ASSIGN(TaskTerms terms, TaskTerms::from_abi(terms_value[0]));
+    const std::string rule = body_.evaluation.report.value("reward_rule", std::string());
+    if (reward_rule_id(rule) != terms.rule || rule != kRewardRule) {
+      return fail(Errc::integrity,
+                  fmt::format("the report's rule \"{}\" is not the rule committed on chain", rule));
+    }
+    // The contributors as the chain has them (every ParticipantJoined), not as the
+    // passport lists them.
+    std::vector<chain::Address> contributors;
+    CAIRN_TRY_ASSIGN(const auto joined, task_events("ParticipantJoined", std::nullopt));
+    for (const auto& event : joined) {
+      CAIRN_TRY_ASSIGN(const chain::Address participant, event.values.at(1).as_address());
+      CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "participants",
+                                         {task_id, chain::abi::Value(participant)}));
+      CAIRN_TRY_ASSIGN(std::uint64_t accepted, values.at(3).as_u64());
+      if (accepted > 0) contributors.push_back(participant);
+    }
+    std::sort(contributors.begin(), contributors.end());
+    CAIRN_TRY_ASSIGN(auto pool_value, view("TrainingTask", tasks, "pool", {task_id}));
+    CAIRN_TRY_ASSIGN(chain::U256 pool, pool_value.at(0).as_uint());
+    CAIRN_TRY_ASSIGN(auto totals,
+                     shapley_totals(body_.evaluation.report.value("rounds", json::array())));
+    CAIRN_TRY_ASSIGN(auto amounts, reward_amounts(contributors, totals, pool, terms.floor));
+    std::map<chain::Address, chain::U256> expected;
+    for (std::size_t i = 0; i < contributors.size(); ++i)
+      expected[contributors[i]] = amounts[i];
+    std::map<chain::Address, chain::U256> reported;
+    for (const auto& reward : body_.evaluation.rewards)
+      reported[reward.participant] = reward.amount;
+    for (const auto& [who, amount] : expected) {
+      const auto found = reported.find(who);
+      if (found == reported.end()) {
+        return fail(Errc::integrity, fmt::format("contributor {} is not paid", who.to_checksum()));
+      }
+      if (found->second != amount) {
+        return fail(Errc::integrity,
+                    fmt::format("{} is paid {} wei; the rule gives {} wei", who.to_checksum(),
+                                found->second.to_decimal(), amount.to_decimal()));
+      }
+    }
+    if (reported.size() != expected.size()) {
+      return fail(Errc::integrity, "the report pays a participant without an accepted update");
+    }
+    return {};
+  }
+
   Status check_task_on_chain() const {
     CAIRN_TRY_ASSIGN(std::uint64_t chain_id, rpc_->chain_id());
     if (chain_id != body_.task.chain_id) {
@@ -752,12 +823,11 @@ class Verifier {
     for (std::size_t i = 0; i < body_.evaluation.rewards.size(); ++i) {
       const auto& reward = body_.evaluation.rewards[i];
       auto status = [&]() -> Status {
+        CAIRN_TRY(report_stands());
         CAIRN_TRY_ASSIGN(auto values, view("TrainingTask", tasks, "participants",
                                            {task_id, chain::abi::Value(reward.participant)}));
-        CAIRN_TRY_ASSIGN(bool claimed, values.at(1).as_bool());
-        CAIRN_TRY_ASSIGN(chain::U256 owed, values.at(2).as_uint());
-        // Paid rewards are pulled: owed until claimed, then zero and marked claimed.
-        if (claimed ? owed != chain::U256{} : owed != reward.amount) {
+        CAIRN_TRY_ASSIGN(chain::U256 owed, values.at(4).as_uint());
+        if (owed != reward.amount) {
           return fail(Errc::integrity,
                       "reward on chain differs (owed " + owed.to_decimal() + " wei)");
         }
@@ -765,6 +835,7 @@ class Verifier {
       }();
       record(fmt::format("reward {} on chain", i), status, "recorded");
     }
+    record("rewards follow the committed rule", check_reward_rule(), "replayed");
   }
 
   const Passport& passport_;

@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <thread>
 
 #include "base/encoding.hpp"
 #include "crypto/hash.hpp"
+#include "crypto/keccak.hpp"
 #include "seal/http/client.hpp"
 #include "seal/publication.hpp"
 
@@ -13,6 +15,12 @@ namespace cairn::market {
 
 using chain::abi::Value;
 using nlohmann::json;
+
+std::uint64_t unix_time_s() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
 
 std::string word_hex(const ByteArray<32>& word) {
   return "0x" + to_hex(word);
@@ -33,6 +41,106 @@ std::optional<store::Cid> parse_cid(const std::string& text) {
 }
 
 }  // namespace
+
+std::string_view to_string(TaskState state) {
+  switch (state) {
+    case TaskState::none:
+      return "none";
+    case TaskState::open:
+      return "open";
+    case TaskState::reported:
+      return "reported";
+    case TaskState::defaulted:
+      return "defaulted";
+    case TaskState::expired:
+      return "expired";
+  }
+  return "unknown";
+}
+
+namespace {
+
+ByteArray<32> allowlist_leaf(const chain::Address& who) {
+  ByteArray<32> word{};
+  std::copy(who.bytes.begin(), who.bytes.end(), word.begin() + 12);
+  return crypto::keccak256(ByteView(crypto::keccak256(ByteView(word))));
+}
+
+ByteArray<32> hash_pair(const ByteArray<32>& a, const ByteArray<32>& b) {
+  std::array<std::byte, 64> both{};
+  const auto& [low, high] = a < b ? std::tie(a, b) : std::tie(b, a);
+  std::copy(low.begin(), low.end(), both.begin());
+  std::copy(high.begin(), high.end(), both.begin() + 32);
+  return crypto::keccak256(ByteView(both));
+}
+
+// Builds the tree level by level; `path` collects the siblings of the leaf at `index`.
+ByteArray<32> allowlist_tree(const std::vector<chain::Address>& admitted,
+                             std::optional<std::size_t> index, std::vector<ByteArray<32>>* path) {
+  std::vector<ByteArray<32>> level;
+  for (const auto& who : admitted)
+    level.push_back(allowlist_leaf(who));
+  if (level.empty()) return {};
+  std::sort(level.begin(), level.end());
+  while (level.size() > 1) {
+    std::vector<ByteArray<32>> next;
+    for (std::size_t i = 0; i < level.size(); i += 2) {
+      if (i + 1 == level.size()) {
+        next.push_back(level[i]);
+        continue;
+      }
+      if (index && path && (*index == i || *index == i + 1)) {
+        path->push_back(level[*index == i ? i + 1 : i]);
+      }
+      next.push_back(hash_pair(level[i], level[i + 1]));
+    }
+    if (index) *index /= 2;
+    level = std::move(next);
+  }
+  return level.front();
+}
+
+}  // namespace
+
+ByteArray<32> allowlist_root(const std::vector<chain::Address>& admitted) {
+  return allowlist_tree(admitted, std::nullopt, nullptr);
+}
+
+std::vector<ByteArray<32>> allowlist_proof(const std::vector<chain::Address>& admitted,
+                                           const chain::Address& who) {
+  std::vector<ByteArray<32>> leaves;
+  for (const auto& each : admitted)
+    leaves.push_back(allowlist_leaf(each));
+  std::sort(leaves.begin(), leaves.end());
+  const auto found = std::find(leaves.begin(), leaves.end(), allowlist_leaf(who));
+  if (found == leaves.end()) return {};
+  std::vector<ByteArray<32>> path;
+  allowlist_tree(admitted, static_cast<std::size_t>(found - leaves.begin()), &path);
+  return path;
+}
+
+Result<std::vector<chain::Address>> spec_allowlist(const json& spec) {
+  std::vector<chain::Address> admitted;
+  if (!spec.contains("admission")) return admitted;
+  const json& list = spec["admission"].value("allowlist", json::array());
+  if (!list.is_array()) return fail(Errc::parse, "admission.allowlist: not a list");
+  for (const auto& item : list) {
+    if (!item.is_string()) return fail(Errc::parse, "admission.allowlist: not an address");
+    CAIRN_TRY_ASSIGN(chain::Address who, chain::Address::parse(item.get<std::string>()));
+    admitted.push_back(who);
+  }
+  return admitted;
+}
+
+ByteArray<32> update_seal(const chain::Address& participant, std::uint64_t task_id,
+                          std::uint64_t round, const ByteArray<32>& digest) {
+  using chain::abi::Type;
+  // Four static words: the encoding cannot fail.
+  const auto encoded =
+      chain::abi::encode({Type::address(), Type::uint(), Type::uint(), Type::fixed_bytes(32)},
+                         {Value(participant), Value(task_id), Value(round), Value(digest)});
+  return crypto::keccak256(ByteView(*encoded));
+}
 
 Result<std::vector<std::uint64_t>> task_ids(const NodeContext& context) {
   CAIRN_TRY_ASSIGN(auto created, find_events(context, "TrainingTask",
@@ -56,13 +164,24 @@ Status refresh_task(const NodeContext& context, TaskInfo& task) {
   CAIRN_TRY_ASSIGN(task.max_participants, small_uint(values.at(6), "maxParticipants"));
   CAIRN_TRY_ASSIGN(task.deadline, small_uint(values.at(7), "deadline"));
   CAIRN_TRY_ASSIGN(std::uint64_t state, small_uint(values.at(8), "state"));
-  if (state > static_cast<std::uint64_t>(TaskState::refunded)) {
+  if (state > static_cast<std::uint64_t>(TaskState::expired)) {
     return fail(Errc::parse, fmt::format("task {}: unknown state {}", task.id, state));
   }
   task.state = static_cast<TaskState>(state);
   CAIRN_TRY_ASSIGN(auto roles, tasks.call("getTaskRoles", {Value(task.id)}));
   CAIRN_TRY_ASSIGN(task.min_participants, small_uint(roles.at(1), "minParticipants"));
   CAIRN_TRY_ASSIGN(task.started, roles.at(2).as_bool());
+  CAIRN_TRY_ASSIGN(auto progress, tasks.call("getTaskProgress", {Value(task.id)}));
+  if (progress.size() != 8) return fail(Errc::parse, "getTaskProgress: unexpected answer");
+  TaskProgress& into = task.progress;
+  CAIRN_TRY_ASSIGN(into.contributors, small_uint(progress[0], "contributors"));
+  CAIRN_TRY_ASSIGN(into.accepted_total, small_uint(progress[1], "acceptedTotal"));
+  CAIRN_TRY_ASSIGN(into.sealed_count, small_uint(progress[2], "sealedCount"));
+  CAIRN_TRY_ASSIGN(into.revealed_count, small_uint(progress[3], "revealedCount"));
+  CAIRN_TRY_ASSIGN(into.round_opened_at, small_uint(progress[4], "roundOpenedAt"));
+  CAIRN_TRY_ASSIGN(into.phase_at, small_uint(progress[5], "phaseAt"));
+  CAIRN_TRY_ASSIGN(into.challenges, small_uint(progress[6], "challenges"));
+  CAIRN_TRY_ASSIGN(into.owner_credit, progress[7].as_uint());
   return {};
 }
 
@@ -82,6 +201,10 @@ Result<TaskInfo> read_task(const NodeContext& context, std::uint64_t task_id) {
   task.spec_cid = *cid;
   CAIRN_TRY_ASSIGN(task.aggregator, event.values.at(4).as_address());
   task.create_tx = event.log.transaction_hash;
+  CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context));
+  CAIRN_TRY_ASSIGN(auto terms, tasks.call("getTaskTerms", {Value(task_id)}));
+  if (terms.size() != 1) return fail(Errc::parse, "getTaskTerms: unexpected answer");
+  CAIRN_TRY_ASSIGN(task.terms, TaskTerms::from_abi(terms[0]));
   CAIRN_TRY(refresh_task(context, task));
   return task;
 }

@@ -7,15 +7,19 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.hpp"
+#include "chain/abi.hpp"
 #include "chain/address.hpp"
+#include "chain/u256.hpp"
 #include "crypto/paillier.hpp"
 #include "learn/secure_paillier.hpp"
 #include "market/artifacts.hpp"
 #include "market/directory.hpp"
 #include "market/passport.hpp"
+#include "market/reward_rule.hpp"
 #include "market/role.hpp"
 #include "seal/imprint.hpp"
 #include "store/cid.hpp"
@@ -23,7 +27,36 @@
 namespace cairn::market {
 
 // TrainingTask.State
-enum class TaskState : std::uint8_t { none = 0, open = 1, reported = 2, refunded = 3 };
+enum class TaskState : std::uint8_t {
+  none = 0,
+  open = 1,
+  reported = 2,
+  defaulted = 3,
+  expired = 4
+};
+[[nodiscard]] std::string_view to_string(TaskState state);
+
+// ---- Admission: the allowlist a task commits as a Merkle root ----
+// Leaves are keccak256(keccak256(abi.encode(address))), pairs are hashed in sorted order
+// (as TrainingTask._admitted checks); the leaves are sorted, an odd node moves up as is.
+[[nodiscard]] ByteArray<32> allowlist_root(const std::vector<chain::Address>& admitted);
+// The siblings from `who`'s leaf to the root (empty when `who` is not admitted).
+[[nodiscard]] std::vector<ByteArray<32>> allowlist_proof(
+    const std::vector<chain::Address>& admitted, const chain::Address& who);
+// The addresses a spec's "admission": {"allowlist": [...]} names (empty: anyone).
+[[nodiscard]] Result<std::vector<chain::Address>> spec_allowlist(const nlohmann::json& spec);
+
+// TrainingTask.getTaskProgress: where a task's rounds and payout stand.
+struct TaskProgress {
+  std::uint64_t contributors = 0;    // participants with an accepted update
+  std::uint64_t accepted_total = 0;  // accepted updates
+  std::uint64_t sealed_count = 0;    // seals in the current round
+  std::uint64_t revealed_count = 0;  // reveals in the current round
+  std::uint64_t round_opened_at = 0;
+  std::uint64_t phase_at = 0;  // the last round's close, then the report's time
+  std::uint64_t challenges = 0;
+  chain::U256 owner_credit;
+};
 
 struct TaskInfo {
   std::uint64_t id = 0;
@@ -39,7 +72,22 @@ struct TaskInfo {
   std::uint64_t deadline = 0;
   TaskState state = TaskState::none;
   bool started = false;
+  TaskTerms terms;
+  TaskProgress progress;
   ByteArray<32> create_tx{};
+
+  // Whether the current round takes reveals (submitUpdate) at `now`: every participant
+  // sealed, or the commit window passed (as TrainingTask._revealing).
+  [[nodiscard]] bool revealing(std::uint64_t now) const {
+    return progress.sealed_count == participant_count ||
+           now >= progress.round_opened_at + terms.commit_window_s;
+  }
+  // Whether the owner may close the current round at `now`: it reveals, and every seal is
+  // revealed or a second commit window has passed (as TrainingTask.closeRound).
+  [[nodiscard]] bool closable(std::uint64_t now) const {
+    return revealing(now) && (progress.revealed_count == progress.sealed_count ||
+                              now >= progress.round_opened_at + 2 * terms.commit_window_s);
+  }
 };
 
 struct JoinInfo {
@@ -67,8 +115,8 @@ struct CommitInfo {  // UpdateCommitted, AggregatePosted, RoundClosed, Contribut
 // The task's TaskCreated event and its state in storage. Errc::parse when the event's spec
 // CID does not parse (a task nobody can work on).
 [[nodiscard]] Result<TaskInfo> read_task(const NodeContext& context, std::uint64_t task_id);
-// Re-reads what changes of a task (getTask, getTaskRoles) into `task`: what a node polls
-// while it follows a task.
+// Re-reads what changes of a task (getTask, getTaskRoles, getTaskProgress) into `task`:
+// what a node polls while it follows a task.
 [[nodiscard]] Status refresh_task(const NodeContext& context, TaskInfo& task);
 [[nodiscard]] Result<std::vector<JoinInfo>> task_joins(const NodeContext& context,
                                                        std::uint64_t task_id);
@@ -100,6 +148,12 @@ struct CommitInfo {  // UpdateCommitted, AggregatePosted, RoundClosed, Contribut
 [[nodiscard]] Result<learn::PackingParams> spec_packing(const nlohmann::json& spec);
 
 // ---- Updates ----
+
+// What a participant seals for an update before the round reveals (TrainingTask.updateSeal):
+// keccak256(abi.encode(participant, task, round, digest)). It names its sender, so another
+// participant cannot seal the same update as its own.
+[[nodiscard]] ByteArray<32> update_seal(const chain::Address& participant, std::uint64_t task_id,
+                                        std::uint64_t round, const ByteArray<32>& digest);
 
 // Why an update committed on chain is left out of a round's sum, or nullopt when it is
 // summed. `earlier` holds the CIDs of the task's updates committed before this one (a
@@ -135,6 +189,10 @@ struct SealedBatch {
 [[nodiscard]] Result<SealedBatch> seal_cids(NodeContext& context,
                                             const std::vector<store::Cid>& cids,
                                             const std::string& client);
+
+// Seconds since the epoch by this machine's clock (what a node compares with the chain's
+// block times: windows and timeouts).
+[[nodiscard]] std::uint64_t unix_time_s();
 
 // "0x…" of a 32-byte word.
 [[nodiscard]] std::string word_hex(const ByteArray<32>& word);

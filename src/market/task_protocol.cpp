@@ -231,11 +231,13 @@ class TaskDriver {
                            {"paillier_bits", config_.paillier_bits},
                            {"insecure_test_key", config_.insecure_test_key},
                            {"round_timeout_s", config_.round_timeout_s},
+                           {"challenge_window_s", config_.challenge_window_s},
                            {"exclude_harmful", config_.exclude_harmful},
                            {"out", (mp / "out").string()},  // model, passport, plot
                            {"aggregator", account(aggregator_index()).address.to_checksum()},
                            {"seed", config_.seed},
                            {"binary", config_.binary.string()}};
+    if (config_.commit_window_s) model_provider["commit_window_s"] = *config_.commit_window_s;
     CAIRN_TRY(open_party("model-provider", "model_provider", 0, model_provider));
     for (std::size_t k = 0; k < config_.providers; ++k) {
       const fs::path data = files_dir(provider_name(k));

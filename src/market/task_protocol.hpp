@@ -44,6 +44,10 @@ struct TaskConfig {
   std::uint64_t seed = 1;
   bool exclude_harmful = true;
   std::uint64_t round_timeout_s = 120;
+  // TrainingTask's windows: a round reveals this long after it opened even if someone
+  // never sealed (default: half the round timeout); claims open this long after the report.
+  std::optional<std::uint64_t> commit_window_s;
+  std::uint64_t challenge_window_s = 5;
   // Per data provider (missing ones are honest): honest | poison:scale:S | garbage |
   // dropout:ROUND | replay. The aggregator: honest | wrong-aggregate:ROUND.
   std::vector<std::string> behaviours;

@@ -159,6 +159,14 @@ Result<ByteArray<32>> update_commitment(const NodeContext& context, std::uint64_
   return values.at(0).as_bytes32();
 }
 
+Result<ByteArray<32>> sealed_update(const NodeContext& context, std::uint64_t task_id,
+                                    std::uint64_t round, const chain::Address& participant) {
+  CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context));
+  CAIRN_TRY_ASSIGN(auto values,
+                   tasks.call("sealedUpdates", {Value(task_id), Value(round), Value(participant)}));
+  return values.at(0).as_bytes32();
+}
+
 Result<std::optional<std::string>> committed_update_cid(const NodeContext& context,
                                                         std::uint64_t task_id, std::uint64_t round,
                                                         const chain::Address& participant) {

@@ -54,6 +54,10 @@ struct GlobalModel {
 [[nodiscard]] Result<ByteArray<32>> update_commitment(const NodeContext& context,
                                                       std::uint64_t task_id, std::uint64_t round,
                                                       const chain::Address& participant);
+// The seal `participant` put on chain for `round` (zero when none).
+[[nodiscard]] Result<ByteArray<32>> sealed_update(const NodeContext& context, std::uint64_t task_id,
+                                                  std::uint64_t round,
+                                                  const chain::Address& participant);
 [[nodiscard]] Result<std::optional<std::string>> committed_update_cid(
     const NodeContext& context, std::uint64_t task_id, std::uint64_t round,
     const chain::Address& participant);

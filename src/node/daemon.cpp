@@ -410,8 +410,12 @@ void Node::Impl::on_task_event(const chain::ChainEvent& event) {
     task["state"] = "reported";
     if (args.contains("reportCid")) task["report_cid"] = args["reportCid"];
     if (args.contains("totalPaid")) task["total_paid"] = args["totalPaid"];
-  } else if (event.name == "Refunded" || event.name == "TaskRefunded") {
-    task["state"] = "refunded";
+  } else if (event.name == "ReportChallenged") {
+    if (args.contains("challenges")) task["challenges"] = args["challenges"];
+  } else if (event.name == "DefaultPayout") {
+    task["state"] = "defaulted";
+  } else if (event.name == "TaskExpired") {
+    task["state"] = "expired";
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <regex>
@@ -22,6 +23,7 @@
 #include "learn/secure_paillier.hpp"
 #include "market/directory.hpp"
 #include "market/passport.hpp"
+#include "market/reward_rule.hpp"
 #include "seal/keys.hpp"
 #include "seal/service.hpp"
 #include "store/exporter.hpp"
@@ -611,6 +613,54 @@ TEST_F(TaskProtocolTest, TheTrustRootFromTheRegistryIsTheOneTheRunUsed) {
   EXPECT_NE(nobody.err.find("registered no calendar key"), std::string::npos) << nobody.err;
 }
 
+// `cairn task` reads the finished task from the chain and acts on it as a participant:
+// everything is claimed, the challenge window is over, a report stands.
+TEST_F(TaskProtocolTest, TheTaskCommandsShowAndActOnTheTaskOnChain) {
+  const fs::path repo = dir_->path() / "cli-repo";
+  fs::create_directories(repo);
+  std::ofstream(repo / "version") << "cairn-repo 1\n";  // a cairn repository, as `cairn` makes
+  ASSERT_TRUE(
+      save_deployment(repo / "chain" / "config.json", {outcome_->rpc_url, outcome_->deployment}));
+  const std::string cairn =
+      cairn::testing::cairn_binary().string() + " --repo " + repo.string() + " --json task ";
+  const std::string id = std::to_string(outcome_->passport.body.task.task_id);
+  const auto last_line = [](const std::string& out) {
+    const std::string trimmed = out.substr(0, out.find_last_not_of('\n') + 1);
+    return json::parse(
+        trimmed.substr(trimmed.rfind('\n') == std::string::npos ? 0 : trimmed.rfind('\n') + 1));
+  };
+  auto listed = cairn::testing::run_command(cairn + "list");
+  ASSERT_EQ(listed.exit_code, 0) << listed.out << listed.err;
+  const json tasks = last_line(listed.out)["tasks"];
+  ASSERT_FALSE(tasks.empty()) << listed.out;
+  EXPECT_EQ(tasks.back()["state"], "reported");
+
+  auto shown = cairn::testing::run_command(cairn + "show " + id);
+  ASSERT_EQ(shown.exit_code, 0) << shown.out << shown.err;
+  const json task = last_line(shown.out);
+  EXPECT_EQ(task["roundsClosed"], task["rounds"]);
+  ASSERT_EQ(task["members"].size(), 3u) << shown.out;
+  for (const auto& member : task["members"]) {
+    EXPECT_GE(member["accepted"].get<std::uint64_t>(), 1u) << member.dump();
+    EXPECT_TRUE(member["claimed"].get<bool>()) << member.dump();
+    EXPECT_EQ(member["claimableWei"], "0") << member.dump();
+  }
+  EXPECT_EQ(task["terms"]["rule"], "0x" + to_hex(reward_rule_id()));
+
+  // Provider 1 (dev account 1) has claimed, the window is over, the report stands.
+  auto claim = cairn::testing::run_command(cairn + "claim " + id + " --dev-account 1");
+  EXPECT_EQ(claim.exit_code, 1) << claim.out << claim.err;
+  EXPECT_NE(claim.err.find("NothingToClaim()"), std::string::npos) << claim.err;
+  auto challenge = cairn::testing::run_command(cairn + "challenge " + id + " --dev-account 1");
+  EXPECT_EQ(challenge.exit_code, 1) << challenge.out << challenge.err;
+  EXPECT_NE(challenge.err.find("ChallengeWindowClosed()"), std::string::npos) << challenge.err;
+  auto payout = cairn::testing::run_command(cairn + "payout " + id + " --dev-account 7");
+  EXPECT_EQ(payout.exit_code, 1) << payout.out << payout.err;
+  EXPECT_NE(payout.err.find("TaskNotOpen()"), std::string::npos) << payout.err;
+  auto bad = cairn::testing::run_command(cairn + "show nine");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+}
+
 TEST_F(TaskProtocolTest, CliVerifiesAndExitsNonZeroForAnAlteredModel) {
   const std::string cairn = cairn::testing::cairn_binary().string();
   const std::string common =
@@ -688,9 +738,11 @@ TEST_F(TaskProtocolTest, APassportThatLeavesOutAParticipantFailsAgainstTheChain)
   options.trust = &trust;
   const VerifyReport report = verify_passport(outcome_->model_path, forged, options);
   const std::vector<std::string> failed = failed_links(report);
-  // Only the enumerations fail: every other link, the closing seal and anchor included, holds.
+  // Only the enumerations fail, and the rule's replay (the chain's contributors include the
+  // one left out): every other link, the closing seal and anchor included, holds.
   const std::vector<std::string> expected = {"participants complete", "round 0 updates complete",
-                                             "round 1 updates complete"};
+                                             "round 1 updates complete",
+                                             "rewards follow the committed rule"};
   EXPECT_EQ(failed, expected) << report.failures();
   EXPECT_NE(report.failures().find(left_out.to_checksum() + " joined the task on chain"),
             std::string::npos)
@@ -787,6 +839,31 @@ TEST_F(TaskProtocolTest, ASumUsedThatIsNotTheSumOfTheIncludedUpdatesIsCaught) {
         << link << "\n"
         << genuine.failures();
   }
+}
+
+// The owner moves one wei of reward from one contributor to another: the amounts still
+// respect the floors and sum to the pool (the contract takes them), but replaying the
+// report's contributions with the rule the task committed to gives other amounts.
+TEST_F(TaskProtocolTest, ARewardThatIsNotTheRulesIsCaughtAndNamed) {
+  Passport forged = outcome_->passport;
+  auto& rewards = forged.body.evaluation.rewards;
+  ASSERT_GE(rewards.size(), 2u);
+  rewards[0].amount = rewards[0].amount.checked_add(1).value();
+  rewards[1].amount = rewards[1].amount.checked_sub(1).value();
+  VerifyOptions options;
+  options.rpc_url = outcome_->rpc_url;
+  const VerifyReport report = verify_passport(outcome_->model_path, forged, options);
+  EXPECT_TRUE(failed_link_matches(report, std::regex("^rewards follow the committed rule$")))
+      << report.failures();
+  EXPECT_NE(report.failures().find("the rule gives"), std::string::npos) << report.failures();
+  // The genuine report is the rule's, replayed against the chain.
+  VerifyOptions genuine_options;
+  genuine_options.rpc_url = outcome_->rpc_url;
+  const VerifyReport genuine =
+      verify_passport(outcome_->model_path, outcome_->passport, genuine_options);
+  EXPECT_TRUE(std::ranges::any_of(genuine.links, [](const LinkResult& result) {
+    return result.link == "rewards follow the committed rule" && result.ok;
+  })) << genuine.failures();
 }
 
 // Last in the suite: it moves the chain's clock two hours on.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "base/encoding.hpp"
@@ -351,21 +352,34 @@ class TrainerTaskTest : public ::testing::Test {
                        {"test_set", {{"rows", 100}, {"sha256", std::string(64, '0')}}},
                        {"training", {{"epochs", 1}, {"lr", 0.05}, {"batch_size", 32}, {"seed", 1}}},
                        {"reward_wei", "1000"},
+                       {"reward_rule", kRewardRule},
                        {"round_timeout_s", 60},
                        {"exclude_harmful", false}};
     CAIRN_TRY_ASSIGN(store::Cid spec_cid, put_artifact(owner, canonical_json_bytes(spec), "spec"));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(spec_cid));
     CAIRN_TRY_ASSIGN(chain::BlockHeader head, sender_->rpc().block(std::nullopt));
     CAIRN_TRY_ASSIGN(chain::Contract training, tasks());
-    CAIRN_TRY_ASSIGN(
-        auto tx,
-        training.transact(owner.signer, "createTask",
-                          {Value(digest), Value::text(spec_cid.to_string()), Value(1), Value(10),
-                           Value(1), Value(head.timestamp + 3600), Value(owner.signer.address)},
-                          chain::U256(1000)));
+    CAIRN_TRY_ASSIGN(auto tx,
+                     training.transact(owner.signer, "createTask",
+                                       {Value(digest), Value::text(spec_cid.to_string()), Value(1),
+                                        Value(10), Value(1), Value(head.timestamp + 3600),
+                                        Value(owner.signer.address), terms().to_abi()},
+                                       chain::U256(1000)));
     CAIRN_TRY_ASSIGN(auto event, training.event_in(tx.receipt, "TaskCreated"));
     CAIRN_TRY_ASSIGN(outcome_->mismatched_task, event.at(0).as_u64());
     return {};
+  }
+
+  // No floor and no stake; a round reveals 20 s after it opened when someone (the dropout)
+  // never seals (the six trainers step in turn on one thread: a round's updates take
+  // seconds to make); claims open at once.
+  static TaskTerms terms() {
+    TaskTerms terms;
+    terms.rule = reward_rule_id();
+    terms.commit_window_s = 20;
+    terms.report_window_s = 3600;
+    terms.challenge_window_s = 0;
+    return terms;
   }
 
   static Status publish_task(std::size_t providers) {
@@ -390,6 +404,7 @@ class TrainerTaskTest : public ::testing::Test {
         {"privacy", "paillier"},
         {"test_set", {{"rows", 100}, {"sha256", std::string(64, '0')}}},
         {"reward_wei", "1000"},
+        {"reward_rule", kRewardRule},
         {"exclude_harmful", false},
         {"round_timeout_s", 60},
         {"paillier_public_key", to_hex(crypto::encode_public_key(outcome_->paillier->public_key))},
@@ -406,12 +421,12 @@ class TrainerTaskTest : public ::testing::Test {
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(spec_cid));
     CAIRN_TRY_ASSIGN(chain::BlockHeader head, sender_->rpc().block(std::nullopt));
     CAIRN_TRY_ASSIGN(chain::Contract training, tasks());
-    CAIRN_TRY_ASSIGN(
-        auto tx, training.transact(
-                     owner.signer, "createTask",
-                     {Value(digest), Value::text(spec_cid.to_string()), Value(kRounds), Value(10),
-                      Value(providers), Value(head.timestamp + 3600), Value(owner.signer.address)},
-                     chain::U256(1000000000000000000ULL)));
+    CAIRN_TRY_ASSIGN(auto tx, training.transact(
+                                  owner.signer, "createTask",
+                                  {Value(digest), Value::text(spec_cid.to_string()), Value(kRounds),
+                                   Value(10), Value(providers), Value(head.timestamp + 3600),
+                                   Value(owner.signer.address), terms().to_abi()},
+                                  chain::U256(1000000000000000000ULL)));
     CAIRN_TRY_ASSIGN(auto event, training.event_in(tx.receipt, "TaskCreated"));
     CAIRN_TRY_ASSIGN(outcome_->task_id, event.at(0).as_u64());
     return {};
@@ -486,25 +501,33 @@ class TrainerTaskTest : public ::testing::Test {
                      put_artifact(owner, canonical_json_bytes(record), "record"));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(record_cid));
     CAIRN_TRY_ASSIGN(chain::Contract training, tasks());
+    chain::abi::ValueList left_out;
+    for (const auto& entry : excluded_json)
+      left_out.push_back(Value(*chain::Address::parse(entry.at("participant").get<std::string>())));
     CAIRN_TRY(training.transact(owner.signer, "closeRound",
                                 {Value(outcome_->task_id), Value(round), Value(digest),
-                                 Value::text(record_cid.to_string())}));
+                                 Value::text(record_cid.to_string()), Value(left_out)}));
     outcome_->global_models.push_back(model_cid);
     outcome_->globals.push_back(std::move(next));
     return {};
   }
 
-  // Everyone but the garbage sender is owed something.
+  // Everyone but the garbage sender (excluded from every round) shares the pool equally.
   static Status report(const std::vector<std::pair<std::string, std::string>>& providers) {
     NodeContext& owner = owner_context();
     const json report = {{"type", "cairn.contributions.v1"}, {"task", outcome_->task_id}};
     CAIRN_TRY_ASSIGN(store::Cid cid, put_artifact(owner, canonical_json_bytes(report), "report"));
     CAIRN_TRY_ASSIGN(ByteArray<32> digest, cid_commitment(cid));
-    chain::abi::ValueList who, amounts;
+    std::set<chain::Address> contributors;
     for (const auto& [name, behaviour] : providers) {
-      if (name == "garbage") continue;
-      who.push_back(Value(node(name).context.signer.address));
-      amounts.push_back(Value(chain::U256(100000000000000000ULL)));
+      if (name != "garbage") contributors.insert(node(name).context.signer.address);
+    }
+    chain::U256 share(1000000000000000000ULL);
+    const std::uint64_t remainder = share.divmod_small(contributors.size());
+    chain::abi::ValueList who, amounts;
+    for (const auto& address : contributors) {
+      who.push_back(Value(address));
+      amounts.push_back(Value(amounts.empty() ? share.checked_add(remainder).value() : share));
     }
     CAIRN_TRY_ASSIGN(chain::Contract training, tasks());
     CAIRN_TRY(training.transact(owner.signer, "reportContributions",
