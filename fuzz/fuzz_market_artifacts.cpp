@@ -3,11 +3,13 @@
 // contribution report; and the data market's schema (market/data_exchange.hpp), what a
 // buyer reads before paying. Each refuses what is malformed without an exception, and
 // whatever it accepts is accepted again after a canonical re-serialization (the same
-// document).
+// document). A contribution report's rounds also go through the reward rule's reader
+// (market/reward_rule.hpp: what the passport verifier replays the amounts from).
 #include <cstdlib>
 
 #include "market/artifacts.hpp"
 #include "market/data_exchange.hpp"
+#include "market/reward_rule.hpp"
 
 namespace {
 
@@ -35,6 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Parser parse = kParsers[data[0] % std::size(kParsers)];
   const auto document = parse(input, "fuzz");
   if (!document) return 0;
+  if (parse == cairn::market::parse_contribution_report) {
+    // Totals or an error, never an exception.
+    (void)cairn::market::shapley_totals(document->value("rounds", nlohmann::json::array()));
+  }
   const cairn::Bytes again = cairn::market::canonical_json_bytes(*document);
   const auto reparsed = parse(again, "fuzz");
   if (!reparsed || *reparsed != *document) std::abort();

@@ -8,7 +8,8 @@
 //   transfer   each provider fetches the global model from the model provider's gateway,
 //              the aggregator fetches every update from its owner's gateway, the model
 //              provider fetches the sum (all re-hashed on arrival, store::fetch)
-//   chain      N submitUpdate, postAggregate and closeRound transactions on anvil
+//   chain      N sealUpdate, N submitUpdate (the reveals), postAggregate and closeRound
+//              transactions on anvil (TrainingTask v3)
 //              (signed, sent, mined, receipt checked), one after another
 //   seal       the round's N + 2 artifacts sealed in one aggregation round of a signing
 //              service (1 s rounds, as a node runs it), its calendar published and
@@ -39,6 +40,7 @@
 #include "learn/torch/train.hpp"
 #include "market/anchor_chain.hpp"
 #include "market/passport.hpp"
+#include "market/protocol.hpp"
 #include "seal/service.hpp"
 #include "store/exporter.hpp"
 #include "store/gateway.hpp"
@@ -97,6 +99,16 @@ void fetch(Party& into, const Party& from, const store::Cid& cid) {
   options.temp_dir = check(into.repo->temp_dir(), "temp dir");
   options.existing = &into.repo->blocks();
   check(store::fetch(from.gateway->url(), cid, into.repo->blocks(), options), "fetching");
+}
+
+// No floor, stake or allowlist; every provider seals each round, so the round reveals at
+// once and the windows never wait.
+market::TaskTerms bench_terms() {
+  market::TaskTerms terms;
+  terms.rule = market::reward_rule_id();
+  terms.commit_window_s = 3600;
+  terms.report_window_s = 3600;
+  return terms;
 }
 
 }  // namespace
@@ -174,17 +186,17 @@ int main(int argc, char** argv) {
           {Value(spec_digest), Value::text("bafy-spec"), Value(static_cast<std::uint64_t>(rounds)),
            Value(static_cast<std::uint64_t>(providers)),
            Value(static_cast<std::uint64_t>(providers)), Value(block.timestamp + 86400),
-           Value(aggregator_signer.address)},
+           Value(aggregator_signer.address), bench_terms().to_abi()},
           chain::U256(1000000)),
       "createTask");
   const auto task_id =
       check(check(task_contract.event_in(created.receipt, "TaskCreated"), "event")[0].as_uint(),
             "task id");
   for (const auto& trainer : trainers) {
-    check(
-        task_contract.transact(trainer->signer, "join",
-                               {Value(task_id), Value(spec_digest), Value::text("bafy-manifest")}),
-        "join");
+    check(task_contract.transact(trainer->signer, "join",
+                                 {Value(task_id), Value(spec_digest), Value::text("bafy-manifest"),
+                                  Value(chain::abi::ValueList{})}),
+          "join");
   }
   check(task_contract.transact(owner, "start", {Value(task_id)}), "start");
 
@@ -245,12 +257,25 @@ int main(int argc, char** argv) {
       updates.push_back(std::move(encrypted));
 
       begin = Clock::now();
-      auto sent = check(task_contract.transact(
-                            trainers[k]->signer, "submitUpdate",
-                            {Value(task_id), Value(static_cast<std::uint64_t>(round)),
-                             Value(check(market::cid_commitment(update_cids.back()), "commit")),
-                             Value::text(update_cids.back().to_string())}),
-                        "submitUpdate");
+      const auto digest = check(market::cid_commitment(update_cids.back()), "commit");
+      auto sealed = check(
+          task_contract.transact(trainers[k]->signer, "sealUpdate",
+                                 {Value(task_id), Value(static_cast<std::uint64_t>(round)),
+                                  Value(market::update_seal(trainers[k]->signer.address,
+                                                            task_id.low64(), round, digest))}),
+          "sealUpdate");
+      chain_time += seconds_since(begin);
+      gas += sealed.receipt.gas_used;
+    }
+    // Every provider sealed: the round reveals.
+    for (std::size_t k = 0; k < providers; ++k) {
+      begin = Clock::now();
+      auto sent = check(
+          task_contract.transact(trainers[k]->signer, "submitUpdate",
+                                 {Value(task_id), Value(static_cast<std::uint64_t>(round)),
+                                  Value(check(market::cid_commitment(update_cids[k]), "commit")),
+                                  Value::text(update_cids[k].to_string())}),
+          "submitUpdate");
       chain_time += seconds_since(begin);
       gas += sent.receipt.gas_used;
     }
@@ -309,12 +334,12 @@ int main(int argc, char** argv) {
     sealing += seconds_since(begin);
 
     begin = Clock::now();
-    auto closed =
-        check(task_contract.transact(owner, "closeRound",
-                                     {Value(task_id), Value(static_cast<std::uint64_t>(round)),
-                                      Value(check(market::cid_commitment(result_cid), "commit")),
-                                      Value::text(result_cid.to_string())}),
-              "closeRound");
+    auto closed = check(task_contract.transact(
+                            owner, "closeRound",
+                            {Value(task_id), Value(static_cast<std::uint64_t>(round)),
+                             Value(check(market::cid_commitment(result_cid), "commit")),
+                             Value::text(result_cid.to_string()), Value(chain::abi::ValueList{})}),
+                        "closeRound");
     chain_time += seconds_since(begin);
     gas += closed.receipt.gas_used;
   }

@@ -146,7 +146,12 @@ class Auditor final : public Role {
       did = true;
       log(fmt::format("auditor: task {} round {} pulled", task.id, round));
     }
-    if (task.state == TaskState::reported) {
+    // A report overturned by the contributors is verified too: its passport must say so.
+    std::optional<CommitInfo> reported;
+    if (task.state == TaskState::defaulted) {
+      CAIRN_TRY_ASSIGN(reported, contributions_reported(context_, task.id));
+    }
+    if (task.state == TaskState::reported || reported) {
       CAIRN_TRY_ASSIGN(bool verified, verify(task, snapshot));
       did = did || verified;
     } else if (task.state == TaskState::expired || task.state == TaskState::defaulted) {

@@ -143,6 +143,7 @@ struct TrackedTask {
   std::optional<TaskKey> key;                      // the spec's Paillier key and encryptor
   std::map<std::uint64_t, std::string> submitted;  // round -> CID revealed
   std::map<std::uint64_t, std::string> notes;      // round -> what happened
+  bool report_judged = false;  // the report was replayed against the rule (and challenged if off)
 };
 
 class DataProvider final : public Role {
@@ -794,7 +795,10 @@ class DataProvider final : public Role {
     }
     if (view.state == TaskState::reported) {
       const auto now = unix_time_s();
-      if (now < view.progress.phase_at + view.terms.challenge_window_s) return false;
+      if (now < view.progress.phase_at + view.terms.challenge_window_s) {
+        if (!task.report_judged) return judge_report(task, view);
+        return false;
+      }
     }
     CAIRN_TRY(tasks.transact(context_.signer, "claim", {Value(task.info.id)}));
     say(fmt::format("{}: task {}: claimed {} wei ({})", context_.name, task.info.id,
@@ -803,6 +807,92 @@ class DataProvider final : public Role {
     task.done = true;
     task.outcome = "claimed";
     return true;
+  }
+
+  // Replays the report with the rule the task committed to (market/reward_rule) on the
+  // report's own Shapley totals and the chain's contributors, pool and floor; a report whose
+  // amounts on chain are not the rule's is challenged (a majority of contributors replaces
+  // it with the default payout). The Shapley totals themselves are the model provider's
+  // word: only the arithmetic of the rule is checked here.
+  Result<bool> judge_report(TrackedTask& task, const TaskInfo& view) {
+    const std::uint64_t id = task.info.id;
+    CAIRN_TRY_ASSIGN(chain::Contract tasks, training_task_contract(context_));
+    CAIRN_TRY_ASSIGN(auto me,
+                     tasks.call("participants", {Value(id), Value(context_.signer.address)}));
+    CAIRN_TRY_ASSIGN(bool challenged, me.at(2).as_bool());
+    CAIRN_TRY_ASSIGN(std::uint64_t accepted, me.at(3).as_u64());
+    std::string verdict;
+    if (accepted > 0 && !challenged) {
+      CAIRN_TRY_ASSIGN(auto reported, contributions_reported(context_, id));
+      if (!reported) return false;  // the event is not visible yet
+      auto judged = report_verdict(tasks, view, *reported);
+      if (!judged) {
+        // A report nobody can read is not the rule's; one that cannot be fetched right now
+        // is tried again.
+        const Errc code = judged.error().code;
+        if (code != Errc::parse && code != Errc::integrity) {
+          return std::unexpected(std::move(judged).error());
+        }
+        verdict = "it cannot be read: " + judged.error().to_string();
+      } else {
+        verdict = std::move(*judged);
+      }
+      if (!verdict.empty()) {
+        auto sent = tasks.transact(context_.signer, "challenge", {Value(id)});
+        if (!sent) {
+          // The other contributors may have overturned the report in the meantime.
+          TaskInfo now = view;
+          if (!refresh_task(context_, now) || now.state == TaskState::reported) {
+            return std::unexpected(std::move(sent).error());
+          }
+          verdict = "overturned by the others first";
+        }
+        if (context_.metrics && sent) context_.metrics->add("reports_challenged_total");
+        say(fmt::format("{}: task {}: {} the report: {}", context_.name, id,
+                        sent ? "challenged" : "did not need to challenge", verdict));
+      }
+    }
+    std::lock_guard lock(mutex_);
+    task.report_judged = true;
+    return !verdict.empty();
+  }
+
+  // Why the report is not the rule's, or "" when it is.
+  Result<std::string> report_verdict(const chain::Contract& tasks, const TaskInfo& view,
+                                     const CommitInfo& reported) {
+    const std::uint64_t id = view.id;
+    if (!reported.cid) return fail(Errc::parse, "its CID does not parse");
+    CAIRN_TRY_ASSIGN(Bytes bytes,
+                     fetch_artifact(context_, view.owner, *reported.cid, kDocumentCap));
+    CAIRN_TRY_ASSIGN(json report, parse_contribution_report(bytes));
+    const std::string rule = report.value("reward_rule", std::string());
+    if (rule != kRewardRule || reward_rule_id(rule) != view.terms.rule) {
+      return std::string("its rule is not the one the task committed to");
+    }
+    CAIRN_TRY_ASSIGN(auto totals, shapley_totals(report.value("rounds", json::array())));
+    std::map<chain::Address, chain::U256> owed;  // the contributors, in ascending order
+    CAIRN_TRY_ASSIGN(auto joins, task_joins(context_, id));
+    for (const auto& join : joins) {
+      CAIRN_TRY_ASSIGN(auto member,
+                       tasks.call("participants", {Value(id), Value(join.participant)}));
+      CAIRN_TRY_ASSIGN(std::uint64_t their_accepted, member.at(3).as_u64());
+      if (their_accepted == 0) continue;
+      CAIRN_TRY_ASSIGN(owed[join.participant], member.at(4).as_uint());
+    }
+    std::vector<chain::Address> contributors;
+    for (const auto& [who, amount] : owed)
+      contributors.push_back(who);
+    CAIRN_TRY_ASSIGN(auto pool_value, tasks.call("pool", {Value(id)}));
+    CAIRN_TRY_ASSIGN(chain::U256 pool, pool_value.at(0).as_uint());
+    CAIRN_TRY_ASSIGN(auto expected, reward_amounts(contributors, totals, pool, view.terms.floor));
+    for (std::size_t i = 0; i < contributors.size(); ++i) {
+      if (owed[contributors[i]] != expected[i]) {
+        return fmt::format("{} is owed {} wei on chain; the rule gives {} wei",
+                           contributors[i].to_checksum(), owed[contributors[i]].to_decimal(),
+                           expected[i].to_decimal());
+      }
+    }
+    return std::string();
   }
 
   Config config_;

@@ -110,6 +110,9 @@ struct ModelProviderConfig {
   std::optional<std::uint64_t> commit_window_s;  // default: half the round timeout
   std::uint64_t report_window_s = 3600;
   std::uint64_t challenge_window_s = 3600;
+  // "honest", or "unfair-report" (the adversity tests: the report moves half of the largest
+  // share above the floor to the smallest, within every check the contract makes).
+  bool unfair_report = false;
   std::uint64_t seed = 1;
   // The built-in model standardises its input with the mean and standard deviation of the
   // test set's features; the spec carries them to the trainers (input_standardisation).
@@ -213,6 +216,13 @@ Result<ModelProviderConfig> parse_config(const json& config) {
   CAIRN_TRY_ASSIGN(auto challenge_window,
                    object.optional_u64("challenge_window_s", 0, 30 * 24 * 3600));
   if (challenge_window) out.challenge_window_s = *challenge_window;
+  if (auto behaviour = object.optional("behaviour")) {
+    CAIRN_TRY_ASSIGN(std::string text, behaviour->string());
+    if (text != "honest" && text != "unfair-report") {
+      return std::unexpected(behaviour->error("must be \"honest\" or \"unfair-report\""));
+    }
+    out.unfair_report = text == "unfair-report";
+  }
   CAIRN_TRY(object.close());
   // A round seals before the aggregator's timeout runs out, or nothing is ever revealed
   // in time to be summed.
@@ -287,10 +297,15 @@ class ModelProvider final : public Role {
                   fmt::format("task {} expired before its last round closed", task.id));
     }
     if (task.state == TaskState::defaulted && !finished_) {
-      // No report in time (or one overturned by the contributors): the chain pays by the
-      // rule's default; this node has nothing left to decide.
-      return fail(Errc::rejected,
-                  fmt::format("task {} pays the default payout (no report stands)", task.id));
+      // The chain pays by the rule's default. With this node's report overturned by the
+      // contributors, the model and its passport are still written (the passport shows the
+      // overturned report); with no report at all there is nothing to write them from.
+      CAIRN_TRY_ASSIGN(auto reported, contributions_reported(context_, task.id));
+      if (!reported) {
+        return fail(
+            Errc::rejected,
+            fmt::format("task {} pays the default payout: no report came in time", task.id));
+      }
     }
     if (!task.started) {
       CAIRN_TRY_ASSIGN(auto joins, task_joins(context_, task.id));
@@ -902,6 +917,18 @@ class ModelProvider final : public Role {
     CAIRN_TRY_ASSIGN(chain::U256 pool, pool_value.at(0).as_uint());
     const chain::U256 floor = task.terms.floor;
     CAIRN_TRY_ASSIGN(auto amounts, reward_amounts(contributors, shapley, pool, floor));
+    if (config_.unfair_report && amounts.size() >= 2) {
+      const auto largest = std::max_element(amounts.begin(), amounts.end());
+      auto smallest = std::min_element(amounts.begin(), amounts.end());
+      if (smallest == largest)
+        smallest = largest == amounts.begin() ? largest + 1 : amounts.begin();
+      chain::U256 moved = largest->checked_sub(floor).value_or(chain::U256{});
+      moved.divmod_small(2);
+      *largest = largest->checked_sub(moved).value_or(*largest);
+      *smallest = smallest->checked_add(moved).value_or(*smallest);
+      log(fmt::format("task {}: the report moves {} wei off the rule (behaviour)", task.id,
+                      moved.to_decimal()));
+    }
     json rewards = json::array();
     chain::abi::ValueList who_list, amount_list;
     std::size_t k = 0;

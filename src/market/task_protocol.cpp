@@ -232,6 +232,7 @@ class TaskDriver {
                            {"insecure_test_key", config_.insecure_test_key},
                            {"round_timeout_s", config_.round_timeout_s},
                            {"challenge_window_s", config_.challenge_window_s},
+                           {"behaviour", config_.model_provider_behaviour},
                            {"exclude_harmful", config_.exclude_harmful},
                            {"out", (mp / "out").string()},  // model, passport, plot
                            {"aggregator", account(aggregator_index()).address.to_checksum()},

@@ -52,6 +52,8 @@ struct TaskConfig {
   // dropout:ROUND | replay. The aggregator: honest | wrong-aggregate:ROUND.
   std::vector<std::string> behaviours;
   std::string aggregator_behaviour = "honest";
+  // The model provider: honest | unfair-report.
+  std::string model_provider_behaviour = "honest";
   // Destroys the model provider's role once round N is closed and makes a new one from the
   // same store and state directory (a node restarted mid-task).
   std::optional<std::uint64_t> restart_model_provider_after_round;

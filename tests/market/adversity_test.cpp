@@ -209,5 +209,68 @@ TEST_F(AdversityTest, TheRestartedModelProviderSubmittedNothingTwice) {
             fs::perms::owner_read | fs::perms::owner_write);
 }
 
+// A model provider whose report moves reward between contributors within every check the
+// contract makes (floors, the whole pool, every contributor named): the contract takes it,
+// and before v3 nothing else looked. Now every honest data provider replays the report with
+// the committed rule during the challenge window, challenges it, and the majority replaces
+// it with the default payout; the passport then names both broken links.
+TEST(UnfairReportTest, TheContributorsOverturnAReportThatIsNotTheRules) {
+  cairn::testing::TempDir dir;
+  TaskConfig config;
+  config.work_dir = dir.path() / "task";
+  config.providers = 3;
+  config.rounds = 1;
+  config.model = "logreg";
+  config.rows_per_provider = 200;
+  config.test_rows = 300;
+  config.paillier_bits = 1024;  // test only
+  config.insecure_test_key = true;
+  config.round_timeout_s = 60;
+  config.exclude_harmful = false;
+  config.challenge_window_s = 30;
+  config.model_provider_behaviour = "unfair-report";
+  config.progress = [](const std::string& line) {
+    std::fprintf(stderr, "  [unfair] %s\n", line.c_str());
+  };
+  auto outcome = run_training_task(config);
+  ASSERT_TRUE(outcome) << outcome.error().to_string();
+
+  NodeContext reader;
+  reader.name = "test";
+  reader.sender =
+      chain::TransactionSender::create(chain::RpcClient::create(outcome->rpc_url).value()).value();
+  reader.deployment = outcome->deployment;
+  const std::uint64_t id = outcome->passport.body.task.task_id;
+  const auto task = read_task(reader, id);
+  ASSERT_TRUE(task) << task.error().to_string();
+  EXPECT_EQ(task->state, TaskState::defaulted) << "the report still stands";
+  EXPECT_GE(task->progress.challenges, 2u);
+  // Every contributor was paid by the default formula (floor + rest × accepted / total).
+  const auto claims = find_events(reader, "TrainingTask", reader.deployment.training_task,
+                                  "RewardClaimed", {topic_word(id)});
+  ASSERT_TRUE(claims) << claims.error().to_string();
+  EXPECT_EQ(claims->size(), 3u);
+  auto contract = training_task_contract(reader).value();
+  const auto pool = contract.call("pool", {chain::abi::Value(id)}).value().at(0).as_uint().value();
+  chain::U256 rest = pool.checked_sub(task->terms.floor.checked_mul(3).value()).value();
+  rest.divmod_small(3);  // one accepted update each
+  for (const auto& claim : *claims) {
+    EXPECT_EQ(claim.values.at(2).as_uint().value(),
+              task->terms.floor.checked_add(rest).value().checked_add(task->terms.stake).value());
+  }
+
+  EXPECT_FALSE(outcome->audit_ok) << "the auditor took the unfair report";
+  VerifyOptions options;
+  options.rpc_url = outcome->rpc_url;
+  const VerifyReport report = verify_passport(outcome->model_path, outcome->passport, options);
+  std::set<std::string> failed;
+  for (const auto& link : report.links) {
+    if (!link.ok && !link.skipped) failed.insert(link.link);
+  }
+  EXPECT_TRUE(failed.contains("rewards follow the committed rule")) << report.failures();
+  EXPECT_TRUE(failed.contains("reward 0 on chain")) << report.failures();
+  EXPECT_NE(report.failures().find("overturned"), std::string::npos) << report.failures();
+}
+
 }  // namespace
 }  // namespace cairn::market

@@ -898,6 +898,14 @@ TEST(DataProviderConfigTest, RejectsMissingPathsBadPriceAndBadAddress) {
   EXPECT_FALSE(make_data_provider(json{{"images", "x"}, {"labels", "y"}}, context));  // no store
   EXPECT_FALSE(make_compute_provider(json{{"price_wei", "0"}}, context));
   EXPECT_FALSE(make_compute_provider(json::array(), context));
+  // The stake a node is willing to pay is wei, as a decimal string, named in the error.
+  for (const json& stake : {json("-1"), json("1ether"), json(5)}) {
+    auto refused = make_data_provider(
+        json{{"images", "x"}, {"labels", "y"}, {"max_stake_wei", stake}}, context);
+    ASSERT_FALSE(refused) << stake.dump();
+    EXPECT_NE(refused.error().message.find("max_stake_wei"), std::string::npos)
+        << refused.error().message;
+  }
 }
 
 TEST(DataProviderConfigTest, AShardMissingTheHighestLabelsFitsATaskWithMoreClasses) {
